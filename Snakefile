@@ -1,0 +1,32 @@
+# astray: does a machine-learned potential learn H2 and Coulomb's law as data and capacity grow?
+#
+# results/
+#   geometries/pool.extxyz                     equilibrium + bond-scaled geometries to label
+#   labels/                                    chunked PySCF labels, isolated-atom energies, quarantine
+#   datasets/                                  nested training sets per kind/seed, validation, shared test
+#   references/probes.nc                       H2 (label method, FCI) and H2_2plus (1/r) reference curves
+#   models/{kind}/seed{seed}/n{size}/{model}/  trained checkpoints and loss histories
+#   evaluation/{kind}/seed{seed}/n{size}/      one NetCDF per trained model
+#   cube.nc                                    the result cube (see README)
+#   plots/{model}.png                          probe curves per model against the references
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/geometries.smk"
+include: "rules/labels.smk"
+include: "rules/datasets.smk"
+include: "rules/train.smk"
+include: "rules/evaluate.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        campaign_outputs(),

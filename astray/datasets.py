@@ -1,0 +1,67 @@
+"""Training, validation and test sets a scaling study can rely on.
+
+Molecules, not geometries, are split into train/validation/test, so a distortion of a test molecule never
+leaks into training. Training sets of every size are prefixes of one seeded permutation (strictly nested);
+validation and test sets do not depend on the size or the seed, and the test set is shared by every kind.
+"""
+
+import numpy as np
+from ase import Atoms
+
+from astray.geometries import BOND_SCALED, EQUILIBRIUM
+
+# Which geometry origins each dataset kind draws on.
+KIND_ORIGINS = {
+    "equilibrium": (EQUILIBRIUM,),
+    "with_distorted": (EQUILIBRIUM, BOND_SCALED),
+}
+
+
+def atomization_energy(atoms: Atoms, atom_energies: dict) -> float:
+    """Energy (eV) relative to the isolated atoms: the target the models learn."""
+    return atoms.get_potential_energy() - sum(atom_energies[s] for s in atoms.get_chemical_symbols())
+
+
+def split_molecules(molecules, n_validation: int, n_test: int, split_seed: int) -> dict:
+    """Assign each molecule name to 'train', 'validation' or 'test', independent of kind and size."""
+    names = sorted(set(molecules))
+    if n_validation + n_test >= len(names):
+        raise ValueError(
+            f"datasets: validation_molecules ({n_validation}) + test_molecules ({n_test}) leave no training "
+            f"molecules out of {len(names)} labeled molecules"
+        )
+    order = np.random.default_rng(split_seed).permutation(len(names))
+    assignment = {}
+    for rank, index in enumerate(order):
+        split = "test" if rank < n_test else "validation" if rank < n_test + n_validation else "train"
+        assignment[names[index]] = split
+    return assignment
+
+
+def select(pool, assignment: dict, split: str, origins) -> list[Atoms]:
+    return [a for a in pool if assignment[a.info["molecule"]] == split and a.info["origin"] in origins]
+
+
+def training_order(pool, assignment: dict, kind: str, seed: int) -> list[Atoms]:
+    """All training geometries of a kind in one seeded order; every training set is a prefix of it."""
+    candidates = sorted(select(pool, assignment, "train", KIND_ORIGINS[kind]), key=lambda a: a.info["geometry_id"])
+    order = np.random.default_rng(seed).permutation(len(candidates))
+    return [candidates[i] for i in order]
+
+
+def training_set(pool, assignment: dict, kind: str, seed: int, size: int) -> list[Atoms]:
+    ordered = training_order(pool, assignment, kind, seed)
+    if size > len(ordered):
+        raise ValueError(
+            f"datasets.sizes: size {size} exceeds the {len(ordered)} labeled training geometries of kind '{kind}'"
+        )
+    return ordered[:size]
+
+
+def validation_set(pool, assignment: dict, kind: str) -> list[Atoms]:
+    return select(pool, assignment, "validation", KIND_ORIGINS[kind])
+
+
+def test_set(pool, assignment: dict) -> list[Atoms]:
+    """Every geometry of the test molecules, equilibrium and distorted: one yardstick for all kinds."""
+    return select(pool, assignment, "test", KIND_ORIGINS["with_distorted"])

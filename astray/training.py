@@ -1,0 +1,193 @@
+"""Training of energy models on atomization energies, with early stopping and resumable checkpoints.
+
+The saved checkpoint holds everything needed to rebuild the model (spec, normalisation, species), so
+evaluation never needs the config that trained it.
+"""
+
+import hashlib
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from astray.datasets import atomization_energy
+from astray.models import build_model, count_parameters
+
+
+@dataclass
+class MoleculeBatch:
+    z: torch.Tensor
+    pos: torch.Tensor
+    batch: torch.Tensor
+    energy: torch.Tensor  # atomization energy per molecule, eV
+
+    def to(self, device):
+        return MoleculeBatch(*(t.to(device) for t in (self.z, self.pos, self.batch, self.energy)))
+
+
+def collate(atoms_list, energies=None) -> MoleculeBatch:
+    """One flat batch of molecules, the layout SchNet expects (atoms concatenated, a molecule index each)."""
+    counts = [len(a) for a in atoms_list]
+    return MoleculeBatch(
+        z=torch.as_tensor(np.concatenate([a.numbers for a in atoms_list]), dtype=torch.long),
+        pos=torch.as_tensor(np.concatenate([a.positions for a in atoms_list]), dtype=torch.float32),
+        batch=torch.repeat_interleave(torch.arange(len(atoms_list)), torch.as_tensor(counts)),
+        energy=torch.as_tensor(np.zeros(len(atoms_list)) if energies is None else energies, dtype=torch.float32),
+    )
+
+
+def normalisation(atoms_list, energies) -> dict:
+    """Per-atom mean and spread of the training targets, so every capacity starts at the right scale."""
+    per_atom = np.asarray(energies) / np.array([len(a) for a in atoms_list])
+    spread = float(per_atom.std()) if len(per_atom) > 1 else 1.0
+    return {"mean": float(per_atom.mean()), "std": spread if spread > 1e-6 else 1.0}
+
+
+def select_device(requested: str = "auto") -> torch.device:
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(requested)
+
+
+def _fingerprint(spec, training, seed, train_atoms) -> str:
+    """Identity of a training run; a leftover resume checkpoint is used only if it matches."""
+    payload = json.dumps([spec, training, seed, [a.info["geometry_id"] for a in train_atoms]], sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def train(train_atoms, val_atoms, atom_energies, spec, training, seed, output, log=print) -> dict:
+    """Train one model; write its best checkpoint to `output` and return the loss history.
+
+    A checkpoint of the last epoch is kept beside `output` while training runs, so a killed job restarted
+    with the same inputs continues from there instead of starting over.
+    """
+    torch.manual_seed(seed)
+    device = select_device(training.get("device", "auto"))
+    train_energies = [atomization_energy(a, atom_energies) for a in train_atoms]
+    val_batch = collate(val_atoms, [atomization_energy(a, atom_energies) for a in val_atoms]).to(device)
+    norm = normalisation(train_atoms, train_energies)
+    model = build_model(spec, norm).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=training["learning_rate"])
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, factor=0.5, patience=max(1, training["patience"] // 4)
+    )
+    state = {"epoch": 0, "best_val_mae": math.inf, "best_epoch": 0, "history": [], "best_state": None}
+    fingerprint = _fingerprint(spec, training, seed, train_atoms)
+    resume_path = Path(output).with_name("resume.pt")
+    if resume_path.exists():
+        saved = torch.load(resume_path, weights_only=False)
+        if saved["fingerprint"] == fingerprint:
+            model.load_state_dict(saved["model"])
+            optimizer.load_state_dict(saved["optimizer"])
+            scheduler.load_state_dict(saved["scheduler"])
+            torch.set_rng_state(saved["rng"])
+            state = saved["state"]
+            log(f"resuming from epoch {state['epoch']} ({resume_path})")
+
+    generator = torch.Generator().manual_seed(seed)
+    batch_size = training["batch_size"]
+    while state["epoch"] < training["max_epochs"]:
+        start = time.perf_counter()
+        model.train()
+        order = torch.randperm(len(train_atoms), generator=generator).tolist()
+        squared_error = 0.0
+        for first in range(0, len(order), batch_size):
+            indices = order[first : first + batch_size]
+            batch = collate([train_atoms[i] for i in indices], [train_energies[i] for i in indices]).to(device)
+            prediction = model(batch.z, batch.pos, batch.batch).squeeze(-1)
+            loss = torch.nn.functional.mse_loss(prediction, batch.energy)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            squared_error += loss.item() * len(indices)
+        val_mae = _mean_absolute_error(model, val_batch)
+        scheduler.step(val_mae)
+        state["epoch"] += 1
+        state["history"].append(
+            {
+                "epoch": state["epoch"],
+                "train_rmse_eV": math.sqrt(squared_error / len(order)),
+                "val_mae_eV": val_mae,
+                "learning_rate": optimizer.param_groups[0]["lr"],
+                "seconds": time.perf_counter() - start,
+            }
+        )
+        if val_mae < state["best_val_mae"]:
+            state.update(best_val_mae=val_mae, best_epoch=state["epoch"])
+            state["best_state"] = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        if state["epoch"] % 10 == 0 or state["epoch"] == 1:
+            log(f"epoch {state['epoch']}: train RMSE {state['history'][-1]['train_rmse_eV']:.4f} eV, "
+                f"val MAE {val_mae:.4f} eV (best {state['best_val_mae']:.4f} at {state['best_epoch']})")
+        if state["epoch"] - state["best_epoch"] >= training["patience"]:
+            log(f"early stop at epoch {state['epoch']}: no validation gain for {training['patience']} epochs")
+            break
+        if state["epoch"] % training.get("checkpoint_every", 10) == 0:
+            _atomic_save(
+                {
+                    "fingerprint": fingerprint,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "rng": torch.get_rng_state(),
+                    "state": state,
+                },
+                resume_path,
+            )
+    model.load_state_dict(state["best_state"])
+    _atomic_save(
+        {
+            "architecture": spec["architecture"],
+            "spec": spec,
+            "normalisation": norm,
+            "species": sorted({s for a in train_atoms for s in a.get_chemical_symbols()}),
+            "energy_convention": "atomization energy (eV), relative to isolated atoms at the label level",
+            "charge_aware": False,
+            "n_parameters": count_parameters(model),
+            "best_epoch": state["best_epoch"],
+            "best_val_mae_eV": state["best_val_mae"],
+            "n_train": len(train_atoms),
+            "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
+        },
+        output,
+    )
+    resume_path.unlink(missing_ok=True)
+    return state["history"]
+
+
+def _mean_absolute_error(model, batch: MoleculeBatch) -> float:
+    model.eval()
+    with torch.no_grad():
+        prediction = model(batch.z, batch.pos, batch.batch).squeeze(-1)
+    return float((prediction - batch.energy).abs().mean())
+
+
+def _atomic_save(obj, path) -> None:
+    """Write to a temporary name and rename, so a kill never leaves a truncated checkpoint."""
+    path = Path(path)
+    temporary = path.with_name(path.name + ".tmp")
+    torch.save(obj, temporary)
+    os.replace(temporary, path)
+
+
+def load_model(path):
+    """Rebuild a trained model from its checkpoint alone; returns (model in eval mode, checkpoint metadata)."""
+    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    model = build_model(checkpoint["spec"], checkpoint["normalisation"])
+    model.load_state_dict(checkpoint["state_dict"])
+    model.eval()
+    return model, {k: v for k, v in checkpoint.items() if k != "state_dict"}
+
+
+def predict_energies(model, atoms_list, batch_size: int = 256) -> np.ndarray:
+    """Predicted atomization energies (eV) for a list of ASE Atoms."""
+    predictions = []
+    with torch.no_grad():
+        for first in range(0, len(atoms_list), batch_size):
+            batch = collate(atoms_list[first : first + batch_size])
+            predictions.append(model(batch.z, batch.pos, batch.batch).squeeze(-1).numpy())
+    return np.concatenate(predictions) if predictions else np.zeros(0)

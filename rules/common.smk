@@ -1,0 +1,91 @@
+import math
+import os
+
+from snakemake.utils import validate
+
+from astray.datasets import KIND_ORIGINS, split_molecules
+from astray.geometries import build_pool
+
+
+# Stop before planning anything if the config has a misspelt key, a wrong type or a bad value.
+validate(config, schema="../config/schema.yaml")
+
+# Scripts import the astray package from this checkout, also inside conda envs and on cluster nodes.
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")]))
+
+GEOMETRIES = config["geometries"]
+LABELS = config["labels"]
+DATASETS = config["datasets"]
+MODELS = config["models"]
+EVALUATION = config["evaluation"]
+
+# Building the pool is cheap (milliseconds for G2); its size fixes the number of labeling chunks up front,
+# so `snakemake -n` plans the whole campaign without a checkpoint.
+POOL = build_pool(GEOMETRIES)
+N_CHUNKS = math.ceil(len(POOL) / LABELS["chunk_size"])
+
+
+def check_sizes_fit_pool():
+    """Fail at planning time, not after labeling, when a training size cannot be drawn."""
+    molecules = [atoms.info["molecule"] for atoms in POOL]
+    try:
+        assignment = split_molecules(
+            molecules, DATASETS["validation_molecules"], DATASETS["test_molecules"], DATASETS["split_seed"]
+        )
+    except ValueError as error:
+        raise ValueError(f"config/config.yaml: {error}") from None
+    for kind in DATASETS["kinds"]:
+        available = sum(
+            assignment[a.info["molecule"]] == "train" and a.info["origin"] in KIND_ORIGINS[kind] for a in POOL
+        )
+        too_large = [size for size in DATASETS["sizes"] if size > available]
+        if too_large:
+            raise ValueError(
+                f"config/config.yaml: datasets.sizes {too_large} exceed the {available} training geometries "
+                f"of kind '{kind}' ({len(POOL)} geometries from {len(set(molecules))} molecules in the pool)"
+            )
+
+
+check_sizes_fit_pool()
+
+
+wildcard_constraints:
+    chunk=r"\d+",
+    kind="|".join(DATASETS["kinds"]),
+    seed=r"\d+",
+    size=r"\d+",
+    model="|".join(MODELS),
+
+
+def label_chunks(wildcards):
+    return expand("results/labels/chunk_{chunk}.extxyz", chunk=range(N_CHUNKS))
+
+
+def chunk_quarantines(wildcards):
+    return expand("results/labels/chunk_{chunk}.quarantine.json", chunk=range(N_CHUNKS))
+
+
+def model_evaluations(model):
+    return expand(
+        "results/evaluation/{kind}/seed{seed}/n{size}/{model}.nc",
+        kind=DATASETS["kinds"],
+        seed=DATASETS["seeds"],
+        size=DATASETS["sizes"],
+        model=model,
+    )
+
+
+def all_evaluations(wildcards):
+    return [path for model in MODELS for path in model_evaluations(model)]
+
+
+def evaluations_of_model(wildcards):
+    return model_evaluations(wildcards.model)
+
+
+def model_spec(wildcards):
+    return MODELS[wildcards.model]
+
+
+def campaign_outputs():
+    return ["results/cube.nc"] + expand("results/plots/{model}.png", model=MODELS)

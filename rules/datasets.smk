@@ -1,0 +1,34 @@
+# Molecule split into train/validation/test, plus the shared test set and each kind's validation set.
+rule holdout_sets:
+    input:
+        "results/labels/labeled.extxyz",
+    output:
+        splits="results/datasets/splits.json",
+        test="results/datasets/test.extxyz",
+        validation=expand("results/datasets/{kind}/validation.extxyz", kind=DATASETS["kinds"]),
+    params:
+        kinds=DATASETS["kinds"],
+        validation_molecules=DATASETS["validation_molecules"],
+        test_molecules=DATASETS["test_molecules"],
+        split_seed=DATASETS["split_seed"],
+    log:
+        "results/logs/datasets/holdout_sets.log",
+    conda:
+        "../envs/qc.yaml"
+    script:
+        "../workflow_scripts/holdout_sets.py"
+
+
+# One nested training set: the first {size} geometries of the kind's seeded order.
+rule training_set:
+    input:
+        labeled="results/labels/labeled.extxyz",
+        splits="results/datasets/splits.json",
+    output:
+        "results/datasets/{kind}/seed{seed}/train_n{size}.extxyz",
+    log:
+        "results/logs/datasets/{kind}/seed{seed}/train_n{size}.log",
+    conda:
+        "../envs/qc.yaml"
+    script:
+        "../workflow_scripts/training_set.py"

@@ -1,0 +1,71 @@
+# Reference curves of every probe: the label method and the exact answer (FCI for H2, 1/r for protons).
+rule reference_curves:
+    input:
+        atom_energies="results/labels/atom_energies.json",
+    output:
+        "results/references/probes.nc",
+    params:
+        probes=EVALUATION["probes"],
+        distances=EVALUATION["distances"],
+        fci_basis=EVALUATION["fci_basis"],
+        method=LABELS["method"],
+        basis=LABELS["basis"],
+    log:
+        "results/logs/evaluate/reference_curves.log",
+    benchmark:
+        "results/benchmarks/evaluate/reference_curves.tsv"
+    conda:
+        "../envs/qc.yaml"
+    script:
+        "../workflow_scripts/reference_curves.py"
+
+
+# One model's probe predictions and holdout errors.
+rule evaluate:
+    input:
+        model="results/models/{kind}/seed{seed}/n{size}/{model}/model.pt",
+        test="results/datasets/test.extxyz",
+        atom_energies="results/labels/atom_energies.json",
+        references="results/references/probes.nc",
+    output:
+        "results/evaluation/{kind}/seed{seed}/n{size}/{model}.nc",
+    log:
+        "results/logs/evaluate/{kind}/seed{seed}/n{size}/{model}.log",
+    conda:
+        "../envs/ml.yaml"
+    script:
+        "../workflow_scripts/evaluate.py"
+
+
+# The result cube: every evaluation and the references, with provenance.
+rule cube:
+    input:
+        evaluations=all_evaluations,
+        references="results/references/probes.nc",
+        quarantine="results/labels/quarantine.json",
+    output:
+        "results/cube.nc",
+    params:
+        config=config,
+        workflow_dir=workflow.basedir,
+    log:
+        "results/logs/evaluate/cube.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow_scripts/cube.py"
+
+
+# Probe curves of one model for every kind and size, against both references.
+rule plot_model:
+    input:
+        evaluations=evaluations_of_model,
+        references="results/references/probes.nc",
+    output:
+        "results/plots/{model}.png",
+    log:
+        "results/logs/plots/{model}.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow_scripts/plot_model.py"

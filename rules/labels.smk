@@ -1,0 +1,52 @@
+# Energies and forces of one chunk of the pool; finished geometries survive a killed job.
+rule label_chunk:
+    input:
+        "results/geometries/pool.extxyz",
+    output:
+        labeled="results/labels/chunk_{chunk}.extxyz",
+        quarantine="results/labels/chunk_{chunk}.quarantine.json",
+    params:
+        method=LABELS["method"],
+        basis=LABELS["basis"],
+        chunk_size=LABELS["chunk_size"],
+        progress="results/labels/progress/chunk_{chunk}.jsonl",
+    log:
+        "results/logs/labels/chunk_{chunk}.log",
+    benchmark:
+        "results/benchmarks/labels/chunk_{chunk}.tsv"
+    conda:
+        "../envs/qc.yaml"
+    script:
+        "../workflow_scripts/label_chunk.py"
+
+
+# Isolated-atom energies at the label level, for atomization energies.
+rule atom_energies:
+    output:
+        "results/labels/atom_energies.json",
+    params:
+        elements=GEOMETRIES["elements"],
+        method=LABELS["method"],
+        basis=LABELS["basis"],
+    log:
+        "results/logs/labels/atom_energies.log",
+    conda:
+        "../envs/qc.yaml"
+    script:
+        "../workflow_scripts/atom_energies.py"
+
+
+# All labeled geometries in one file, and every quarantined geometry with its reason.
+rule merge_labels:
+    input:
+        chunks=label_chunks,
+        quarantines=chunk_quarantines,
+    output:
+        labeled="results/labels/labeled.extxyz",
+        quarantine="results/labels/quarantine.json",
+    log:
+        "results/logs/labels/merge.log",
+    conda:
+        "../envs/qc.yaml"
+    script:
+        "../workflow_scripts/merge_labels.py"

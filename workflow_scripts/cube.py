@@ -1,0 +1,29 @@
+"""Merge every model's evaluation and the references into the result cube, with provenance."""
+
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import json
+
+import xarray as xr
+
+from astray.cube import assemble_cube, write_netcdf
+from astray.io import read_json
+from astray.provenance import config_hash, git_commit, package_versions
+
+config = snakemake.params.config
+references = xr.load_dataset(snakemake.input.references)
+attrs = {
+    "title": "astray scaling campaign result cube",
+    "config_sha256": config_hash(config),
+    "config": json.dumps(config, sort_keys=True),
+    "git_commit": git_commit(snakemake.params.workflow_dir),
+    "package_versions": json.dumps(package_versions(), sort_keys=True),
+    "label_method": references.attrs["label_method"],
+    "exact_reference": references.attrs["exact_reference"],
+    "probe_in_training_data": int(config["geometries"]["include_probe"]),
+    "quarantined_geometries": len(read_json(snakemake.input.quarantine)["geometries"]),
+}
+evaluations = [xr.load_dataset(path) for path in snakemake.input.evaluations]
+write_netcdf(assemble_cube(evaluations, references, attrs), snakemake.output[0], "cube assembled")

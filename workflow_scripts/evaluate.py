@@ -1,0 +1,27 @@
+"""Evaluate one trained model on the probes and the shared test set."""
+
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import xarray as xr
+
+from astray.cube import evaluation_dataset, write_netcdf
+from astray.evaluation import evaluate_checkpoint
+from astray.io import read_geometries, read_json
+
+wildcards = snakemake.wildcards
+references = xr.load_dataset(snakemake.input.references)
+predictions, metrics, model_info = evaluate_checkpoint(
+    snakemake.input.model,
+    read_geometries(snakemake.input.test),
+    read_json(snakemake.input.atom_energies)["energies"],
+    references.distance.values,
+    references.probe.values,
+)
+evaluation = evaluation_dataset(
+    wildcards.model, wildcards.kind, int(wildcards.seed), int(wildcards.size),
+    predictions, references, metrics, model_info,
+)  # fmt: skip
+write_netcdf(evaluation, snakemake.output[0], f"evaluation of {snakemake.input.model}")
+print(metrics, file=sys.stderr)

@@ -1,0 +1,22 @@
+"""Label one chunk of the pool with PySCF; finished geometries are kept in a progress file."""
+
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+from functools import partial
+
+from pyscf import lib
+
+from astray.io import read_geometries, write_geometries, write_json
+from astray.labels import Level, label_chunk
+
+lib.num_threads(snakemake.threads)
+first = int(snakemake.wildcards.chunk) * snakemake.params.chunk_size
+geometries = read_geometries(snakemake.input[0])[first : first + snakemake.params.chunk_size]
+level = Level(snakemake.params.method, snakemake.params.basis)
+labeled, quarantined = label_chunk(
+    geometries, level, snakemake.params.progress, log=partial(print, file=sys.stderr, flush=True)
+)
+write_geometries(snakemake.output.labeled, labeled)
+write_json(snakemake.output.quarantine, quarantined)
