@@ -62,6 +62,6 @@ def validation_set(pool, assignment: dict, kind: str) -> list[Atoms]:
     return select(pool, assignment, "validation", KIND_ORIGINS[kind])
 
 
-def test_set(pool, assignment: dict) -> list[Atoms]:
+def holdout_test_set(pool, assignment: dict) -> list[Atoms]:
     """Every geometry of the test molecules, equilibrium and distorted: one yardstick for all kinds."""
     return select(pool, assignment, "test", KIND_ORIGINS["with_distorted"])

@@ -13,6 +13,8 @@ from ase.neighborlist import natural_cutoffs, neighbor_list
 
 EQUILIBRIUM = "equilibrium"
 BOND_SCALED = "bond_scaled"
+# Covalent radii sums miss real bonds (ethanol's C-O is 1.43 Å, C+O radii 1.42 Å); 20% slack is customary.
+BOND_CUTOFF_MULTIPLIER = 1.2
 
 
 def is_probe_molecule(atoms: Atoms) -> bool:
@@ -56,8 +58,8 @@ def _tag_equilibrium(atoms: Atoms, name: str) -> Atoms:
 
 
 def bonds(atoms: Atoms) -> list[tuple[int, int]]:
-    """Bonded pairs (i < j) by ASE's natural covalent cutoffs."""
-    first, second = neighbor_list("ij", atoms, natural_cutoffs(atoms))
+    """Bonded pairs (i < j): atoms closer than 1.2 times the sum of their covalent radii."""
+    first, second = neighbor_list("ij", atoms, natural_cutoffs(atoms, mult=BOND_CUTOFF_MULTIPLIER))
     return sorted({(int(i), int(j)) for i, j in zip(first, second) if i < j})
 
 

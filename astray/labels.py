@@ -245,12 +245,17 @@ class ProgressStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.finished = {}
         if self.path.exists():
+            self._drop_torn_last_line()
             for line in self.path.read_text().splitlines():
-                try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # a line cut short by a kill; that geometry is simply computed again
+                entry = json.loads(line)
                 self.finished[entry["key"]] = entry
+
+    def _drop_torn_last_line(self) -> None:
+        """A kill mid-write leaves a last line without its newline; drop it so appends start clean."""
+        content = self.path.read_bytes()
+        if content and not content.endswith(b"\n"):
+            with open(self.path, "r+b") as handle:
+                handle.truncate(content.rfind(b"\n") + 1)
 
     def add(self, entry: dict) -> None:
         with open(self.path, "a") as handle:

@@ -13,6 +13,19 @@ validate(config, schema="../config/schema.yaml")
 # Scripts import the astray package from this checkout, also inside conda envs and on cluster nodes.
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")]))
 
+def canonical(value):
+    """Dicts with sorted keys, recursively: Snakemake compares params by their text, so reordering keys in
+    the config must not look like a change that reruns the campaign."""
+    if isinstance(value, dict):
+        return {key: canonical(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [canonical(item) for item in value]
+    return value
+
+
+_canonical_config = canonical(config)
+config.clear()
+config.update(_canonical_config)
 GEOMETRIES = config["geometries"]
 LABELS = config["labels"]
 DATASETS = config["datasets"]

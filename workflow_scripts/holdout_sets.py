@@ -4,7 +4,7 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from astray.datasets import split_molecules, test_set, validation_set
+from astray.datasets import split_molecules, holdout_test_set, validation_set
 from astray.io import read_geometries, write_geometries, write_json
 
 pool = read_geometries(snakemake.input[0])
@@ -13,6 +13,6 @@ assignment = split_molecules(
     [a.info["molecule"] for a in pool], params.validation_molecules, params.test_molecules, params.split_seed
 )
 write_json(snakemake.output.splits, assignment)
-write_geometries(snakemake.output.test, test_set(pool, assignment))
+write_geometries(snakemake.output.test, holdout_test_set(pool, assignment))
 for kind, path in zip(params.kinds, snakemake.output.validation):
     write_geometries(path, validation_set(pool, assignment, kind))

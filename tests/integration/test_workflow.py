@@ -1,0 +1,121 @@
+"""The real workflow, end to end, on the tiny config: plan, run, rerun, extend, and refuse bad config."""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+import yaml
+
+from astray.references import coulomb_curve
+from astray.units import EV_TO_KCAL_PER_MOL
+
+REPO = Path(__file__).resolve().parents[2]
+TINY_CONFIG = REPO / "tests" / "config" / "tiny.yaml"
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--profile", str(REPO / "profiles" / "local")]
+
+pytestmark = pytest.mark.workflow
+
+
+def snakemake(workdir, config_path, *args):
+    command = [*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(config_path), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=1200)
+
+
+def planned_jobs(result) -> dict:
+    """Job counts per rule from a dry run's 'Job stats' table."""
+    table = result.stdout.split("Job stats:")[-1]
+    return {rule: int(count) for rule, count in re.findall(r"^(\w+)\s+(\d+)$", table, flags=re.M) if rule != "total"}
+
+
+@pytest.fixture(scope="module")
+def campaign(tmp_path_factory):
+    """The tiny campaign, run once for every test in this module."""
+    workdir = tmp_path_factory.mktemp("campaign")
+    config_path = workdir / "config.yaml"
+    shutil.copy(TINY_CONFIG, config_path)
+    result = snakemake(workdir, config_path)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return workdir, config_path
+
+
+def test_dry_run_plans_without_running(tmp_path):
+    result = snakemake(tmp_path, TINY_CONFIG, "-n")
+    assert result.returncode == 0, result.stderr
+    jobs = planned_jobs(result)
+    assert jobs["train"] == 2 * 2 * 2  # models x kinds x sizes
+    assert jobs["label_chunk"] >= 2  # labels are chunked, not one job for all
+    assert not (tmp_path / "results").exists()
+
+
+def test_cube_holds_every_model_and_the_physics_of_the_references(campaign):
+    workdir, _ = campaign
+    cube = xr.load_dataset(workdir / "results" / "cube.nc")
+    assert dict(cube.sizes) == {"reference": 2, "probe": 2, "distance": 4, "model": 2, "kind": 2, "seed": 1, "size": 2}
+    assert np.isfinite(cube.predicted_energy).all()
+    assert np.isfinite(cube.test_mae).all()
+
+    distance = cube.distance.values
+    protons = cube.reference_energy.sel(probe="H2_2plus")
+    assert np.allclose(protons.sel(reference="exact"), coulomb_curve(distance), rtol=1e-12)
+    assert np.allclose(protons.sel(reference="label_method"), coulomb_curve(distance), rtol=1e-8)
+    fci = cube.reference_energy.sel(probe="H2", reference="exact")
+    assert distance[int(fci.argmin())] == pytest.approx(0.74)
+    assert 95 < -float(fci.min()) * EV_TO_KCAL_PER_MOL < 109.5  # FCI/cc-pVDZ underbinds slightly
+
+    # A model with no charge input cannot tell two protons from H2: the paper's finding, recorded as such.
+    assert (cube.charge_aware == 0).all()
+    assert np.array_equal(cube.predicted_energy.sel(probe="H2"), cube.predicted_energy.sel(probe="H2_2plus"))
+    for name in cube.data_vars:
+        assert cube[name].attrs["units"] and cube[name].attrs["long_name"], name
+    assert cube.attrs["probe_in_training_data"] == 0
+    assert len(cube.attrs["config_sha256"]) == 64
+
+
+def test_plots_and_datasets_are_written(campaign):
+    workdir, _ = campaign
+    results = workdir / "results"
+    assert {p.name for p in (results / "plots").iterdir()} == {"tiny_a.png", "tiny_b.png"}
+    small = (results / "datasets/with_distorted/seed0/train_n3.extxyz").read_text()
+    large = (results / "datasets/with_distorted/seed0/train_n6.extxyz").read_text()
+    assert large.startswith(small)  # nested, byte for byte
+
+
+def test_second_run_has_nothing_to_do(campaign):
+    workdir, config_path = campaign
+    result = snakemake(workdir, config_path, "-n")
+    assert result.returncode == 0, result.stderr
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_adding_a_model_plans_only_that_model(campaign):
+    workdir, config_path = campaign
+    config = yaml.safe_load(config_path.read_text())
+    config["models"]["tiny_c"] = {**config["models"]["tiny_a"], "hidden_channels": 12}
+    extended = workdir / "extended.yaml"
+    extended.write_text(yaml.safe_dump(config))
+    jobs = planned_jobs(snakemake(workdir, extended, "-n"))
+    assert jobs == {"train": 4, "evaluate": 4, "plot_model": 1, "cube": 1, "all": 1}
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda c: c["datasets"].update(sizez=[3]), "'sizez' was unexpected"),
+        (lambda c: c["training"].update(max_epochs="many"), "'many' is not of type 'integer'"),
+        (lambda c: c["datasets"].update(sizes=[3, 500]), "datasets.sizes [500] exceed the"),
+    ],
+)
+def test_bad_config_stops_before_any_job_with_the_key_named(tmp_path, change, message):
+    config = yaml.safe_load(TINY_CONFIG.read_text())
+    change(config)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(config))
+    result = snakemake(tmp_path, bad)
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists()

@@ -1,0 +1,81 @@
+import numpy as np
+import pytest
+import xarray as xr
+
+from astray.cube import assemble_cube, evaluation_dataset, reference_dataset, write_netcdf
+
+DISTANCES = [0.5, 1.0, 2.0]
+
+
+def references():
+    curves = {
+        ("exact", "H2"): np.array([1.0, -4.0, -1.0]),
+        ("label_method", "H2"): np.array([1.5, -3.5, -0.5]),
+        ("exact", "H2_2plus"): np.array([28.8, 14.4, 7.2]),
+        ("label_method", "H2_2plus"): np.array([28.8, 14.4, 7.2]),
+    }
+    return reference_dataset(DISTANCES, curves)
+
+
+def evaluation(model, kind, size, offset):
+    predictions = {"H2": np.array([1.0, -4.0, -1.0]) + offset, "H2_2plus": np.array([-4.0, -4.0, -4.0])}
+    metrics = {"test_mae": 0.1 * size, "test_rmse": 0.2, "test_mae_equilibrium": 0.05, "best_epoch": 3}
+    info = {"n_parameters": 100 if model == "small" else 1000, "charge_aware": 0}
+    return evaluation_dataset(model, kind, 0, size, predictions, references(), metrics, info)
+
+
+def small_cube():
+    evaluations = [
+        evaluation(model, kind, size, offset=0.1 * size)
+        for model in ("small", "large")
+        for kind in ("equilibrium", "with_distorted")
+        for size in (4, 8)
+    ]
+    return assemble_cube(evaluations, references(), {"config_sha256": "abc"})
+
+
+def test_cube_dimensions_and_coordinates():
+    cube = small_cube()
+    assert cube.predicted_energy.dims == ("model", "kind", "seed", "size", "probe", "distance")
+    assert list(cube.kind.values) == ["equilibrium", "with_distorted"]
+    assert list(cube["size"].values) == [4, 8]
+    assert cube.n_parameters.sel(model="large") == 1000
+
+
+def test_probe_errors_are_computed_against_each_reference():
+    cube = small_cube()
+    h2 = cube.probe_mae.sel(model="small", kind="equilibrium", seed=0, size=8, probe="H2")
+    assert h2.sel(reference="exact") == pytest.approx(0.8)
+    assert h2.sel(reference="label_method") == pytest.approx(np.mean(np.abs([0.3, 0.3, 0.3])))
+    protons = cube.probe_rmse.sel(model="small", kind="equilibrium", seed=0, size=4, probe="H2_2plus")
+    assert protons.sel(reference="exact") == pytest.approx(np.sqrt(np.mean(np.square([32.8, 18.4, 11.2]))))
+
+
+def test_every_variable_has_units_and_long_name(tmp_path):
+    path = tmp_path / "cube.nc"
+    write_netcdf(small_cube(), path, "test write")
+    cube = xr.load_dataset(path)
+    for name in list(cube.data_vars) + ["distance"]:
+        assert cube[name].attrs.get("units"), name
+        assert cube[name].attrs.get("long_name"), name
+    assert "test write" in cube.attrs["history"]
+    assert cube.attrs["config_sha256"] == "abc"
+
+
+def test_history_gains_a_line_per_write_and_no_temporary_file_is_left(tmp_path):
+    path = tmp_path / "cube.nc"
+    write_netcdf(small_cube(), path, "first")
+    write_netcdf(xr.load_dataset(path), path, "second")
+    history = xr.load_dataset(path).attrs["history"].splitlines()
+    assert len(history) == 2 and history[1].endswith("second - astray 0.1.0")
+    assert [p.name for p in tmp_path.iterdir()] == ["cube.nc"]
+
+
+def test_long_string_coordinates_survive_merging_files(tmp_path):
+    paths = []
+    for kind in ("equilibrium", "with_distorted"):
+        paths.append(tmp_path / f"{kind}.nc")
+        write_netcdf(evaluation("small", kind, 4, 0.0), paths[-1], "evaluation")
+    merged = assemble_cube([xr.load_dataset(p) for p in paths], references(), {})
+    write_netcdf(merged, tmp_path / "cube.nc", "cube")
+    assert list(xr.load_dataset(tmp_path / "cube.nc").kind.values) == ["equilibrium", "with_distorted"]

@@ -1,0 +1,89 @@
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.calculators.singlepoint import SinglePointCalculator
+
+from astray.datasets import (
+    atomization_energy,
+    split_molecules,
+    holdout_test_set,
+    training_order,
+    training_set,
+    validation_set,
+)
+
+MOLECULES = [f"M{i:02d}" for i in range(20)]
+
+
+def labeled_pool():
+    """Each molecule with one equilibrium and three distorted geometries, energies 0..N-1 eV."""
+    pool = []
+    for name in MOLECULES:
+        for k, origin in enumerate(["equilibrium", "bond_scaled", "bond_scaled", "bond_scaled"]):
+            atoms = Atoms("H2O", positions=np.eye(3) * (1.0 + 0.01 * k))
+            atoms.info.update(molecule=name, origin=origin, geometry_id=f"{name}:{k}")
+            atoms.calc = SinglePointCalculator(atoms, energy=float(len(pool)))
+            pool.append(atoms)
+    return pool
+
+
+POOL = labeled_pool()
+ASSIGNMENT = split_molecules([a.info["molecule"] for a in POOL], n_validation=3, n_test=4, split_seed=0)
+
+
+def ids(atoms_list):
+    return [a.info["geometry_id"] for a in atoms_list]
+
+
+@pytest.mark.parametrize("kind", ["equilibrium", "with_distorted"])
+def test_training_sets_are_strictly_nested(kind):
+    sizes = [2, 5, 9, 13]
+    sets = [ids(training_set(POOL, ASSIGNMENT, kind, seed=3, size=n)) for n in sizes]
+    for smaller, larger in zip(sets, sets[1:]):
+        assert larger[: len(smaller)] == smaller
+
+
+def test_splits_are_disjoint_by_molecule():
+    molecules_of = lambda atoms_list: {a.info["molecule"] for a in atoms_list}  # noqa: E731
+    train = molecules_of(training_order(POOL, ASSIGNMENT, "with_distorted", seed=0))
+    validation = molecules_of(validation_set(POOL, ASSIGNMENT, "with_distorted"))
+    test = molecules_of(holdout_test_set(POOL, ASSIGNMENT))
+    assert not train & validation and not train & test and not validation & test
+    assert (len(train), len(validation), len(test)) == (13, 3, 4)
+
+
+def test_holdout_sets_do_not_depend_on_seed_or_size_and_test_is_shared_by_kinds():
+    assert ids(holdout_test_set(POOL, ASSIGNMENT)) == ids(holdout_test_set(POOL, split_molecules(MOLECULES, 3, 4, split_seed=0)))
+    equilibrium_val = validation_set(POOL, ASSIGNMENT, "equilibrium")
+    assert {a.info["origin"] for a in equilibrium_val} == {"equilibrium"}
+    assert {a.info["origin"] for a in holdout_test_set(POOL, ASSIGNMENT)} == {"equilibrium", "bond_scaled"}
+
+
+def test_equilibrium_kind_never_sees_distorted_geometries():
+    order = training_order(POOL, ASSIGNMENT, "equilibrium", seed=0)
+    assert {a.info["origin"] for a in order} == {"equilibrium"}
+    assert len(order) == 13
+
+
+def test_same_seed_same_order_other_seed_other_order():
+    assert ids(training_order(POOL, ASSIGNMENT, "with_distorted", 1)) == ids(
+        training_order(POOL, ASSIGNMENT, "with_distorted", 1)
+    )
+    assert ids(training_order(POOL, ASSIGNMENT, "with_distorted", 1)) != ids(
+        training_order(POOL, ASSIGNMENT, "with_distorted", 2)
+    )
+
+
+def test_size_beyond_pool_names_the_kind_and_count():
+    with pytest.raises(ValueError, match="exceeds the 13 labeled training geometries of kind 'equilibrium'"):
+        training_set(POOL, ASSIGNMENT, "equilibrium", seed=0, size=14)
+
+
+def test_holdouts_that_leave_no_training_molecule_are_refused():
+    with pytest.raises(ValueError, match="leave no training molecules"):
+        split_molecules(MOLECULES, n_validation=10, n_test=10, split_seed=0)
+
+
+def test_atomization_energy_subtracts_isolated_atoms():
+    atoms = POOL[5]
+    assert atomization_energy(atoms, {"H": -1.0, "O": -10.0}) == pytest.approx(5.0 + 12.0)
