@@ -5,9 +5,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
 
 # symlog keeps the Coulomb wall and negative model energies on one readable axis.
 PROTON_LINEAR_THRESHOLD_EV = 1.0
+DISTANCE_TICKS = [0.3, 0.5, 1.0, 2.0, 3.0, 5.0]
 
 
 def plot_model_curves(evaluations, references, model: str, path) -> None:
@@ -48,5 +50,8 @@ def _style_axis(axis, probe, kind, model) -> None:
     if probe == "H2_2plus":
         axis.set_xscale("log")
         axis.set_yscale("symlog", linthresh=PROTON_LINEAR_THRESHOLD_EV)
+        axis.xaxis.set_major_locator(FixedLocator(DISTANCE_TICKS))
+        axis.xaxis.set_major_formatter(ScalarFormatter())
+        axis.xaxis.set_minor_formatter(NullFormatter())
     else:
         axis.set_ylim(-8.0, 8.0)
