@@ -69,3 +69,26 @@ def test_same_seed_gives_identical_weights_on_cpu(tmp_path):
     second, _ = load_model(tmp_path / "b.pt")
     for p, q in zip(first.state_dict().values(), second.state_dict().values()):
         assert torch.equal(p, q)
+
+
+class Preempted(Exception):
+    """Stands in for a SLURM time limit: the job dies between two epochs."""
+
+
+def test_killed_training_resumes_from_its_last_checkpoint(tmp_path):
+    data = morse_dimers(np.linspace(0.5, 2.5, 16))
+    settings = {**TRAINING, "max_epochs": 12, "patience": 100, "checkpoint_every": 5}
+
+    def die_at_epoch_10(message):
+        if message.startswith("epoch 10:"):
+            raise Preempted
+
+    with pytest.raises(Preempted):
+        train(data, data[:4], ATOM_ENERGIES, SPEC, settings, seed=0, output=tmp_path / "m.pt", log=die_at_epoch_10)
+    assert (tmp_path / "resume.pt").exists() and not (tmp_path / "m.pt").exists()
+
+    messages = []
+    history = train(data, data[:4], ATOM_ENERGIES, SPEC, settings, seed=0, output=tmp_path / "m.pt", log=messages.append)
+    assert messages[0].startswith("resuming from epoch 5")
+    assert [h["epoch"] for h in history] == list(range(1, 13))
+    assert (tmp_path / "m.pt").exists() and not (tmp_path / "resume.pt").exists()
