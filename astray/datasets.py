@@ -5,6 +5,10 @@ leaks into training. Training sets of every size are prefixes of one seeded perm
 validation and test sets do not depend on the size or the seed, and the test set is shared by every kind.
 """
 
+import hashlib
+from collections import Counter
+from pathlib import Path
+
 import numpy as np
 from ase import Atoms
 
@@ -65,3 +69,13 @@ def validation_set(pool, assignment: dict, kind: str) -> list[Atoms]:
 def holdout_test_set(pool, assignment: dict) -> list[Atoms]:
     """Every geometry of the test molecules, equilibrium and distorted: one yardstick for all kinds."""
     return select(pool, assignment, "test", KIND_ORIGINS["with_distorted"])
+
+
+def manifest_entry(path, atoms_list) -> dict:
+    """What a dataset file holds: size, content hash and how many geometries of each origin."""
+    return {
+        "path": str(path),
+        "geometries": len(atoms_list),
+        "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest(),
+        "origins": dict(sorted(Counter(a.info["origin"] for a in atoms_list).items())),
+    }

@@ -78,6 +78,15 @@ def chunk_quarantines(wildcards):
     return expand("results/labels/chunk_{chunk}.quarantine.json", chunk=range(N_CHUNKS))
 
 
+def all_training_sets(wildcards):
+    return expand(
+        "results/datasets/{kind}/seed{seed}/train_n{size}.extxyz",
+        kind=DATASETS["kinds"],
+        seed=DATASETS["seeds"],
+        size=DATASETS["sizes"],
+    )
+
+
 def model_evaluations(model):
     return expand(
         "results/evaluation/{kind}/seed{seed}/n{size}/{model}.nc",
@@ -101,4 +110,6 @@ def model_spec(wildcards):
 
 
 def campaign_outputs():
-    return ["results/cube.nc"] + expand("results/plots/{model}.png", model=MODELS)
+    return ["results/cube.nc", "results/datasets/manifest.json"] + expand(
+        "results/plots/{model}.png", model=MODELS
+    )

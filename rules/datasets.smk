@@ -32,3 +32,19 @@ rule training_set:
         "../envs/qc.yaml"
     script:
         "../workflow_scripts/training_set.py"
+
+
+# Manifest of every dataset file: sizes, seeds, content hashes, origins histogram.
+rule dataset_manifest:
+    input:
+        training=all_training_sets,
+        validation=expand("results/datasets/{kind}/validation.extxyz", kind=DATASETS["kinds"]),
+        test="results/datasets/test.extxyz",
+    output:
+        "results/datasets/manifest.json",
+    log:
+        "results/logs/datasets/manifest.log",
+    conda:
+        "../envs/qc.yaml"
+    script:
+        "../workflow_scripts/dataset_manifest.py"

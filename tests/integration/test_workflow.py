@@ -1,5 +1,6 @@
 """The real workflow, end to end, on the tiny config: plan, run, rerun, extend, and refuse bad config."""
 
+import json
 import re
 import shutil
 import subprocess
@@ -83,6 +84,9 @@ def test_plots_and_datasets_are_written(campaign):
     small = (results / "datasets/with_distorted/seed0/train_n3.extxyz").read_text()
     large = (results / "datasets/with_distorted/seed0/train_n6.extxyz").read_text()
     assert large.startswith(small)  # nested, byte for byte
+    manifest = json.loads((results / "datasets/manifest.json").read_text())
+    counts = {Path(f["path"]).name: f["geometries"] for f in manifest["files"]}
+    assert counts["train_n3.extxyz"] == 3 and counts["train_n6.extxyz"] == 6
 
 
 def test_second_run_has_nothing_to_do(campaign):

@@ -87,3 +87,17 @@ def test_holdouts_that_leave_no_training_molecule_are_refused():
 def test_atomization_energy_subtracts_isolated_atoms():
     atoms = POOL[5]
     assert atomization_energy(atoms, {"H": -1.0, "O": -10.0}) == pytest.approx(5.0 + 12.0)
+
+
+def test_same_seed_writes_identical_bytes_and_manifest_counts_origins(tmp_path):
+    from astray.datasets import manifest_entry
+    from astray.io import write_geometries
+
+    paths = [tmp_path / "a.extxyz", tmp_path / "b.extxyz"]
+    for path in paths:
+        write_geometries(path, training_set(labeled_pool(), ASSIGNMENT, "with_distorted", seed=4, size=10))
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    subset = training_set(POOL, ASSIGNMENT, "with_distorted", seed=4, size=10)
+    entry = manifest_entry(paths[0], subset)
+    assert entry["geometries"] == 10 and sum(entry["origins"].values()) == 10
+    assert entry["sha256"] == manifest_entry(paths[1], subset)["sha256"]
