@@ -3,7 +3,7 @@ import os
 
 from snakemake.utils import validate
 
-from astray.datasets import KIND_ORIGINS, split_molecules
+from astray.datasets import KIND_ORIGINS, select, split_molecules
 from astray.geometries import build_pool
 
 
@@ -12,6 +12,7 @@ validate(config, schema="../config/schema.yaml")
 
 # Scripts import the astray package from this checkout, also inside conda envs and on cluster nodes.
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")]))
+
 
 def canonical(value):
     """Dicts with sorted keys, recursively: Snakemake compares params by their text, so reordering keys in
@@ -26,6 +27,7 @@ def canonical(value):
 _canonical_config = canonical(config)
 config.clear()
 config.update(_canonical_config)
+
 GEOMETRIES = config["geometries"]
 LABELS = config["labels"]
 DATASETS = config["datasets"]
@@ -48,9 +50,7 @@ def check_sizes_fit_pool():
     except ValueError as error:
         raise ValueError(f"config/config.yaml: {error}") from None
     for kind in DATASETS["kinds"]:
-        available = sum(
-            assignment[a.info["molecule"]] == "train" and a.info["origin"] in KIND_ORIGINS[kind] for a in POOL
-        )
+        available = len(select(POOL, assignment, "train", KIND_ORIGINS[kind]))
         too_large = [size for size in DATASETS["sizes"] if size > available]
         if too_large:
             raise ValueError(
@@ -78,23 +78,17 @@ def chunk_quarantines(wildcards):
     return expand("results/labels/chunk_{chunk}.quarantine.json", chunk=range(N_CHUNKS))
 
 
+def every_training_run(pattern, **fixed):
+    """`pattern` expanded over every dataset kind, seed and training size."""
+    return expand(pattern, kind=DATASETS["kinds"], seed=DATASETS["seeds"], size=DATASETS["sizes"], **fixed)
+
+
 def all_training_sets(wildcards):
-    return expand(
-        "results/datasets/{kind}/seed{seed}/train_n{size}.extxyz",
-        kind=DATASETS["kinds"],
-        seed=DATASETS["seeds"],
-        size=DATASETS["sizes"],
-    )
+    return every_training_run("results/datasets/{kind}/seed{seed}/train_n{size}.extxyz")
 
 
 def model_evaluations(model):
-    return expand(
-        "results/evaluation/{kind}/seed{seed}/n{size}/{model}.nc",
-        kind=DATASETS["kinds"],
-        seed=DATASETS["seeds"],
-        size=DATASETS["sizes"],
-        model=model,
-    )
+    return every_training_run("results/evaluation/{kind}/seed{seed}/n{size}/{model}.nc", model=model)
 
 
 def all_evaluations(wildcards):
