@@ -1,8 +1,8 @@
-"""PySCF labels: energies and forces with a correct spin treatment of stretched bonds.
+"""Labels: energies and forces of every geometry, from any engine, in eV and Å, never silently wrong.
 
-A restricted solution of a stretched closed-shell molecule is far above the true ground state (RHF of H2 at
-3 Å is ~100 kcal/mol too high), so stretched geometries are also solved from a broken-symmetry guess and the
-lower solution is kept. Results are converted here, once, from Hartree/Bohr to eV/Å.
+The engines (astray.engines) return Hartree and Bohr; this module converts once, records provenance with
+every label, quarantines calculations that fail (with their reason) and keeps each finished geometry on
+disk the moment it finishes, so a killed chunk resumes where it stopped.
 """
 
 import hashlib
@@ -11,190 +11,79 @@ import math
 import os
 import socket
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pyscf
 from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
-from ase.data import covalent_radii
-from pyscf import dft, gto, scf
-from pyscf.lib.exceptions import LinearDependencyError
 
+from astray.engines import Solution, get_engine
+from astray.levels import (
+    ATOM_MULTIPLICITY,
+    LabelFailure,
+    LabelInputError,
+    Level,
+    check_charge_and_spin,
+    check_distances,
+    check_elements,
+)
 from astray.units import HARTREE_PER_BOHR_TO_EV_PER_ANGSTROM, HARTREE_TO_EV
 
-# Ground-state spin multiplicities of the isolated atoms (Hund's rules), for atomization energies.
-ATOM_MULTIPLICITY = {
-    "H": 2, "He": 1, "Li": 2, "Be": 1, "B": 2, "C": 3, "N": 4, "O": 3, "F": 2, "Ne": 1,
-    "Na": 2, "Mg": 1, "Al": 2, "Si": 3, "P": 4, "S": 3, "Cl": 2, "Ar": 1,
-}  # fmt: skip
+__all__ = ["ATOM_MULTIPLICITY", "LabelFailure", "LabelInputError", "Level"]
 
-# A nearest neighbour farther than this multiple of the covalent-radius sum counts as a stretched bond.
-STRETCH_RATIO = 1.3
-# A broken-symmetry solution must beat the restricted one by more than this to count as broken (Hartree).
-SYMMETRY_BREAKING_THRESHOLD = 1e-7
+# Atoms closer than this (Å) make a calculation meaningless; the probe curves start at 0.3 Å.
+MIN_DISTANCE = 0.25
+# A neighbouring geometry's density is a good SCF guess only while no atom moved farther than this (Å).
+WARM_START_MAX_DISPLACEMENT = 0.5
+# Errors an engine raises for one hard geometry; anything else is a bug and should stop the job loudly.
+CALCULATION_ERRORS = (LabelFailure, np.linalg.LinAlgError, FloatingPointError, ArithmeticError, RuntimeError)
 
 
-@dataclass(frozen=True)
-class Level:
-    """Level of theory: `method` is 'hf' or a PySCF functional name such as 'pbe'."""
-
-    method: str
-    basis: str
-
-    @property
-    def tag(self) -> str:
-        return f"{self.method}/{self.basis}"
-
-
-class LabelFailure(RuntimeError):
-    """A calculation that could not produce a trustworthy label; its message is the quarantine reason."""
+def check_labeling_inputs(geometries, level: Level, min_distance: float = MIN_DISTANCE) -> None:
+    """Raise LabelInputError, naming the geometry and field, before any calculation could start."""
+    engine = get_engine(level.engine)
+    for atoms in geometries:
+        check_elements(atoms)
+    engine.check_level(level, {symbol for atoms in geometries for symbol in atoms.get_chemical_symbols()})
+    for atoms in geometries:
+        check_charge_and_spin(atoms)
+        check_distances(atoms, min_distance)
+        engine.check_geometry(atoms, level)
 
 
-def build_molecule(atoms: Atoms, basis: str, charge: int, multiplicity: int) -> gto.Mole:
-    return gto.M(
-        atom=[(symbol, position) for symbol, position in zip(atoms.get_chemical_symbols(), atoms.positions)],
-        unit="Angstrom",
-        basis=basis,
-        charge=charge,
-        spin=multiplicity - 1,
-        verbose=0,
-    )
-
-
-def _mean_field(mol: gto.Mole, method: str, unrestricted: bool):
-    if method.lower() == "hf":
-        return scf.UHF(mol) if unrestricted else scf.RHF(mol)
-    mf = dft.UKS(mol) if unrestricted else dft.RKS(mol)
-    mf.xc = method
-    return mf
-
-
-# Each rung changes one thing that commonly rescues a stubborn SCF, from cheapest to most robust.
-RETRY_LADDER = (
-    ("default", {}),
-    ("level_shift", {"level_shift": 0.5}),
-    ("damping", {"damp": 0.5, "diis_start_cycle": 8, "max_cycle": 200}),
-)
-
-
-def converged_scf(mol, method: str, unrestricted: bool, dm0=None):
-    """Converged mean-field object, climbing the retry ladder and finally a second-order solver."""
-    attempts = []
-    for name, settings in RETRY_LADDER:
-        mf = _mean_field(mol, method, unrestricted)
-        for key, value in settings.items():
-            setattr(mf, key, value)
-        mf.kernel(dm0=dm0)
-        if mf.converged and math.isfinite(mf.e_tot):
-            return mf
-        attempts.append(name)
-    mf = _mean_field(mol, method, unrestricted).newton()
-    mf.kernel(dm0=dm0)
-    if mf.converged and math.isfinite(mf.e_tot):
-        return mf
-    attempts.append("newton")
-    raise LabelFailure(f"SCF did not converge (tried {', '.join(attempts)})")
-
-
-def broken_symmetry_guess(restricted_mf):
-    """Unrestricted density with HOMO and LUMO mixed oppositely in the two spins (the usual BS guess)."""
-    mo = restricted_mf.mo_coeff
-    homo = int(np.count_nonzero(restricted_mf.mo_occ)) - 1
-    alpha, beta = mo.copy(), mo.copy()
-    alpha[:, homo] = (mo[:, homo] + mo[:, homo + 1]) / np.sqrt(2)
-    beta[:, homo] = (mo[:, homo] - mo[:, homo + 1]) / np.sqrt(2)
-    occupation = np.zeros(mo.shape[1])
-    occupation[: homo + 1] = 1.0
-    return np.array([alpha @ np.diag(occupation) @ alpha.T, beta @ np.diag(occupation) @ beta.T])
-
-
-def is_stretched(atoms: Atoms) -> bool:
-    """True for geometries where a broken-symmetry solution may lie below the restricted one."""
-    if atoms.info.get("scale_factor", 1.0) > 1.0:
-        return True
-    if len(atoms) < 2:
-        return False
-    distances = atoms.get_all_distances()
-    np.fill_diagonal(distances, np.inf)
-    radii = covalent_radii[atoms.numbers]
-    ratio = (distances / (radii[:, None] + radii[None, :])).min(axis=1)
-    return bool(ratio.max() > STRETCH_RATIO)
-
-
-def lowest_solution(mol, method: str, try_broken_symmetry: bool):
-    """Converged mean field of lowest energy and whether it broke spin symmetry."""
-    if mol.spin != 0:
-        return _stable_unrestricted(converged_scf(mol, method, unrestricted=True), method), False
-    restricted = converged_scf(mol, method, unrestricted=False)
-    if not try_broken_symmetry or mol.nelectron < 2:
-        return restricted, False
-    try:
-        broken = converged_scf(mol, method, unrestricted=True, dm0=broken_symmetry_guess(restricted))
-        broken = _stable_unrestricted(broken, method)
-    except LabelFailure:
-        return restricted, False
-    if broken.e_tot < restricted.e_tot - SYMMETRY_BREAKING_THRESHOLD:
-        return broken, True
-    return restricted, False
-
-
-def _stable_unrestricted(mf, method: str):
-    """Follow an internal instability once: a saddle point is not the ground state."""
-    if mf.mol.nelectron < 2:
-        return mf  # one electron: UHF is exact in the basis, and there is nothing to rotate
-    try:
-        new_mo, _, stable, _ = mf.stability(return_status=True)
-    except LinearDependencyError:
-        return mf  # minimal bases can leave no occupied-virtual rotation to test
-    if stable:
-        return mf
-    dm = mf.make_rdm1(new_mo, mf.mo_occ)
-    followed = converged_scf(mf.mol, method, unrestricted=True, dm0=dm)
-    return followed if followed.e_tot < mf.e_tot else mf
-
-
-def spin_contamination(mf) -> float:
-    """<S^2> of the solution; exactly S(S+1) for restricted references."""
-    if isinstance(mf, scf.uhf.UHF):
-        return float(mf.spin_square()[0])
-    s = mf.mol.spin / 2
-    return s * (s + 1)
-
-
-def label_geometry(atoms: Atoms, level: Level, forces: bool = True) -> dict:
-    """Energy (eV) and forces (eV/Å) of one geometry with the metadata a chemist needs to trust them."""
+def calculate(atoms: Atoms, level: Level, forces: bool | None = None, threads=None, guess=None):
+    """(record, converged density) of one geometry. The record holds the energy (eV), forces (eV/Å, or
+    None for energy-only methods) and what a chemist needs to trust them."""
+    engine = get_engine(level.engine)
+    if forces is None:
+        forces = engine.has_forces(level)
     start = time.perf_counter()
-    charge = int(atoms.info.get("charge", 0))
-    multiplicity = int(atoms.info.get("multiplicity", 1))
-    mol = build_molecule(atoms, level.basis, charge, multiplicity)
-    if mol.nelectron == 0:
-        # Bare nuclei (e.g. two protons): the energy is the Coulomb repulsion and nothing else.
-        mf, broken = None, False
-        energy = mol.energy_nuc()
-        gradient = _nuclear_gradient(mol) if forces else None
-    else:
-        mf, broken = lowest_solution(mol, level.method, try_broken_symmetry=is_stretched(atoms))
-        energy = mf.e_tot
-        gradient = mf.nuc_grad_method().kernel() if forces else None
-    record = {
-        "energy": float(energy) * HARTREE_TO_EV,
-        "forces": None if gradient is None else (-np.asarray(gradient) * HARTREE_PER_BOHR_TO_EV_PER_ANGSTROM).tolist(),
-        "s2": 0.0 if mf is None else spin_contamination(mf),
-        "broken_symmetry": bool(broken),
-        "scf_cycles": 0 if mf is None else int(getattr(mf, "cycles", -1)),
-        "wall_time_s": time.perf_counter() - start,
-    }
+    solution = engine.compute(atoms, level, forces=forces, threads=threads, guess=guess)
+    record = _record(solution, engine, wall_time=time.perf_counter() - start)
     _check_finite(record)
-    return record
+    return record, solution.guess
 
 
-def _nuclear_gradient(mol) -> np.ndarray:
-    """Gradient of the nuclear repulsion alone (Hartree/Bohr): the whole answer when no electrons remain."""
-    from pyscf.grad import rhf as rhf_grad
+def label_geometry(atoms: Atoms, level: Level, forces: bool | None = None, threads=None) -> dict:
+    return calculate(atoms, level, forces, threads)[0]
 
-    return rhf_grad.grad_nuc(mol)
+
+def _record(solution: Solution, engine, wall_time: float) -> dict:
+    forces = None
+    if solution.gradient is not None:
+        forces = (-np.asarray(solution.gradient) * HARTREE_PER_BOHR_TO_EV_PER_ANGSTROM).tolist()
+    return {
+        "energy": float(solution.energy) * HARTREE_TO_EV,
+        "forces": forces,
+        "s2": float(solution.s2),
+        "broken_symmetry": bool(solution.broken_symmetry),
+        "reference": solution.reference,
+        "scf_cycles": int(solution.scf_cycles),
+        "converged": True,  # unconverged calculations raise LabelFailure and never become records
+        "wall_time_s": wall_time,
+        "engine_version": engine.version(),
+        "host": socket.gethostname(),
+    }
 
 
 def _check_finite(record: dict) -> None:
@@ -203,22 +92,12 @@ def _check_finite(record: dict) -> None:
         raise LabelFailure("non-finite energy or forces")
 
 
-def provenance(level: Level) -> dict:
-    return {
-        "engine": "pyscf",
-        "engine_version": pyscf.__version__,
-        "method": level.method,
-        "basis": level.basis,
-        "host": socket.gethostname(),
-    }
-
-
 def isolated_atom_energies(elements, level: Level) -> dict:
     """Energy (eV) of each isolated atom in its ground-state multiplicity, at the labeling level."""
     energies = {}
     for element in sorted(set(elements)):
         atom = Atoms(element, positions=[(0.0, 0.0, 0.0)])
-        atom.info.update(charge=0, multiplicity=ATOM_MULTIPLICITY[element])
+        atom.info.update(charge=0, multiplicity=ATOM_MULTIPLICITY[element], geometry_id=f"{element} atom")
         energies[element] = label_geometry(atom, level, forces=False)["energy"]
     return energies
 
@@ -265,35 +144,125 @@ class ProgressStore:
         self.finished[entry["key"]] = entry
 
 
-def label_chunk(geometries, level: Level, progress_path, log=print):
+class WarmStart:
+    """The converged density of the last computed geometry, as the guess for the next one.
+
+    It is kept on disk beside the progress file, keyed by its geometry, so a chunk resumed after a kill
+    starts each geometry from the same guess as an uninterrupted run would.
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.key, self.atoms, self.density = None, None, None
+        if self.path.exists():
+            with np.load(self.path) as saved:
+                self.key = str(saved["key"])
+                self.atoms = Atoms(symbols=list(saved["symbols"]), positions=saved["positions"])
+                self.atoms.info.update(charge=int(saved["charge"]), multiplicity=int(saved["multiplicity"]))
+                self.density = saved["density"]
+
+    def guess_for(self, atoms: Atoms, previous_key: str | None):
+        """The stored density if it belongs to the geometry just before `atoms` and is close enough."""
+        if self.density is None or self.key != previous_key or not _neighbours(self.atoms, atoms):
+            return None
+        return self.density
+
+    def remember(self, key: str, atoms: Atoms, density) -> None:
+        if density is None:
+            return
+        self.key, self.atoms, self.density = key, atoms, density
+        temporary = self.path.with_name(self.path.name + ".tmp.npz")
+        np.savez(
+            temporary,
+            key=key,
+            symbols=np.array(atoms.get_chemical_symbols()),
+            positions=atoms.positions,
+            charge=int(atoms.info.get("charge", 0)),
+            multiplicity=int(atoms.info.get("multiplicity", 1)),
+            density=density,
+        )
+        os.replace(temporary, self.path)
+
+
+def _neighbours(a: Atoms, b: Atoms) -> bool:
+    """Same molecule and spin state, no atom displaced by more than WARM_START_MAX_DISPLACEMENT."""
+    same_state = (
+        a.get_chemical_symbols() == b.get_chemical_symbols()
+        and a.info.get("charge", 0) == b.info.get("charge", 0)
+        and a.info.get("multiplicity", 1) == b.info.get("multiplicity", 1)
+    )
+    if not same_state:
+        return False
+    return float(np.abs(a.positions - b.positions).max()) <= WARM_START_MAX_DISPLACEMENT
+
+
+def label_chunk(geometries, level: Level, progress_path, log=print, threads=None, warm_start=True):
     """Label every geometry, reusing finished ones from the progress file.
 
     Returns (labeled Atoms with SinglePointCalculator results, quarantined records with their reason).
     """
+    get_engine(level.engine).check_method(level)
     store = ProgressStore(progress_path)
+    guesses = WarmStart(Path(progress_path).with_suffix(".guess.npz")) if warm_start else None
     labeled, quarantined = [], []
+    computed = 0
+    previous_key = None
     for index, atoms in enumerate(geometries, start=1):
         key = geometry_key(atoms, level)
-        geometry_id = atoms.info["geometry_id"]
         entry = store.finished.get(key)
         if entry is None:
-            try:
-                entry = {"key": key, "geometry_id": geometry_id, "result": label_geometry(atoms, level)}
-            except (LabelFailure, np.linalg.LinAlgError) as failure:
-                entry = {"key": key, "geometry_id": geometry_id, "failure": str(failure)}
+            guess = guesses.guess_for(atoms, previous_key) if guesses else None
+            entry, density = _calculate_entry(atoms, level, key, threads, guess)
+            if guesses:
+                guesses.remember(key, atoms, density)
             store.add(entry)
-            status = "quarantined: " + entry["failure"] if "failure" in entry else "ok"
-            log(f"[{index}/{len(geometries)}] {geometry_id}: {status}")
+            computed += 1
+            log(f"[{index}/{len(geometries)}] {atoms.info['geometry_id']}: {_status(entry, guess is not None)}")
         if "failure" in entry:
-            quarantined.append({"geometry_id": geometry_id, "reason": entry["failure"]})
+            quarantined.append({"geometry_id": entry["geometry_id"], "reason": entry["failure"]})
         else:
             labeled.append(with_label(atoms, entry["result"], level))
+        previous_key = key
+    log(
+        f"chunk done: {len(geometries)} geometries, {computed} computed now, "
+        f"{len(geometries) - computed} reused from {progress_path}, {len(quarantined)} quarantined"
+    )
     return labeled, quarantined
 
 
+def _calculate_entry(atoms, level, key, threads, guess):
+    entry = {"key": key, "geometry_id": atoms.info["geometry_id"]}
+    try:
+        record, density = calculate(atoms, level, threads=threads, guess=guess)
+    except CALCULATION_ERRORS as failure:
+        return {**entry, "failure": f"{type(failure).__name__}: {failure}"}, None
+    return {**entry, "result": record}, density
+
+
+def _status(entry: dict, warm: bool) -> str:
+    if "failure" in entry:
+        return "quarantined, " + entry["failure"]
+    result = entry["result"]
+    notes = [f"E = {result['energy']:.6f} eV", f"{result['scf_cycles']} SCF cycles", f"{result['wall_time_s']:.2f} s"]
+    if result["broken_symmetry"]:
+        notes.append(f"broken symmetry, <S^2> = {result['s2']:.3f}")
+    if warm:
+        notes.append("warm start")
+    return ", ".join(notes)
+
+
 def with_label(atoms: Atoms, result: dict, level: Level) -> Atoms:
+    """A copy of `atoms` carrying the label (SinglePointCalculator) and its provenance in `info`."""
     labeled = atoms.copy()
     labeled.info.update({k: v for k, v in result.items() if k not in ("energy", "forces")})
-    labeled.info.update(provenance(level))
-    labeled.calc = SinglePointCalculator(labeled, energy=result["energy"], forces=np.array(result["forces"]))
+    labeled.info.update(
+        engine=level.engine,
+        method=level.method,
+        basis=level.basis,
+        density_fit=level.density_fit,
+        charge=int(atoms.info.get("charge", 0)),
+        multiplicity=int(atoms.info.get("multiplicity", 1)),
+    )
+    forces = None if result["forces"] is None else np.array(result["forces"])
+    labeled.calc = SinglePointCalculator(labeled, energy=result["energy"], forces=forces)
     return labeled

@@ -5,6 +5,7 @@ from snakemake.utils import validate
 
 from astray.datasets import KIND_ORIGINS, select, split_molecules
 from astray.geometries import build_pool
+from astray.labels import LabelInputError, Level, check_labeling_inputs
 
 
 # Stop before planning anything if the config has a misspelt key, a wrong type or a bad value.
@@ -33,6 +34,8 @@ LABELS = config["labels"]
 DATASETS = config["datasets"]
 MODELS = config["models"]
 EVALUATION = config["evaluation"]
+# The level of theory as rule params: engine, method, basis and density fitting.
+LEVEL = {key: LABELS[key] for key in ("engine", "method", "basis", "density_fit")}
 
 # Building the pool is cheap (milliseconds for G2); its size fixes the number of labeling chunks up front,
 # so `snakemake -n` plans the whole campaign without a checkpoint.
@@ -60,6 +63,18 @@ def check_sizes_fit_pool():
 
 
 check_sizes_fit_pool()
+
+
+def check_labels():
+    """Unknown method, basis or element, impossible charge or spin, overlapping atoms: stop now, naming the
+    geometry and field, not hours later inside a labeling job."""
+    try:
+        check_labeling_inputs(POOL, Level.from_config(LEVEL), LABELS["min_distance"])
+    except LabelInputError as error:
+        raise LabelInputError(f"config/config.yaml: {error}") from None
+
+
+check_labels()
 
 
 wildcard_constraints:

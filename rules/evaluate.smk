@@ -8,8 +8,8 @@ rule reference_curves:
         probes=EVALUATION["probes"],
         distances=EVALUATION["distances"],
         fci_basis=EVALUATION["fci_basis"],
-        method=LABELS["method"],
-        basis=LABELS["basis"],
+        level=LEVEL,
+    threads: 1
     log:
         "results/logs/evaluate/reference_curves.log",
     benchmark:

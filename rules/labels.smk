@@ -6,10 +6,12 @@ rule label_chunk:
         labeled="results/labels/chunk_{chunk}.extxyz",
         quarantine="results/labels/chunk_{chunk}.quarantine.json",
     params:
-        method=LABELS["method"],
-        basis=LABELS["basis"],
+        level=LEVEL,
         chunk_size=LABELS["chunk_size"],
+        warm_start=LABELS["warm_start"],
         progress="results/labels/progress/chunk_{chunk}.jsonl",
+    # Threads come from the profile (set-threads); PySCF and Psi4 are told this number, never more.
+    threads: 1
     log:
         "results/logs/labels/chunk_{chunk}.log",
     benchmark:
@@ -26,8 +28,8 @@ rule atom_energies:
         "results/labels/atom_energies.json",
     params:
         elements=GEOMETRIES["elements"],
-        method=LABELS["method"],
-        basis=LABELS["basis"],
+        level=LEVEL,
+    threads: 1
     log:
         "results/logs/labels/atom_energies.log",
     conda:

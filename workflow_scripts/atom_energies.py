@@ -10,7 +10,7 @@ from astray.io import write_json
 from astray.labels import Level, isolated_atom_energies
 
 lib.num_threads(snakemake.threads)
-level = Level(snakemake.params.method, snakemake.params.basis)
+level = Level.from_config(snakemake.params.level)
 energies = isolated_atom_energies(snakemake.params.elements, level)
 write_json(snakemake.output[0], {"units": "eV", "level": level.tag, "energies": energies})
 print(energies, file=sys.stderr)

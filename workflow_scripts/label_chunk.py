@@ -1,4 +1,4 @@
-"""Label one chunk of the pool with PySCF; finished geometries are kept in a progress file."""
+"""Label one chunk of the pool; each finished geometry is kept in a progress file the moment it finishes."""
 
 import sys
 
@@ -14,9 +14,13 @@ from astray.labels import Level, label_chunk
 lib.num_threads(snakemake.threads)
 first = int(snakemake.wildcards.chunk) * snakemake.params.chunk_size
 geometries = read_geometries(snakemake.input[0])[first : first + snakemake.params.chunk_size]
-level = Level(snakemake.params.method, snakemake.params.basis)
 labeled, quarantined = label_chunk(
-    geometries, level, snakemake.params.progress, log=partial(print, file=sys.stderr, flush=True)
+    geometries,
+    Level.from_config(snakemake.params.level),
+    snakemake.params.progress,
+    log=partial(print, file=sys.stderr, flush=True),
+    threads=snakemake.threads,
+    warm_start=snakemake.params.warm_start,
 )
 write_geometries(snakemake.output.labeled, labeled)
 write_json(snakemake.output.quarantine, quarantined)

@@ -13,7 +13,7 @@ from astray.references import PROBES, exact_curve, label_method_curve
 
 lib.num_threads(snakemake.threads)
 params = snakemake.params
-level = Level(params.method, params.basis)
+level = Level.from_config(params.level)
 atom_energies = read_json(snakemake.input.atom_energies)["energies"]
 curves = {}
 for name in params.probes:

@@ -1,0 +1,189 @@
+"""Psi4 as a subprocess speaking QCSchema, so its Python API never meets our environment's packages.
+
+Two command lines exist in the wild: Debian's Psi4 1.3 runs ``psi4 --json FILE`` and Psi4 >= 1.4
+(conda-forge, what HPC sites have) runs ``psi4 --qcschema FILE``; both write the result back into FILE.
+The geometry goes in Bohr. Stretched closed shells get the same treatment as in PySCF: a restricted and a
+broken-symmetry unrestricted solution (Psi4's HOMO/LUMO `guess_mix` plus stability following), the lower kept.
+"""
+
+import functools
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+from ase.units import Bohr
+
+from astray.engines import Solution
+from astray.levels import LabelFailure, LabelInputError, Level, is_stretched
+
+INSTALL_HINT = (
+    "Psi4 is not installed: on Debian/Ubuntu `apt-get install psi4` (1.3.2), elsewhere "
+    "`conda install -c conda-forge psi4` (see envs/psi4.yaml and the README)"
+)
+CONVERGENCE = {"e_convergence": 1e-10, "d_convergence": 1e-10}
+SYMMETRY_BREAKING_THRESHOLD = 1e-7
+FAMILY_TO_PSI4 = {"hf": "hf", "mp2": "mp2", "ccsd": "ccsd", "ccsd(t)": "ccsd(t)", "fci": "fci"}
+
+
+def executable() -> str:
+    path = shutil.which("psi4")
+    if path is None:
+        raise LabelInputError(f"labels.engine: {INSTALL_HINT}")
+    return path
+
+
+@functools.cache
+def version() -> str:
+    output = subprocess.run([executable(), "--version"], capture_output=True, text=True, check=True).stdout
+    return output.strip().splitlines()[-1]
+
+
+def _schema_flag() -> str:
+    major, minor = (int(part) for part in re.findall(r"\d+", version())[:2])
+    return "--json" if (major, minor) < (1, 4) else "--qcschema"
+
+
+def has_forces(level: Level) -> bool:
+    return level.family in ("hf", "dft")
+
+
+def check_level(level: Level, elements) -> None:
+    """Cheap checks for planning time: Psi4 is installed, the basis file exists and covers the elements."""
+    executable()
+    if level.dispersion and level.dispersion.startswith("d3") and shutil.which("dftd3") is None:
+        raise LabelInputError(
+            f"labels.method: Psi4 needs the dftd3 program for '{level.method}'; install it or use engine pyscf"
+        )
+    basis_file = _basis_file(level.basis)
+    if basis_file is None:
+        return  # an unusual installation layout: Psi4 itself reports a missing basis at check_method
+    if not basis_file.exists():
+        raise LabelInputError(f"labels.basis: Psi4 has no basis '{level.basis}' (looked for {basis_file})")
+    defined = set(re.findall(r"^([A-Za-z]{1,2})\s+0\s*$", basis_file.read_text(), flags=re.MULTILINE))
+    missing = sorted(e for e in set(elements) if e.upper() not in {d.upper() for d in defined})
+    if missing:
+        raise LabelInputError(f"labels.basis: Psi4's '{level.basis}' has no functions for {', '.join(missing)}")
+
+
+def _basis_file(basis: str) -> Path | None:
+    """Psi4's file name for a basis: lower case, '*' -> 's', '+' -> 'p', brackets and commas -> '_'."""
+    name = basis.lower().replace("*", "s").replace("+", "p")
+    name = re.sub(r"[(),]", "_", name) + ".gbs"
+    prefix = Path(executable()).resolve().parent.parent
+    for folder in (prefix / "share" / "psi4" / "basis", Path("/usr/share/psi4/basis")):
+        if folder.is_dir():
+            return folder / name
+    return None
+
+
+def check_method(level: Level) -> None:
+    """Run a hydrogen atom with the method: the one check that catches whatever Psi4 itself refuses."""
+    hydrogen = Atoms("H", info={"multiplicity": 2})
+    try:
+        compute(hydrogen, Level(level.method, "sto-3g", "psi4", level.density_fit), forces=False)
+    except LabelFailure as error:
+        raise LabelInputError(f"labels.method: Psi4 cannot do '{level.method}': {error}") from None
+
+
+def check_geometry(atoms: Atoms, level: Level) -> None:
+    """Psi4 reports oversized FCI itself; nothing to check before running."""
+
+
+def compute(atoms: Atoms, level: Level, forces: bool, threads=None, guess=None) -> Solution:
+    """`guess` is accepted for the common interface; Psi4 starts each subprocess from its own guess."""
+    multiplicity = int(atoms.info.get("multiplicity", 1))
+    driver = "gradient" if forces else "energy"
+    if multiplicity != 1:
+        return _run(atoms, level, driver, threads, _unrestricted_keywords())
+    restricted = _run(atoms, level, driver, threads, {"reference": "rks" if level.family == "dft" else "rhf"})
+    if not is_stretched(atoms) or level.family == "fci":
+        return restricted
+    try:
+        broken = _run(atoms, level, driver, threads, {**_unrestricted_keywords(), "guess_mix": True})
+    except LabelFailure:
+        return restricted
+    if broken.energy < restricted.energy - SYMMETRY_BREAKING_THRESHOLD:
+        broken.broken_symmetry = True
+        return broken
+    return restricted
+
+
+def _unrestricted_keywords() -> dict:
+    return {"reference": "uhf", "stability_analysis": "follow"}
+
+
+def _run(atoms, level: Level, driver: str, threads, keywords: dict) -> Solution:
+    if level.family == "dft" and keywords["reference"] == "uhf":
+        keywords = {**keywords, "reference": "uks"}
+        keywords.pop("stability_analysis")  # Psi4 follows instabilities of UHF only
+    request = _request(atoms, level, driver, keywords)
+    with tempfile.TemporaryDirectory(prefix="astray-psi4-") as workdir:
+        path = Path(workdir) / "calculation.json"
+        path.write_text(json.dumps(request))
+        command = [executable(), _schema_flag(), path.name, "--nthread", str(threads or 1)]
+        process = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
+        try:
+            result = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            raise LabelFailure(f"Psi4 exited with {process.returncode} and no result: {process.stderr[-300:]}")
+    if not result.get("success"):
+        raise LabelFailure(f"Psi4: {_last_line(result.get('error', {}).get('error_message', 'failed'))}")
+    return _solution(result, driver, keywords["reference"], len(atoms))
+
+
+def _request(atoms, level: Level, driver: str, keywords: dict) -> dict:
+    exact_integrals = not level.density_fit
+    method_keywords = {"scf_type": "pk" if exact_integrals else "df"}
+    if level.family in ("mp2", "ccsd", "ccsd(t)"):
+        method_keywords.update(mp2_type="conv" if exact_integrals else "df", cc_type="conv")
+    return {
+        "schema_name": "qcschema_input",
+        "schema_version": 1,
+        "molecule": {
+            "symbols": atoms.get_chemical_symbols(),
+            "geometry": (np.asarray(atoms.positions) / Bohr).ravel().tolist(),
+            "molecular_charge": int(atoms.info.get("charge", 0)),
+            "molecular_multiplicity": int(atoms.info.get("multiplicity", 1)),
+            # Our geometries are final: no reorientation, and C1 so guess_mix may break spatial symmetry.
+            "fix_com": True,
+            "fix_orientation": True,
+            "fix_symmetry": "c1",
+        },
+        "driver": driver,
+        "model": {"method": FAMILY_TO_PSI4.get(level.family, level.method), "basis": level.basis},
+        "keywords": {**CONVERGENCE, "maxiter": level.max_scf_cycles, **method_keywords, **keywords},
+        "return_output": True,
+    }
+
+
+def _solution(result: dict, driver: str, reference: str, n_atoms: int) -> Solution:
+    properties = result.get("properties", {})
+    energy = properties.get("return_energy", result["return_result"] if driver == "energy" else None)
+    gradient = np.asarray(result["return_result"], dtype=float).reshape(n_atoms, 3) if driver == "gradient" else None
+    return Solution(
+        energy=float(energy),
+        gradient=gradient,
+        s2=_observed_s2(result.get("raw_output") or "", reference),
+        broken_symmetry=False,
+        reference=reference,
+        scf_cycles=int(properties.get("scf_iterations", -1)),
+    )
+
+
+def _observed_s2(output: str, reference: str) -> float:
+    """Psi4 prints <S^2> of unrestricted references only; restricted ones have the exact S(S+1)."""
+    match = re.search(r"@S\^2 Observed:\s+(\S+)", output)
+    if match:
+        return float(match.group(1))
+    expected = re.search(r"@S\^2 Expected:\s+(\S+)", output)
+    return float(expected.group(1)) if expected else 0.0
+
+
+def _last_line(message: str) -> str:
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else message

@@ -1,0 +1,261 @@
+"""PySCF, in process: HF, DFT (with D3/D4 dispersion through pyscf-dispersion), MP2, CCSD, CCSD(T), FCI.
+
+A restricted solution of a stretched closed-shell molecule is far above the true ground state (RHF of H2 at
+3 Å is ~100 kcal/mol too high), so stretched geometries are also solved from a broken-symmetry guess and the
+lower solution is kept; correlated methods are then built on that lower (possibly unrestricted) reference.
+"""
+
+import math
+
+import numpy as np
+import pyscf
+from ase import Atoms
+from pyscf import cc, dft, fci, gto, lib, mp, scf
+from pyscf.lib.exceptions import BasisNotFoundError, LinearDependencyError
+
+from astray.engines import Solution
+from astray.levels import LabelFailure, LabelInputError, Level, fci_determinants, is_stretched
+
+# A broken-symmetry solution must beat the restricted one by more than this to count as broken (Hartree).
+SYMMETRY_BREAKING_THRESHOLD = 1e-7
+# FCI beyond this many determinants needs more memory than a labeling job should ask for.
+FCI_MAX_DETERMINANTS = 10_000_000
+
+
+def version() -> str:
+    return pyscf.__version__
+
+
+def has_forces(level: Level) -> bool:
+    """Analytic gradients exist for HF, DFT, and (with exact integrals) MP2 and CCSD."""
+    if level.family in ("hf", "dft"):
+        return True
+    return level.family in ("mp2", "ccsd") and not level.density_fit
+
+
+def check_level(level: Level, elements) -> None:
+    """Fail before any geometry is labeled if PySCF cannot do this method or basis for these elements."""
+    for element in sorted(set(elements)):
+        try:
+            shells = gto.basis.load(level.basis, element)
+        except (BasisNotFoundError, KeyError, RuntimeError) as error:
+            raise LabelInputError(
+                f"labels.basis: PySCF has no basis '{level.basis}' for element {element} ({error})"
+            ) from None
+        if not shells:
+            raise LabelInputError(f"labels.basis: basis '{level.basis}' has no functions for element {element}")
+    if level.family == "dft":
+        _check_functional(level.method)
+
+
+def check_method(level: Level) -> None:
+    if level.family == "dft":
+        _check_functional(level.method)
+
+
+def _check_functional(method: str) -> None:
+    """Run a hydrogen atom with the functional: the only check that also catches PySCF's refusals."""
+    hydrogen = gto.M(atom="H 0 0 0", spin=1, basis="sto-3g", verbose=0)
+    try:
+        dft.UKS(hydrogen, xc=method).kernel()
+    except ImportError as error:
+        raise LabelInputError(
+            f"labels.method: '{method}' needs a dispersion library ({error}); pip install pyscf-dispersion"
+        ) from None
+    except (KeyError, NotImplementedError, ValueError) as error:
+        hint = " (use wb97x-d3bj)" if method.lower() == "wb97x-d" else ""
+        raise LabelInputError(f"labels.method: PySCF cannot do '{method}': {error}{hint}") from None
+
+
+def check_geometry(atoms: Atoms, level: Level) -> None:
+    if level.family != "fci":
+        return
+    mol = build_molecule(atoms, level.basis)
+    n_alpha, n_beta = mol.nelec
+    determinants = fci_determinants(mol.nao_nr(), n_alpha, n_beta)
+    if determinants > FCI_MAX_DETERMINANTS:
+        raise LabelInputError(
+            f"geometry '{atoms.info.get('geometry_id', atoms.get_chemical_formula())}': FCI in {level.basis} "
+            f"needs {determinants:.2e} determinants (limit {FCI_MAX_DETERMINANTS:.0e}); use ccsd(t) or a smaller basis"
+        )
+
+
+def build_molecule(atoms: Atoms, basis: str) -> gto.Mole:
+    return gto.M(
+        atom=[(symbol, position) for symbol, position in zip(atoms.get_chemical_symbols(), atoms.positions)],
+        unit="Angstrom",
+        basis=basis,
+        charge=int(atoms.info.get("charge", 0)),
+        spin=int(atoms.info.get("multiplicity", 1)) - 1,
+        verbose=0,
+    )
+
+
+def compute(atoms: Atoms, level: Level, forces: bool, threads: int | None = None, guess=None) -> Solution:
+    if threads:
+        lib.num_threads(threads)
+    mol = build_molecule(atoms, level.basis)
+    if mol.nelectron == 0:
+        # Bare nuclei (e.g. two protons): the energy is the Coulomb repulsion and nothing else.
+        gradient = _nuclear_gradient(mol) if forces else None
+        return Solution(mol.energy_nuc(), gradient, 0.0, False, "none", 0)
+    if level.family == "fci":
+        return _fci(mol, level, guess)
+    try_broken_symmetry = is_stretched(atoms)
+    mf, broken, first_density = lowest_solution(mol, level, try_broken_symmetry, guess)
+    energy, gradient = _post_scf(mf, level, forces)
+    return Solution(
+        energy=energy,
+        gradient=gradient,
+        s2=spin_contamination(mf),
+        broken_symmetry=broken,
+        reference=_reference_name(mf),
+        scf_cycles=int(getattr(mf, "cycles", -1)),
+        guess=first_density,
+    )
+
+
+def _mean_field(mol, level: Level, unrestricted: bool):
+    if level.family == "dft":
+        mf = dft.UKS(mol, xc=level.method) if unrestricted else dft.RKS(mol, xc=level.method)
+    else:
+        mf = scf.UHF(mol) if unrestricted else scf.RHF(mol)
+    mf.max_cycle = level.max_scf_cycles
+    return mf.density_fit() if level.density_fit else mf
+
+
+# Each rung changes one thing that commonly rescues a stubborn SCF, from cheapest to most robust; a final
+# second-order (Newton) solver follows. `fresh_guess` drops a warm-start or broken-symmetry guess that
+# may itself be what keeps the SCF from converging.
+RETRY_LADDER = (
+    ("default", {}),
+    ("level_shift", {"level_shift": 0.5}),
+    ("damping", {"damp": 0.5, "diis_start_cycle": 8}),
+    ("fresh_guess", {"init_guess": "atom"}),
+)
+
+
+def converged_scf(mol, level: Level, unrestricted: bool, dm0=None):
+    """Converged mean-field object, climbing the retry ladder and finally a second-order solver."""
+    attempts = []
+    for name, settings in RETRY_LADDER:
+        mf = _mean_field(mol, level, unrestricted)
+        for key, value in settings.items():
+            setattr(mf, key, value)
+        mf.kernel(dm0=None if name == "fresh_guess" else dm0)
+        if mf.converged and math.isfinite(mf.e_tot):
+            return mf
+        attempts.append(name)
+    mf = _mean_field(mol, level, unrestricted).newton()
+    mf.kernel(dm0=dm0)
+    if mf.converged and math.isfinite(mf.e_tot):
+        return mf
+    attempts.append("newton")
+    raise LabelFailure(f"SCF did not converge in {level.max_scf_cycles} cycles (tried {', '.join(attempts)})")
+
+
+def broken_symmetry_guess(restricted_mf):
+    """Unrestricted density with HOMO and LUMO mixed oppositely in the two spins (the usual BS guess)."""
+    mo = restricted_mf.mo_coeff
+    homo = int(np.count_nonzero(restricted_mf.mo_occ)) - 1
+    alpha, beta = mo.copy(), mo.copy()
+    alpha[:, homo] = (mo[:, homo] + mo[:, homo + 1]) / np.sqrt(2)
+    beta[:, homo] = (mo[:, homo] - mo[:, homo + 1]) / np.sqrt(2)
+    occupation = np.zeros(mo.shape[1])
+    occupation[: homo + 1] = 1.0
+    return np.array([alpha @ np.diag(occupation) @ alpha.T, beta @ np.diag(occupation) @ beta.T])
+
+
+def lowest_solution(mol, level: Level, try_broken_symmetry: bool, guess=None):
+    """(converged mean field of lowest energy, whether it broke spin symmetry, density of the first SCF).
+
+    The first SCF (restricted for closed shells, unrestricted otherwise) starts from `guess` when given: a
+    neighbouring geometry's density converges in fewer cycles than a superposition of atoms.
+    """
+    if mol.spin != 0:
+        first = converged_scf(mol, level, unrestricted=True, dm0=guess)
+        return _stable_unrestricted(first, level), False, first.make_rdm1()
+    restricted = converged_scf(mol, level, unrestricted=False, dm0=guess)
+    density = restricted.make_rdm1()
+    if not try_broken_symmetry or mol.nelectron < 2:
+        return restricted, False, density
+    try:
+        broken = converged_scf(mol, level, unrestricted=True, dm0=broken_symmetry_guess(restricted))
+        broken = _stable_unrestricted(broken, level)
+    except LabelFailure:
+        return restricted, False, density
+    if broken.e_tot < restricted.e_tot - SYMMETRY_BREAKING_THRESHOLD:
+        return broken, True, density
+    return restricted, False, density
+
+
+def _stable_unrestricted(mf, level: Level):
+    """Follow an internal instability once: a saddle point is not the ground state."""
+    if mf.mol.nelectron < 2:
+        return mf  # one electron: UHF is exact in the basis, and there is nothing to rotate
+    try:
+        new_mo, _, stable, _ = mf.stability(return_status=True)
+    except LinearDependencyError:
+        return mf  # minimal bases can leave no occupied-virtual rotation to test
+    if stable:
+        return mf
+    followed = converged_scf(mf.mol, level, unrestricted=True, dm0=mf.make_rdm1(new_mo, mf.mo_occ))
+    return followed if followed.e_tot < mf.e_tot else mf
+
+
+def _post_scf(mf, level: Level, forces: bool):
+    """Total energy (Hartree) and gradient (Hartree/Bohr, or None) of the method on the SCF reference."""
+    if level.family in ("hf", "dft"):
+        return mf.e_tot, mf.nuc_grad_method().kernel() if forces else None
+    if level.family == "mp2":
+        correlated = mp.MP2(mf).run()
+        return correlated.e_tot, correlated.nuc_grad_method().kernel() if forces else None
+    correlated = cc.CCSD(mf).run()
+    if not correlated.converged:
+        raise LabelFailure("CCSD amplitudes did not converge")
+    if level.family == "ccsd":
+        return correlated.e_tot, correlated.nuc_grad_method().kernel() if forces else None
+    return correlated.e_tot + correlated.ccsd_t(), None
+
+
+def _fci(mol, level: Level, guess) -> Solution:
+    """FCI on restricted (open shells: restricted open-shell) orbitals, pinned to the requested spin.
+
+    FCI is exact in the basis whatever the orbitals, so no broken-symmetry search is needed; the spin
+    penalty keeps the solver on the requested multiplicity instead of a lower state of another spin.
+    """
+    reference = converged_scf(mol, level, unrestricted=False, dm0=guess) if mol.spin == 0 else None
+    if reference is None:
+        reference = scf.ROHF(mol)
+        reference.max_cycle = level.max_scf_cycles
+        reference.kernel()
+        if not reference.converged:
+            raise LabelFailure("ROHF reference for FCI did not converge")
+    solver = fci.FCI(reference)
+    s = mol.spin / 2
+    fci.addons.fix_spin_(solver, ss=s * (s + 1))
+    energy, vector = solver.kernel()
+    s2, _ = solver.spin_square(vector, reference.mo_coeff.shape[1], mol.nelec)
+    return Solution(float(energy), None, float(s2), False, "fci", int(getattr(reference, "cycles", -1)))
+
+
+def _nuclear_gradient(mol) -> np.ndarray:
+    """Gradient of the nuclear repulsion alone (Hartree/Bohr): the whole answer when no electrons remain."""
+    from pyscf.grad import rhf as rhf_grad
+
+    return rhf_grad.grad_nuc(mol)
+
+
+def spin_contamination(mf) -> float:
+    """<S^2> of the solution; exactly S(S+1) for restricted references."""
+    if isinstance(mf, scf.uhf.UHF):
+        return float(mf.spin_square()[0])
+    s = mf.mol.spin / 2
+    return s * (s + 1)
+
+
+def _reference_name(mf) -> str:
+    unrestricted = isinstance(mf, scf.uhf.UHF)
+    if isinstance(mf, dft.rks.KohnShamDFT):
+        return "uks" if unrestricted else "rks"
+    return "uhf" if unrestricted else "rhf"

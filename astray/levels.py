@@ -1,0 +1,144 @@
+"""Levels of theory and the checks every geometry passes before an engine spends CPU time on it.
+
+A level names an engine, a method and a basis. Methods fall into families that decide what can be
+computed: mean-field methods (HF, DFT) and the correlated ones built on them (MP2, CCSD, CCSD(T), FCI).
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from ase import Atoms
+from ase.data import atomic_numbers, covalent_radii
+
+# Ground-state spin multiplicities of the isolated atoms (Hund's rules), for atomization energies.
+ATOM_MULTIPLICITY = {
+    "H": 2, "He": 1, "Li": 2, "Be": 1, "B": 2, "C": 3, "N": 4, "O": 3, "F": 2, "Ne": 1,
+    "Na": 2, "Mg": 1, "Al": 2, "Si": 3, "P": 4, "S": 3, "Cl": 2, "Ar": 1,
+}  # fmt: skip
+
+CORRELATED_FAMILIES = ("mp2", "ccsd", "ccsd(t)", "fci")
+# Suffixes that add an empirical dispersion correction to a functional (PySCF: via pyscf-dispersion).
+DISPERSION_SUFFIXES = ("-d3bj", "-d3zero", "-d3bjm", "-d3zerom", "-d3op", "-d4")
+
+# A nearest neighbour farther than this multiple of the covalent-radius sum counts as a stretched bond.
+STRETCH_RATIO = 1.3
+
+
+@dataclass(frozen=True)
+class Level:
+    """Level of theory. `method` is hf, mp2, ccsd, ccsd(t), fci or a DFT functional name such as
+    pbe or b3lyp-d3bj. `density_fit` uses density-fitted integrals (faster, ~1e-5 Eh from exact ones)."""
+
+    method: str
+    basis: str
+    engine: str = "pyscf"
+    density_fit: bool = False
+    max_scf_cycles: int = 100
+
+    @classmethod
+    def from_config(cls, labels: dict) -> "Level":
+        """The level of the config's `labels` section."""
+        return cls(labels["method"], labels["basis"], labels.get("engine", "pyscf"), labels.get("density_fit", False))
+
+    @property
+    def family(self) -> str:
+        method = self.method.lower()
+        if method == "hf" or method in CORRELATED_FAMILIES:
+            return method
+        return "dft"
+
+    @property
+    def dispersion(self) -> str | None:
+        method = self.method.lower()
+        return next((suffix[1:] for suffix in DISPERSION_SUFFIXES if method.endswith(suffix)), None)
+
+    @property
+    def functional(self) -> str:
+        """The functional without its dispersion suffix."""
+        method = self.method.lower()
+        return method[: -len(self.dispersion) - 1] if self.dispersion else method
+
+    @property
+    def tag(self) -> str:
+        return f"{self.engine}:{self.method}/{self.basis}" + ("+df" if self.density_fit else "")
+
+
+class LabelFailure(RuntimeError):
+    """A calculation that could not produce a trustworthy label; its message is the quarantine reason."""
+
+
+class LabelInputError(ValueError):
+    """Input that no engine can label (bad method, basis, charge, spin or geometry): stops before any work."""
+
+
+def electron_count(atoms: Atoms) -> int:
+    return int(atoms.numbers.sum()) - int(atoms.info.get("charge", 0))
+
+
+def check_charge_and_spin(atoms: Atoms) -> None:
+    """Charge and multiplicity must describe a real electronic state of these nuclei."""
+    charge = atoms.info.get("charge", 0)
+    multiplicity = atoms.info.get("multiplicity", 1)
+    name = _name(atoms)
+    if int(charge) != charge:
+        raise LabelInputError(f"{name}: field 'charge' must be an integer, got {charge!r}")
+    if int(multiplicity) != multiplicity or multiplicity < 1:
+        raise LabelInputError(f"{name}: field 'multiplicity' must be a positive integer, got {multiplicity!r}")
+    electrons = electron_count(atoms)
+    if electrons < 0:
+        raise LabelInputError(f"{name}: field 'charge' {charge} removes more electrons than the nuclei have")
+    unpaired = int(multiplicity) - 1
+    if unpaired > electrons or (electrons - unpaired) % 2:
+        raise LabelInputError(
+            f"{name}: field 'multiplicity' {multiplicity} is impossible with {electrons} electrons "
+            f"(charge {charge}); {electrons} electrons allow multiplicities {_allowed_multiplicities(electrons)}"
+        )
+
+
+def _allowed_multiplicities(electrons: int) -> str:
+    return ", ".join(str(m) for m in range(1 if electrons % 2 == 0 else 2, electrons + 2, 2))
+
+
+def check_distances(atoms: Atoms, min_distance: float) -> None:
+    """Atoms closer than `min_distance` (Å) are a broken input, not a hard physics case."""
+    positions = np.asarray(atoms.positions, dtype=float)
+    if not np.all(np.isfinite(positions)):
+        raise LabelInputError(f"{_name(atoms)}: field 'positions' contains NaN or infinite coordinates")
+    if len(atoms) < 2:
+        return
+    distances = atoms.get_all_distances()
+    np.fill_diagonal(distances, np.inf)
+    i, j = np.unravel_index(np.argmin(distances), distances.shape)
+    if distances[i, j] < min_distance:
+        raise LabelInputError(
+            f"{_name(atoms)}: field 'positions': atoms {i} ({atoms[i].symbol}) and {j} ({atoms[j].symbol}) are "
+            f"{distances[i, j]:.3f} Å apart, closer than labels.min_distance = {min_distance} Å"
+        )
+
+
+def check_elements(atoms: Atoms) -> None:
+    for symbol in set(atoms.get_chemical_symbols()):
+        if symbol not in atomic_numbers or symbol == "X":
+            raise LabelInputError(f"{_name(atoms)}: field 'symbols': unknown element '{symbol}'")
+
+
+def is_stretched(atoms: Atoms) -> bool:
+    """True for geometries where a broken-symmetry solution may lie below the restricted one."""
+    if atoms.info.get("scale_factor", 1.0) > 1.0:
+        return True
+    if len(atoms) < 2:
+        return False
+    distances = atoms.get_all_distances()
+    np.fill_diagonal(distances, np.inf)
+    radii = covalent_radii[atoms.numbers]
+    ratio = (distances / (radii[:, None] + radii[None, :])).min(axis=1)
+    return bool(ratio.max() > STRETCH_RATIO)
+
+
+def fci_determinants(n_orbitals: int, n_alpha: int, n_beta: int) -> int:
+    return math.comb(n_orbitals, n_alpha) * math.comb(n_orbitals, n_beta)
+
+
+def _name(atoms: Atoms) -> str:
+    return f"geometry '{atoms.info.get('geometry_id', atoms.get_chemical_formula())}'"
