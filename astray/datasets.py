@@ -21,6 +21,19 @@ KIND_ORIGINS = {
 }
 
 
+# Label fields that differ between two runs of the same calculation. They stay in the label files (a
+# chemist wants to know where and how long), but datasets leave them out to be byte-for-byte reproducible.
+RUN_DEPENDENT_INFO = ("wall_time_s", "host")
+
+
+def without_run_details(atoms_list):
+    """The same geometries with run-dependent fields removed from `info` (in place; returns the list)."""
+    for atoms in atoms_list:
+        for key in RUN_DEPENDENT_INFO:
+            atoms.info.pop(key, None)
+    return atoms_list
+
+
 def atomization_energy(atoms: Atoms, atom_energies: dict) -> float:
     """Energy (eV) relative to the isolated atoms: the target the models learn."""
     return atoms.get_potential_energy() - sum(atom_energies[s] for s in atoms.get_chemical_symbols())

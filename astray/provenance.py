@@ -6,7 +6,9 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-TRACKED_PACKAGES = ("astray", "torch", "torch_geometric", "pyscf", "ase", "numpy", "xarray", "snakemake")
+TRACKED_PACKAGES = (
+    "astray", "torch", "torch_geometric", "pyscf", "pyscf_dispersion", "ase", "numpy", "xarray", "snakemake",
+)  # fmt: skip
 
 
 def config_hash(config: dict) -> str:

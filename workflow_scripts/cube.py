@@ -13,6 +13,7 @@ from astray.io import read_json
 from astray.provenance import config_hash, git_commit, package_versions
 
 config = snakemake.params.config
+quarantine = read_json(snakemake.input.quarantine)
 references = xr.load_dataset(snakemake.input.references)
 attrs = {
     "title": "astray scaling campaign result cube",
@@ -23,7 +24,8 @@ attrs = {
     "label_method": references.attrs["label_method"],
     "exact_reference": references.attrs["exact_reference"],
     "probe_in_training_data": int(config["geometries"]["include_probe"]),
-    "quarantined_geometries": len(read_json(snakemake.input.quarantine)["geometries"]),
+    "quarantined_geometries": len(quarantine["geometries"]),
+    "quarantined_by_reason": json.dumps(quarantine["count_by_reason"], sort_keys=True),
 }
 evaluations = [xr.load_dataset(path) for path in snakemake.input.evaluations]
 write_netcdf(assemble_cube(evaluations, references, attrs), snakemake.output[0], "cube assembled")

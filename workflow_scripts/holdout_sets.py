@@ -4,10 +4,10 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from astray.datasets import split_molecules, holdout_test_set, validation_set
+from astray.datasets import holdout_test_set, split_molecules, validation_set, without_run_details
 from astray.io import read_geometries, write_geometries, write_json
 
-pool = read_geometries(snakemake.input[0])
+pool = without_run_details(read_geometries(snakemake.input[0]))
 params = snakemake.params
 assignment = split_molecules(
     [a.info["molecule"] for a in pool], params.validation_molecules, params.test_molecules, params.split_seed

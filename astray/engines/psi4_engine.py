@@ -8,6 +8,7 @@ broken-symmetry unrestricted solution (Psi4's HOMO/LUMO `guess_mix` plus stabili
 
 import functools
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -19,11 +20,11 @@ from ase import Atoms
 from ase.units import Bohr
 
 from astray.engines import Solution
-from astray.levels import LabelFailure, LabelInputError, Level, is_stretched
+from astray.levels import LabelFailure, LabelInputError, Level, electron_count, is_stretched
 
 INSTALL_HINT = (
-    "Psi4 is not installed: on Debian/Ubuntu `apt-get install psi4` (1.3.2), elsewhere "
-    "`conda install -c conda-forge psi4` (see envs/psi4.yaml and the README)"
+    "Psi4 is not installed (or $ASTRAY_PSI4 does not point at it): on Debian/Ubuntu `apt-get install psi4`, "
+    "elsewhere `conda env create -f envs/psi4.yaml -p .psi4` and `export ASTRAY_PSI4=$PWD/.psi4/bin/psi4`"
 )
 CONVERGENCE = {"e_convergence": 1e-10, "d_convergence": 1e-10}
 SYMMETRY_BREAKING_THRESHOLD = 1e-7
@@ -31,7 +32,8 @@ FAMILY_TO_PSI4 = {"hf": "hf", "mp2": "mp2", "ccsd": "ccsd", "ccsd(t)": "ccsd(t)"
 
 
 def executable() -> str:
-    path = shutil.which("psi4")
+    """$ASTRAY_PSI4 when set (e.g. a conda environment of its own), else `psi4` on PATH."""
+    path = shutil.which(os.environ.get("ASTRAY_PSI4", "psi4"))
     if path is None:
         raise LabelInputError(f"labels.engine: {INSTALL_HINT}")
     return path
@@ -98,6 +100,9 @@ def compute(atoms: Atoms, level: Level, forces: bool, threads=None, guess=None) 
     """`guess` is accepted for the common interface; Psi4 starts each subprocess from its own guess."""
     multiplicity = int(atoms.info.get("multiplicity", 1))
     driver = "gradient" if forces else "energy"
+    if electron_count(atoms) < 2:
+        # One electron: UHF is exact in the basis, and Psi4's stability analysis never returns on it.
+        return _run(atoms, level, driver, threads, {"reference": "uhf" if multiplicity == 2 else "rhf"})
     if multiplicity != 1:
         return _run(atoms, level, driver, threads, _unrestricted_keywords())
     restricted = _run(atoms, level, driver, threads, {"reference": "rks" if level.family == "dft" else "rhf"})
@@ -117,23 +122,54 @@ def _unrestricted_keywords() -> dict:
     return {"reference": "uhf", "stability_analysis": "follow"}
 
 
+class SCFNotConverged(LabelFailure):
+    pass
+
+
+# The counterpart of the PySCF ladder: a second-order solver first, then damping, then another guess.
+RETRY_LADDER = (
+    ("default", {}),
+    ("second_order", {"soscf": True}),
+    ("damping", {"damping_percentage": 20, "soscf": True}),
+    ("fresh_guess", {"guess": "gwh", "soscf": True}),
+)
+
+
 def _run(atoms, level: Level, driver: str, threads, keywords: dict) -> Solution:
+    """One Psi4 calculation, climbing the retry ladder while its SCF does not converge."""
     if level.family == "dft" and keywords["reference"] == "uhf":
         keywords = {**keywords, "reference": "uks"}
-        keywords.pop("stability_analysis")  # Psi4 follows instabilities of UHF only
+        keywords.pop("stability_analysis", None)  # Psi4 follows instabilities of UHF only
+    for _, settings in RETRY_LADDER:
+        try:
+            return _run_once(atoms, level, driver, threads, {**keywords, **settings})
+        except SCFNotConverged:
+            continue
+    tried = ", ".join(name for name, _ in RETRY_LADDER)
+    raise LabelFailure(f"Psi4 SCF did not converge in {level.max_scf_cycles} iterations (tried {tried})")
+
+
+def _run_once(atoms, level: Level, driver: str, threads, keywords: dict) -> Solution:
     request = _request(atoms, level, driver, keywords)
     with tempfile.TemporaryDirectory(prefix="astray-psi4-") as workdir:
         path = Path(workdir) / "calculation.json"
         path.write_text(json.dumps(request))
         command = [executable(), _schema_flag(), path.name, "--nthread", str(threads or 1)]
-        process = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
+        process = subprocess.run(command, cwd=workdir, capture_output=True, text=True, env=_clean_environment())
         try:
             result = json.loads(path.read_text())
         except json.JSONDecodeError:
             raise LabelFailure(f"Psi4 exited with {process.returncode} and no result: {process.stderr[-300:]}")
     if not result.get("success"):
-        raise LabelFailure(f"Psi4: {_last_line(result.get('error', {}).get('error_message', 'failed'))}")
+        message = _last_line(result.get("error", {}).get("error_message", "failed"))
+        failure = SCFNotConverged if "SCFConvergenceError" in message else LabelFailure
+        raise failure(f"Psi4: {message}")
     return _solution(result, driver, keywords["reference"], len(atoms))
+
+
+def _clean_environment() -> dict:
+    """Psi4 runs on its own Python; our PYTHONPATH (set by Snakemake) must not leak our packages into it."""
+    return {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "PYTHONHOME")}
 
 
 def _request(atoms, level: Level, driver: str, keywords: dict) -> dict:

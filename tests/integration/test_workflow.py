@@ -12,8 +12,9 @@ import pytest
 import xarray as xr
 import yaml
 
+from astray.io import read_geometries
 from astray.references import coulomb_curve
-from astray.units import EV_TO_KCAL_PER_MOL
+from astray.units import EV_TO_KCAL_PER_MOL, HARTREE_PER_BOHR_TO_EV_PER_ANGSTROM, HARTREE_TO_EV
 
 REPO = Path(__file__).resolve().parents[2]
 TINY_CONFIG = REPO / "tests" / "config" / "tiny.yaml"
@@ -23,7 +24,8 @@ pytestmark = pytest.mark.workflow
 
 
 def snakemake(workdir, config_path, *args):
-    command = [*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(config_path), *args]
+    # --configfile takes several files, so targets and flags go before it.
+    command = [*SNAKEMAKE, *args, "--directory", str(workdir), "--configfile", str(config_path)]
     return subprocess.run(command, capture_output=True, text=True, timeout=1200)
 
 
@@ -74,6 +76,7 @@ def test_cube_holds_every_model_and_the_physics_of_the_references(campaign):
     for name in cube.data_vars:
         assert cube[name].attrs["units"] and cube[name].attrs["long_name"], name
     assert cube.attrs["probe_in_training_data"] == 0
+    assert cube.attrs["quarantined_geometries"] == 0 and json.loads(cube.attrs["quarantined_by_reason"]) == {}
     assert len(cube.attrs["config_sha256"]) == 64
 
 
@@ -84,9 +87,41 @@ def test_plots_and_datasets_are_written(campaign):
     small = (results / "datasets/with_distorted/seed0/train_n3.extxyz").read_text()
     large = (results / "datasets/with_distorted/seed0/train_n6.extxyz").read_text()
     assert large.startswith(small)  # nested, byte for byte
+    assert "engine=pyscf" in small and "wall_time_s" not in small  # provenance, but nothing run-dependent
     manifest = json.loads((results / "datasets/manifest.json").read_text())
     counts = {Path(f["path"]).name: f["geometries"] for f in manifest["files"]}
     assert counts["train_n3.extxyz"] == 3 and counts["train_n6.extxyz"] == 6
+
+
+def test_labels_carry_provenance_and_nothing_was_quarantined(campaign):
+    workdir, _ = campaign
+    labeled = read_geometries(workdir / "results/labels/labeled.extxyz")
+    assert all(a.info["engine"] == "pyscf" and a.info["converged"] for a in labeled)
+    assert any(a.info["broken_symmetry"] for a in labeled)  # the stretched bonds of the tiny pool
+    quarantine = json.loads((workdir / "results/labels/quarantine.json").read_text())
+    assert quarantine == {"count_by_reason": {}, "geometries": []}
+
+
+def test_psi4_labels_the_tiny_campaign_like_pyscf(campaign, tmp_path):
+    workdir, config_path = campaign
+    config = yaml.safe_load(config_path.read_text())
+    config["labels"]["engine"] = "psi4"
+    psi4_config = tmp_path / "psi4.yaml"
+    psi4_config.write_text(yaml.safe_dump(config))
+    targets = ["results/labels/labeled.extxyz", "results/labels/atom_energies.json"]
+    result = snakemake(tmp_path, psi4_config, *targets)
+    assert result.returncode == 0, result.stderr[-4000:]
+
+    by_pyscf = {a.info["geometry_id"]: a for a in read_geometries(workdir / "results/labels/labeled.extxyz")}
+    by_psi4 = {a.info["geometry_id"]: a for a in read_geometries(tmp_path / "results/labels/labeled.extxyz")}
+    assert by_psi4.keys() == by_pyscf.keys()
+    for geometry_id, theirs in by_psi4.items():
+        ours = by_pyscf[geometry_id]
+        assert theirs.info["engine"] == "psi4"
+        assert abs(theirs.get_potential_energy() - ours.get_potential_energy()) / HARTREE_TO_EV < 1e-6, geometry_id
+        force_gap = np.abs(theirs.get_forces() - ours.get_forces()).max() / HARTREE_PER_BOHR_TO_EV_PER_ANGSTROM
+        assert force_gap < 1e-5, geometry_id
+        assert theirs.info["broken_symmetry"] == ours.info["broken_symmetry"], geometry_id
 
 
 def test_second_run_has_nothing_to_do(campaign):
@@ -112,6 +147,11 @@ def test_adding_a_model_plans_only_that_model(campaign):
         (lambda c: c["datasets"].update(sizez=[3]), "'sizez' was unexpected"),
         (lambda c: c["training"].update(max_epochs="many"), "'many' is not of type 'integer'"),
         (lambda c: c["datasets"].update(sizes=[3, 500]), "datasets.sizes [500] exceed the"),
+        (lambda c: c["labels"].update(engine="gaussian"), "'gaussian' is not one of ['pyscf', 'psi4']"),
+        (lambda c: c["labels"].update(method="pbx"), "labels.method: PySCF cannot do 'pbx'"),
+        (lambda c: c["labels"].update(method="wb97x-d"), "use wb97x-d3bj"),
+        (lambda c: c["labels"].update(basis="def2-nonsense"), "labels.basis: PySCF has no basis 'def2-nonsense'"),
+        (lambda c: c["labels"].update(method="fci", basis="cc-pvtz"), "FCI in cc-pvtz needs"),
     ],
 )
 def test_bad_config_stops_before_any_job_with_the_key_named(tmp_path, change, message):

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Debian packages astray's tests need beyond Python: Psi4, the second quantum-chemistry engine.
+# Sourced by test.sh. Installs with apt-get when run as root; otherwise says what to install.
+set -euo pipefail
+
+missing=()
+command -v psi4 >/dev/null || missing+=(psi4)
+
+if [ ${#missing[@]} -gt 0 ]; then
+    if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+        echo "astray: installing ${missing[*]} with apt-get (first time: about two minutes)"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+        echo "astray: missing ${missing[*]}; install with 'sudo apt-get install ${missing[*]}'" \
+             "or 'conda install -c conda-forge psi4' (or set ASTRAY_SKIP_PSI4=1 to skip the Psi4 tests)" >&2
+    fi
+fi

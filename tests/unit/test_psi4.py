@@ -1,0 +1,62 @@
+"""Psi4 through its QCSchema command line gives the same labels as PySCF: a cross-engine check of both."""
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+from ase import Atoms
+
+from astray.engines import psi4_engine
+from astray.labels import LabelInputError, Level, calculate, check_labeling_inputs
+from astray.units import HARTREE_PER_BOHR_TO_EV_PER_ANGSTROM, HARTREE_TO_EV
+
+if shutil.which("psi4") is None and os.environ.get("ASTRAY_SKIP_PSI4") == "1":
+    pytest.skip("ASTRAY_SKIP_PSI4=1 and Psi4 is not installed", allow_module_level=True)
+
+
+def geometry(symbols, positions, charge=0, multiplicity=1):
+    info = {"charge": charge, "multiplicity": multiplicity, "geometry_id": symbols}
+    return Atoms(symbols, positions=positions, info=info)
+
+
+AGREEMENT_CASES = {
+    "water": geometry("OH2", [(0, 0, 0.12), (0, 0.76, -0.47), (0, -0.72, -0.49)]),
+    "stretched H2 (broken symmetry)": geometry("H2", [(0, 0, 0), (0, 0, 2.5)]),
+    "OH radical": geometry("OH", [(0, 0, 0), (0, 0, 0.97)], multiplicity=2),
+    "HeH+ cation": geometry("HeH", [(0, 0, 0), (0, 0, 0.77)], charge=1),
+}
+
+
+@pytest.mark.parametrize("name", AGREEMENT_CASES)
+def test_psi4_and_pyscf_agree_on_hf_def2_svp(name):
+    atoms = AGREEMENT_CASES[name]
+    pyscf_record, _ = calculate(atoms, Level("hf", "def2-svp", "pyscf"))
+    psi4_record, _ = calculate(atoms, Level("hf", "def2-svp", "psi4"))
+    energy_gap = abs(pyscf_record["energy"] - psi4_record["energy"]) / HARTREE_TO_EV
+    force_gap = np.abs(np.subtract(pyscf_record["forces"], psi4_record["forces"])).max()
+    assert energy_gap < 1e-6  # Hartree
+    assert force_gap / HARTREE_PER_BOHR_TO_EV_PER_ANGSTROM < 1e-5  # Hartree/Bohr
+    assert psi4_record["broken_symmetry"] == pyscf_record["broken_symmetry"]
+    assert psi4_record["s2"] == pytest.approx(pyscf_record["s2"], abs=1e-4)
+    assert psi4_record["engine_version"] == psi4_engine.version()
+
+
+def test_debian_psi4_is_driven_through_its_json_flag():
+    major, minor = map(int, psi4_engine.version().split(".")[:2])
+    assert psi4_engine._schema_flag() == ("--json" if (major, minor) < (1, 4) else "--qcschema")
+
+
+def test_missing_psi4_names_how_to_install_it(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(LabelInputError, match="apt-get install psi4"):
+        check_labeling_inputs([AGREEMENT_CASES["water"]], Level("hf", "def2-svp", "psi4"))
+
+
+def test_unknown_basis_and_method_are_refused_before_labeling():
+    water = AGREEMENT_CASES["water"]
+    with pytest.raises(LabelInputError, match="Psi4 has no basis 'no-such-basis'"):
+        check_labeling_inputs([water], Level("hf", "no-such-basis", "psi4"))
+    with pytest.raises(LabelInputError, match="Psi4 cannot do 'pbx'"):
+        psi4_engine.check_method(Level("pbx", "def2-svp", "psi4"))
+    psi4_engine.check_method(Level("pbe", "def2-svp", "psi4"))  # a real functional passes
