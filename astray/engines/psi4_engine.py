@@ -108,18 +108,34 @@ def compute(atoms: Atoms, level: Level, forces: bool, threads=None, guess=None) 
     restricted = _run(atoms, level, driver, threads, {"reference": "rks" if level.family == "dft" else "rhf"})
     if not is_stretched(atoms) or level.family == "fci":
         return restricted
-    try:
-        broken = _run(atoms, level, driver, threads, {**_unrestricted_keywords(), "guess_mix": True})
-    except LabelFailure:
-        return restricted
-    if broken.energy < restricted.energy - SYMMETRY_BREAKING_THRESHOLD:
+    broken = _lowest_broken_symmetry(atoms, level, driver, threads)
+    if broken is not None and broken.energy < restricted.energy - SYMMETRY_BREAKING_THRESHOLD:
         broken.broken_symmetry = True
         return broken
     return restricted
 
 
+# Psi4 1.3's stability following lands in different broken-symmetry solutions depending on the starting
+# orbitals (and misses some from any one start), so stretched geometries get several starts, lowest kept.
+BROKEN_SYMMETRY_STARTS = ({"guess": "sad"}, {"guess": "gwh"}, {"guess": "core"})
+
+
+def _lowest_broken_symmetry(atoms, level: Level, driver: str, threads) -> Solution | None:
+    solutions = []
+    for start in BROKEN_SYMMETRY_STARTS:
+        keywords = {**_unrestricted_keywords(), "guess_mix": True, **start}
+        try:
+            solutions.append(_run(atoms, level, driver, threads, keywords))
+        except LabelFailure:
+            continue
+    return min(solutions, key=lambda solution: solution.energy, default=None)
+
+
 def _unrestricted_keywords() -> dict:
-    return {"reference": "uhf", "stability_analysis": "follow"}
+    # With the default single Davidson guess vector, Psi4 1.3's stability analysis misses real
+    # instabilities (water with one O-H stretched 1.4x in STO-3G: it reports +0.14 and keeps a solution
+    # 0.1 eV above the broken-symmetry one PySCF finds); four guess vectors find it.
+    return {"reference": "uhf", "stability_analysis": "follow", "solver_n_guess": 4}
 
 
 class SCFNotConverged(LabelFailure):
