@@ -41,7 +41,9 @@ def executable() -> str:
 
 @functools.cache
 def version() -> str:
-    output = subprocess.run([executable(), "--version"], capture_output=True, text=True, check=True).stdout
+    with tempfile.TemporaryDirectory() as scratch:  # Psi4 leaves a timer.dat wherever it runs
+        command = [executable(), "--version"]
+        output = subprocess.run(command, cwd=scratch, capture_output=True, text=True, check=True).stdout
     return output.strip().splitlines()[-1]
 
 
