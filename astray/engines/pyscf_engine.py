@@ -6,6 +6,7 @@ lower solution is kept; correlated methods are then built on that lower (possibl
 """
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import pyscf
@@ -127,32 +128,45 @@ def _mean_field(mol, level: Level, unrestricted: bool):
     return mf.density_fit() if level.density_fit else mf
 
 
-# Each rung changes one thing that commonly rescues a stubborn SCF. A second-order (Newton) solver from the
-# same guess comes first: it rescues most cases in a few iterations (a stretched OH radical: 1 s instead
-# of 20 s of failing DIIS rungs). `fresh_guess` drops a warm-start or broken-symmetry guess that may itself
-# be what keeps the SCF from converging.
+class Rung(NamedTuple):
+    name: str
+    settings: dict  # attributes set on PySCF's SCF object
+    from_guess: bool  # start from the given density (warm start, broken-symmetry guess) or PySCF's own
+    newton: bool  # second-order solver
+
+
+# Each rung changes one thing that commonly rescues a stubborn SCF. Newton from the same guess comes
+# first: it rescues most cases in a few iterations (a stretched OH radical: 1 s instead of 20 s of failing
+# DIIS rungs). The cold rungs drop a warm-start or broken-symmetry guess that may itself be what keeps the
+# SCF from converging: OH stretched 1.4x (STO-3G) fails every rung from its compressed neighbour's density
+# yet converges in 5 Newton steps from PySCF's own guess. The atomic guess goes with Newton because plain
+# DIIS from it lands on an excited state of that OH, 4 eV too high.
 RETRY_LADDER = (
-    ("default", {}),
-    ("second_order", {}),
-    ("level_shift", {"level_shift": 0.5}),
-    ("damping", {"damp": 0.5, "diis_start_cycle": 8}),
-    ("fresh_guess", {"init_guess": "atom"}),
+    Rung("default", {}, from_guess=True, newton=False),
+    Rung("second_order", {}, from_guess=True, newton=True),
+    Rung("fresh_second_order", {}, from_guess=False, newton=True),
+    Rung("level_shift", {"level_shift": 0.5}, from_guess=True, newton=False),
+    Rung("damping", {"damp": 0.5, "diis_start_cycle": 8}, from_guess=True, newton=False),
+    Rung("atomic_guess", {"init_guess": "atom"}, from_guess=False, newton=True),
 )
 
 
 def converged_scf(mol, level: Level, unrestricted: bool, dm0=None):
     """Converged mean-field object, climbing the retry ladder until one rung converges."""
-    for name, settings in RETRY_LADDER:
+    tried = []
+    for rung in RETRY_LADDER:
+        if dm0 is None and not rung.from_guess and not rung.settings:
+            continue  # without a given guess this rung is the one that already ran from PySCF's own guess
         mf = _mean_field(mol, level, unrestricted)
-        for key, value in settings.items():
+        for key, value in rung.settings.items():
             setattr(mf, key, value)
-        if name == "second_order":
+        if rung.newton:
             mf = _second_order(mf)
-        mf.kernel(dm0=None if name == "fresh_guess" else dm0)
+        mf.kernel(dm0=dm0 if rung.from_guess else None)
+        tried.append(rung.name)
         if mf.converged and math.isfinite(mf.e_tot):
             return mf
-    tried = ", ".join(name for name, _ in RETRY_LADDER)
-    raise LabelFailure(f"SCF did not converge in {level.max_scf_cycles} cycles (tried {tried})")
+    raise LabelFailure(f"SCF did not converge in {level.max_scf_cycles} cycles (tried {', '.join(tried)})")
 
 
 def _second_order(mf):

@@ -124,6 +124,22 @@ def test_warm_start_along_a_scan_saves_cycles_not_accuracy(tmp_path):
         assert w.info["broken_symmetry"] == c.info["broken_symmetry"]
 
 
+def test_a_warm_start_that_cannot_converge_falls_back_to_a_cold_one(tmp_path):
+    """Stretched OH (STO-3G) fails every rung from its compressed neighbour's density, none from PySCF's."""
+
+    def hydroxyl(distance):
+        atoms = Atoms("OH", positions=[(0, 0, 0), (0, 0, distance)])
+        atoms.info.update(charge=0, multiplicity=2, geometry_id=f"OH@{distance}")
+        return atoms
+
+    minimal = Level("hf", "sto-3g")
+    scan = [hydroxyl(0.88), hydroxyl(1.37)]
+    cold, _ = label_chunk(scan, minimal, tmp_path / "cold.jsonl", log=silent, warm_start=False)
+    warm, quarantined = label_chunk(scan, minimal, tmp_path / "warm.jsonl", log=silent, warm_start=True)
+    assert quarantined == []
+    assert warm[1].get_potential_energy() == pytest.approx(cold[1].get_potential_energy(), abs=1e-6)
+
+
 KILLABLE_CHUNK = """
 import numpy as np
 from ase import Atoms
