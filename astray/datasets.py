@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
-from astray.geometries import BOND_SCALED, EQUILIBRIUM
+from astray.geometries import EQUILIBRIUM, ORIGINS
 
-# Which geometry origins each dataset kind draws on.
+# Which geometry origins each dataset kind draws on: with_distorted takes every distortion and scan.
 KIND_ORIGINS = {
     "equilibrium": (EQUILIBRIUM,),
-    "with_distorted": (EQUILIBRIUM, BOND_SCALED),
+    "with_distorted": ORIGINS,
 }
 
 

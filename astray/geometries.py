@@ -1,146 +1,176 @@
-"""Geometries for the training pool: equilibrium molecules and bond-scaled (compressed/stretched) copies.
+"""The geometry pool of a campaign: equilibrium molecules from every source, their distorted copies and
+scans, behind three guards (element and size filters, the probe-leakage guard, duplicate removal).
 
-Every geometry carries its provenance in ``atoms.info``: ``geometry_id``, ``molecule``, ``origin``
-(``equilibrium`` or ``bond_scaled``), ``bond`` and ``scale_factor``, plus ``charge`` and ``multiplicity``.
+The pool is ordered molecule by molecule (each followed by its distortions), then the scans point by
+point, so neighbouring geometries are close and a labeling chunk can warm-start one from the other.
 """
 
-from collections import deque
+from collections import Counter
 
 import numpy as np
 from ase import Atoms
-from ase.collections import g2
-from ase.neighborlist import natural_cutoffs, neighbor_list
+from scipy.spatial import cKDTree
 
-EQUILIBRIUM = "equilibrium"
-BOND_SCALED = "bond_scaled"
-# Covalent radii sums miss real bonds (ethanol's C-O is 1.43 Å, C+O radii 1.42 Å); 20% slack is customary.
-BOND_CUTOFF_MULTIPLIER = 1.2
+from astray.distortions import (
+    BOND_SCALED,
+    NORMAL_MODE,
+    RATTLED,
+    bond_scaled_copies,
+    harmonic_hessian,
+    normal_mode_copies,
+    rattled_copies,
+)
+from astray.sources import (
+    EQUILIBRIUM,
+    SCAN,
+    GeometrySourceError,
+    collection_molecules,
+    file_molecules,
+    ion_molecules,
+    scan_geometries,
+)
+
+ORIGINS = (EQUILIBRIUM, BOND_SCALED, RATTLED, NORMAL_MODE, SCAN)
+DISTORTED_ORIGINS = ORIGINS[1:]
+
+__all__ = ["EQUILIBRIUM", "ORIGINS", "DISTORTED_ORIGINS", "GeometrySourceError", "build_pool", "is_probe_molecule"]
 
 
 def is_probe_molecule(atoms: Atoms) -> bool:
-    """H2 (any charge) is a probe: letting it into training would answer the probe question by memory."""
+    """Two hydrogens and nothing else (H2, H2+, two protons): the probes. Letting one into the data would
+    answer the probe question by memory."""
     return sorted(atoms.get_chemical_symbols()) == ["H", "H"]
 
 
-def g2_molecules(elements, min_atoms=2, max_atoms=6, names=(), include_probe=False) -> list[Atoms]:
-    """Neutral molecules of ASE's G2 set made only of `elements`, with their ground-state multiplicity.
+def equilibrium_molecules(config: dict) -> list[Atoms]:
+    """Molecules of every source that pass the element, size and probe guards.
 
-    Single atoms are left out: they are the isolated-atom references, not training molecules.
+    Molecules a source lists by name (ASE names, ions) must pass them or the config is wrong; molecules
+    found by a filter (a whole collection, a folder of files) that do not pass are skipped.
     """
-    allowed = set(elements)
-    selected = []
-    for name in names or g2.names:
-        if name not in g2.names:
-            raise ValueError(f"geometries.molecules: '{name}' is not in ASE's G2 collection")
-        atoms = g2[name]
-        symbols = set(atoms.get_chemical_symbols())
-        if not symbols <= allowed or not min_atoms <= len(atoms) <= max_atoms or len(atoms) < 2:
-            continue
-        if is_probe_molecule(atoms) and not include_probe:
-            continue
-        selected.append(_tag_equilibrium(atoms, name))
-    return selected
+    sources = config["sources"]
+    candidates = []  # (molecule, config key if it was asked for by name)
+    ase = sources.get("ase")
+    if ase:
+        names = ase.get("names", [])
+        key = "geometries.sources.ase.names" if names else None
+        candidates += [(m, key) for m in collection_molecules(ase["collection"], names)]
+    files = sources.get("files")
+    if files and files.get("paths"):
+        found = file_molecules(files["paths"], files.get("format", "auto"), files.get("max_molecules"))
+        candidates += [(m, None) for m in found]
+    candidates += [(m, "geometries.sources.ions") for m in ion_molecules(sources.get("ions", []))]
+    return [molecule for molecule, key in candidates if _passes_guards(molecule, config, key)]
 
 
-def _tag_equilibrium(atoms: Atoms, name: str) -> Atoms:
-    unpaired = int(round(abs(atoms.get_initial_magnetic_moments().sum())))
-    clean = Atoms(atoms.get_chemical_symbols(), positions=atoms.positions)
-    clean.info.update(
-        geometry_id=name,
-        molecule=name,
-        origin=EQUILIBRIUM,
-        bond="",
-        scale_factor=1.0,
-        charge=int(round(atoms.get_initial_charges().sum())),
-        multiplicity=unpaired + 1,
-    )
-    return clean
+def _passes_guards(molecule: Atoms, config: dict, asked_by: str | None) -> bool:
+    name = molecule.info["molecule"]
+    problems = []
+    outside = sorted(set(molecule.get_chemical_symbols()) - set(config["elements"]))
+    if outside:
+        problems.append(f"has elements {outside} outside geometries.elements")
+    if not config["min_atoms"] <= len(molecule) <= config["max_atoms"]:
+        problems.append(f"has {len(molecule)} atoms, outside geometries.min_atoms..max_atoms")
+    if is_probe_molecule(molecule) and not config["include_probe"]:
+        problems.append("is a probe system (two hydrogens); set geometries.include_probe: true for that ablation")
+    if problems and asked_by:
+        raise GeometrySourceError(f"{asked_by}: '{name}' {'; '.join(problems)}")
+    return not problems
 
 
-def bonds(atoms: Atoms) -> list[tuple[int, int]]:
-    """Bonded pairs (i < j): atoms closer than 1.2 times the sum of their covalent radii."""
-    first, second = neighbor_list("ij", atoms, natural_cutoffs(atoms, mult=BOND_CUTOFF_MULTIPLIER))
-    return sorted({(int(i), int(j)) for i, j in zip(first, second) if i < j})
-
-
-def scale_bond(atoms: Atoms, i: int, j: int, factor: float) -> Atoms:
-    """Copy of `atoms` with bond i–j scaled by `factor`, moving only the fragment on j's side.
-
-    Cutting an acyclic bond splits the molecule; the smaller side moves rigidly along the bond so every
-    other bond length is kept. In a ring the bond does not split the molecule, so only atom j moves.
-    """
-    side = _fragment_beyond(atoms, i, j)
-    if i in side:
-        side = {j}
-    elif len(side) > len(atoms) - len(side):
-        i, j = j, i
-        side = set(range(len(atoms))) - side
-    vector = atoms.positions[j] - atoms.positions[i]
-    shift = (factor - 1.0) * vector
-    scaled = atoms.copy()
-    scaled.positions[sorted(side)] += shift
-    return scaled
-
-
-def _fragment_beyond(atoms: Atoms, i: int, j: int) -> set[int]:
-    """Atoms reachable from j without crossing the bond i–j."""
-    neighbours = {k: set() for k in range(len(atoms))}
-    for a, b in bonds(atoms):
-        if {a, b} != {i, j}:
-            neighbours[a].add(b)
-            neighbours[b].add(a)
-    seen, queue = {j}, deque([j])
-    while queue:
-        for nxt in neighbours[queue.popleft()] - seen:
-            seen.add(nxt)
-            queue.append(nxt)
-    return seen
-
-
-def min_interatomic_distance(atoms: Atoms) -> float:
-    if len(atoms) < 2:
-        return np.inf
-    distances = atoms.get_all_distances()
-    return float(distances[np.triu_indices(len(atoms), k=1)].min())
-
-
-def bond_scaled_copies(molecule: Atoms, factors, min_distance: float) -> list[Atoms]:
-    """One copy per bond and factor; copies with atoms closer than `min_distance` Å are dropped."""
-    copies = []
-    symbols = molecule.get_chemical_symbols()
-    for i, j in bonds(molecule):
-        for factor in factors:
-            scaled = scale_bond(molecule, i, j, factor)
-            if min_interatomic_distance(scaled) < min_distance:
-                continue
-            bond = f"{symbols[i]}{i}-{symbols[j]}{j}"
-            scaled.info.update(
-                geometry_id=f"{molecule.info['molecule']}:{bond}x{factor:g}",
-                origin=BOND_SCALED,
-                bond=bond,
-                scale_factor=float(factor),
+def scans(config: dict) -> list[Atoms]:
+    points = []
+    for number, scan in enumerate(config["sources"].get("scans", [])):
+        scanned = scan_geometries(scan)
+        key = f"geometries.sources.scans[{number}]"
+        if is_probe_molecule(scanned[0]) and not config["include_probe"]:
+            raise GeometrySourceError(
+                f"{key}: '{scan['species']}' is a probe system (two hydrogens); set geometries.include_probe: true "
+                "for that ablation"
             )
-            copies.append(scaled)
+        outside = sorted(set(scanned[0].get_chemical_symbols()) - set(config["elements"]))
+        if outside:
+            raise GeometrySourceError(f"{key}: '{scan['species']}' has elements {outside} outside geometries.elements")
+        points += [p for p in scanned if _min_distance_ok(p, config["min_distance"])]
+    return points
+
+
+def _min_distance_ok(atoms: Atoms, min_distance: float) -> bool:
+    distances = atoms.get_all_distances()
+    return bool(distances[np.triu_indices(len(atoms), k=1)].min() >= min_distance)
+
+
+def distorted_copies(molecule: Atoms, config: dict, hessian=None) -> list[Atoms]:
+    """Every distortion the config asks for, of one equilibrium molecule. Without a Hessian the
+    normal-mode samples are placeholders: their ids, origin and number, at the equilibrium positions."""
+    distortions = config["distortions"]
+    scaling, rattle, modes = distortions["bond_scaling"], distortions["rattle"], distortions["normal_modes"]
+    min_distance = config["min_distance"]
+    copies = bond_scaled_copies(molecule, scaling["factors"], min_distance, scaling.get("element_pairs", []))
+    copies += rattled_copies(molecule, rattle["copies"], rattle["sigma"], rattle["seed"], min_distance)
+    if modes["samples"]:
+        copies += normal_mode_copies(
+            molecule, hessian, modes["samples"], modes["temperature"], modes["seed"], min_distance
+        )
     return copies
 
 
-def build_pool(geometry_config: dict) -> list[Atoms]:
-    """All geometries to label, in a deterministic order: each molecule followed by its distortions."""
-    molecules = g2_molecules(
-        elements=geometry_config["elements"],
-        min_atoms=geometry_config["min_atoms"],
-        max_atoms=geometry_config["max_atoms"],
-        names=geometry_config.get("molecules", []),
-        include_probe=geometry_config["include_probe"],
-    )
+def build_pool(config: dict, sample_normal_modes: bool = True, threads: int | None = None, log=None) -> list[Atoms]:
+    """All geometries to label, in a deterministic order, duplicates removed.
+
+    `sample_normal_modes=False` skips the Hessians (seconds per molecule each): Snakemake plans from that
+    pool, which differs from the real one only in the positions of the normal-mode samples.
+    """
+    modes = config["distortions"]["normal_modes"]
     pool = []
-    for molecule in molecules:
+    for molecule in equilibrium_molecules(config):
+        hessian = None
+        if sample_normal_modes and modes["samples"]:
+            hessian = harmonic_hessian(molecule, modes["method"], modes["basis"], threads)
+            if log:
+                log(f"Hessian of {molecule.info['molecule']} ({modes['method']}/{modes['basis']}) done")
         pool.append(molecule)
-        pool.extend(
-            bond_scaled_copies(
-                molecule,
-                geometry_config["bond_scaling"]["factors"],
-                geometry_config["min_distance"],
-            )
-        )
+        pool += distorted_copies(molecule, config, hessian)
+    pool += scans(config)
+    pool = without_duplicates(pool, config["duplicate_tolerance"], log)
+    _check_unique_ids(pool)
     return pool
+
+
+def without_duplicates(pool: list[Atoms], tolerance: float, log=None) -> list[Atoms]:
+    """The pool without geometries that repeat an earlier one (same atoms, charge and spin; every sorted
+    interatomic distance within `tolerance` Å). Normal-mode samples are random draws and always kept, so
+    their number is known before they are drawn."""
+    if tolerance <= 0:
+        return pool
+    duplicates = set()
+    groups = {}
+    for index, atoms in enumerate(pool):
+        if atoms.info["origin"] != NORMAL_MODE and len(atoms) > 1:
+            state = (atoms.get_chemical_formula(), atoms.info["charge"], atoms.info["multiplicity"])
+            groups.setdefault(state, []).append(index)
+    for indices in groups.values():
+        fingerprints = np.array([_sorted_distances(pool[i]) for i in indices])
+        for first, second in sorted(cKDTree(fingerprints).query_pairs(tolerance, p=np.inf)):
+            if indices[first] not in duplicates:
+                duplicates.add(indices[second])
+    if log and duplicates:
+        removed = Counter(pool[i].info["origin"] for i in duplicates)
+        log(f"removed {len(duplicates)} duplicate geometries: {dict(sorted(removed.items()))}")
+    return [atoms for index, atoms in enumerate(pool) if index not in duplicates]
+
+
+def _sorted_distances(atoms: Atoms) -> np.ndarray:
+    """Invariant to translation, rotation and the numbering of atoms."""
+    distances = atoms.get_all_distances()
+    return np.sort(distances[np.triu_indices(len(atoms), k=1)])
+
+
+def _check_unique_ids(pool) -> None:
+    counts = Counter(atoms.info["geometry_id"] for atoms in pool)
+    repeated = sorted(name for name, count in counts.items() if count > 1)
+    if repeated:
+        raise GeometrySourceError(
+            f"geometries.sources: geometry ids {repeated[:5]} occur more than once (the same molecule name from "
+            "two sources or files); give each molecule a unique name"
+        )

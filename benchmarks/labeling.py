@@ -32,12 +32,13 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = {
     "geometries": {
+        # The closed-shell G2 molecules of 3-5 atoms: the bare loop needs no spin logic to match astray.
+        "sources": {"ase": {"collection": "g2", "names": [
+            "HCOOH", "C2H2", "CO2", "H2CO", "HCF3", "H2O", "CH2_s1A1d", "O3", "NCCN", "COF2", "N2O", "F2O", "HCN",
+            "NF3", "NH3", "CF4", "H2CF2", "CH4", "H2CCO", "H2O2"]}},
         "elements": ["H", "C", "N", "O", "F"],
         "max_atoms": 5,
-        # The closed-shell G2 molecules of 3-5 atoms: the bare loop needs no spin logic to match astray.
-        "molecules": ["HCOOH", "C2H2", "CO2", "H2CO", "HCF3", "H2O", "CH2_s1A1d", "O3", "NCCN", "COF2", "N2O",
-                      "F2O", "HCN", "NF3", "NH3", "CF4", "H2CF2", "CH4", "H2CCO", "H2O2"],
-        "bond_scaling": {"factors": [0.9, 0.95]},
+        "distortions": {"bond_scaling": {"factors": [0.9, 0.95]}},
     },
     "labels": {"engine": "pyscf", "method": "hf", "basis": "def2-svp", "chunk_size": 50},
     "datasets": {"kinds": ["equilibrium"], "sizes": [1], "seeds": [0], "validation_molecules": 1, "test_molecules": 1},

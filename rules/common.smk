@@ -4,7 +4,8 @@ import os
 from snakemake.utils import validate
 
 from astray.datasets import KIND_ORIGINS, select, split_molecules
-from astray.geometries import build_pool
+from astray.geometries import GeometrySourceError, build_pool
+from astray.sources import matching_files
 from astray.labels import LabelInputError, Level, check_labeling_inputs
 
 
@@ -37,10 +38,23 @@ EVALUATION = config["evaluation"]
 # The level of theory as rule params: engine, method, basis and density fitting.
 LEVEL = {key: LABELS[key] for key in ("engine", "method", "basis", "density_fit")}
 
-# Building the pool is cheap (milliseconds for G2); its size fixes the number of labeling chunks up front,
-# so `snakemake -n` plans the whole campaign without a checkpoint.
-POOL = build_pool(GEOMETRIES)
+
+def planned_pool():
+    """The pool without its Hessians (milliseconds for G2): its size fixes the number of labeling chunks
+    up front, so `snakemake -n` plans the whole campaign without a checkpoint."""
+    try:
+        pool = build_pool(GEOMETRIES, sample_normal_modes=False)
+    except GeometrySourceError as error:
+        raise GeometrySourceError(f"config/config.yaml: {error}") from None
+    if not pool:
+        raise GeometrySourceError("config/config.yaml: geometries: no molecule passes the sources and filters")
+    return pool
+
+
+POOL = planned_pool()
 N_CHUNKS = math.ceil(len(POOL) / LABELS["chunk_size"])
+# Isolated-atom energies are needed for exactly the elements in the pool.
+POOL_ELEMENTS = sorted({symbol for atoms in POOL for symbol in atoms.get_chemical_symbols()})
 
 
 def check_sizes_fit_pool():
@@ -83,6 +97,12 @@ wildcard_constraints:
     seed=r"\d+",
     size=r"\d+",
     model="|".join(MODELS),
+
+
+def source_files(wildcards):
+    """The user's geometry files, so editing one rebuilds the pool."""
+    files = GEOMETRIES["sources"].get("files") or {}
+    return [str(path) for path in matching_files(files.get("paths", []))]
 
 
 def label_chunks(wildcards):

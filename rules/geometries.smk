@@ -1,11 +1,17 @@
-# Equilibrium molecules and their bond-scaled copies, one extxyz frame per geometry.
+# Equilibrium molecules of every source, their distorted copies and scans, one extxyz frame per geometry.
 rule geometries:
+    input:
+        source_files,
     output:
         "results/geometries/pool.extxyz",
     params:
         geometries=GEOMETRIES,
+    # Threads come from the profile; only the normal-mode Hessians use more than one.
+    threads: 1
     log:
         "results/logs/geometries.log",
+    benchmark:
+        "results/benchmarks/geometries.tsv"
     conda:
         "../envs/qc.yaml"
     script:

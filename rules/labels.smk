@@ -27,7 +27,7 @@ rule atom_energies:
     output:
         "results/labels/atom_energies.json",
     params:
-        elements=GEOMETRIES["elements"],
+        elements=POOL_ELEMENTS,
         level=LEVEL,
     threads: 1
     log:

@@ -1,93 +1,135 @@
+"""The pool: sources combined, filters and the probe-leakage guard, duplicates removed, order fixed."""
+
+import copy
+from collections import Counter
+from pathlib import Path
+
 import numpy as np
 import pytest
-from ase.collections import g2
 
-from astray.geometries import (
-    BOND_SCALED,
-    EQUILIBRIUM,
-    bond_scaled_copies,
-    bonds,
-    build_pool,
-    g2_molecules,
-    min_interatomic_distance,
-    scale_bond,
-)
+from astray.geometries import GeometrySourceError, build_pool, is_probe_molecule, without_duplicates
+from astray.sources import collection_molecules
+
+QM9 = Path(__file__).resolve().parents[1] / "data" / "qm9"
 
 POOL_CONFIG = {
+    "sources": {"ase": {"collection": "g2", "names": []}, "ions": [], "scans": []},
     "elements": ["H", "C", "N", "O", "F"],
     "min_atoms": 2,
     "max_atoms": 4,
-    "molecules": [],
     "include_probe": False,
-    "bond_scaling": {"factors": [0.85, 1.5]},
+    "distortions": {
+        "bond_scaling": {"factors": [0.85, 1.5], "element_pairs": []},
+        "rattle": {"copies": 0, "sigma": 0.05, "seed": 0},
+        "normal_modes": {"samples": 0, "temperature": 500, "method": "hf", "basis": "sto-3g", "seed": 0},
+    },
     "min_distance": 0.5,
+    "duplicate_tolerance": 0.01,
 }
 
 
+def config_with(**changes):
+    config = copy.deepcopy(POOL_CONFIG)
+    for path, value in changes.items():
+        *parents, key = path.split("__")
+        node = config
+        for parent in parents:
+            node = node[parent]
+        node[key] = value
+    return config
+
+
 def test_filter_keeps_only_allowed_elements_and_sizes():
-    molecules = g2_molecules(["H", "C", "O"], min_atoms=2, max_atoms=4)
-    assert molecules
-    for atoms in molecules:
+    pool = build_pool(config_with(elements=["H", "C", "O"]))
+    assert pool
+    for atoms in pool:
         assert set(atoms.get_chemical_symbols()) <= {"H", "C", "O"}
         assert 2 <= len(atoms) <= 4
-
-
-def test_probe_h2_is_left_out_unless_asked_for():
-    names = {a.info["molecule"] for a in g2_molecules(["H"], max_atoms=2)}
-    assert "H2" not in names
-    names = {a.info["molecule"] for a in g2_molecules(["H"], max_atoms=2, include_probe=True)}
-    assert names == {"H2"}
-
-
-def test_radicals_carry_their_ground_state_multiplicity():
-    by_name = {a.info["molecule"]: a for a in g2_molecules(["H", "C", "N", "O"], names=["CH3", "O2", "H2O"])}
-    assert by_name["CH3"].info["multiplicity"] == 2
-    assert by_name["O2"].info["multiplicity"] == 3
-    assert by_name["H2O"].info["multiplicity"] == 1
-
-
-def test_unknown_molecule_name_is_a_clear_error():
-    with pytest.raises(ValueError, match="geometries.molecules: 'H2Oo'"):
-        g2_molecules(["H", "O"], names=["H2Oo"])
-
-
-def _bond_lengths(atoms):
-    return {pair: atoms.get_distance(*pair) for pair in bonds(atoms)}
-
-
-@pytest.mark.parametrize("factor", [0.8, 1.3, 1.7])
-def test_scaling_an_acyclic_bond_changes_that_bond_only(factor):
-    ethanol = g2["CH3CH2OH"]
-    original = _bond_lengths(ethanol)
-    symbols = ethanol.get_chemical_symbols()
-    carbon_oxygen = next(p for p in original if {symbols[p[0]], symbols[p[1]]} == {"C", "O"})
-    scaled = scale_bond(ethanol, *carbon_oxygen, factor)
-    assert scaled.get_distance(*carbon_oxygen) == pytest.approx(factor * original[carbon_oxygen])
-    for pair, length in original.items():
-        if pair != carbon_oxygen:
-            assert scaled.get_distance(*pair) == pytest.approx(length)
-
-
-def test_scaling_a_ring_bond_moves_one_atom():
-    ring = g2["C3H6_D3h"]
-    carbons = [i for i, s in enumerate(ring.symbols) if s == "C"]
-    i, j = carbons[0], carbons[1]
-    scaled = scale_bond(ring, i, j, 1.2)
-    assert scaled.get_distance(i, j) == pytest.approx(1.2 * ring.get_distance(i, j))
-    moved = np.flatnonzero(np.abs(scaled.positions - ring.positions).sum(axis=1) > 1e-12)
-    assert len(moved) == 1
-
-
-def test_copies_closer_than_min_distance_are_dropped():
-    water = g2_molecules(["H", "O"], names=["H2O"])[0]
-    copies = bond_scaled_copies(water, [0.2, 1.0], min_distance=0.5)
-    assert all(min_interatomic_distance(c) >= 0.5 for c in copies)
-    assert len(copies) == len(bonds(water))  # only the factor-1.0 copies survive
 
 
 def test_pool_is_deterministic_and_records_origin():
     first, second = build_pool(POOL_CONFIG), build_pool(POOL_CONFIG)
     assert [a.info["geometry_id"] for a in first] == [a.info["geometry_id"] for a in second]
     assert len({a.info["geometry_id"] for a in first}) == len(first)
-    assert {a.info["origin"] for a in first} == {EQUILIBRIUM, BOND_SCALED}
-    assert not any(sorted(a.get_chemical_symbols()) == ["H", "H"] for a in first)
+    assert {a.info["origin"] for a in first} == {"equilibrium", "bond_scaled"}
+
+
+def test_probe_h2_is_left_out_of_a_filtered_collection_unless_asked_for():
+    assert not any(is_probe_molecule(a) for a in build_pool(POOL_CONFIG))
+    with_probe = build_pool(config_with(include_probe=True))
+    assert "H2" in {a.info["molecule"] for a in with_probe}
+
+
+@pytest.mark.parametrize(
+    "changes, key",
+    [
+        ({"sources__ase__names": ["H2O", "H2"]}, "geometries.sources.ase.names: 'H2'"),
+        ({"sources__ions": ["H3+", "H2+"]}, "geometries.sources.ions: 'H2\\+'"),
+        ({"sources__scans": [{"species": "H2", "distances": [1.0]}]}, r"geometries.sources.scans\[0\]: 'H2'"),
+    ],
+)
+def test_asking_for_a_probe_while_the_guard_is_on_is_an_error(changes, key):
+    with pytest.raises(GeometrySourceError, match=f"{key}.*probe system.*include_probe"):
+        build_pool(config_with(**changes))
+
+
+def test_a_named_molecule_outside_the_filters_is_an_error_not_a_silent_skip():
+    with pytest.raises(GeometrySourceError, match="'CH3CH2OH' has 9 atoms"):
+        build_pool(config_with(sources__ase__names=["CH3CH2OH"]))
+    with pytest.raises(GeometrySourceError, match=r"'HeH\+' has elements \['He'\]"):
+        build_pool(config_with(sources__ions=["HeH+"]))
+
+
+def test_every_source_and_distortion_lands_in_one_pool():
+    config = config_with(
+        sources={
+            "ase": {"collection": "g2", "names": ["H2O"]},
+            "files": {"paths": [str(QM9)], "format": "auto", "max_molecules": 0},
+            "ions": ["H3O+", "NH4+"],
+            "scans": [{"species": "LiH", "distances": [1.4, 1.6, 2.5]}],
+        },
+        elements=["H", "Li", "C", "N", "O"],
+        max_atoms=5,
+        distortions__rattle__copies=2,
+        distortions__normal_modes__samples=2,
+    )
+    pool = build_pool(config)
+    counts = Counter(a.info["origin"] for a in pool)
+    # H2O twice (G2 and QM9 gdb_3 are different geometries), CH4, NH3, H3O+, NH4+.
+    assert counts["equilibrium"] == 6
+    assert counts["rattled"] == counts["normal_mode"] == 2 * 6 and counts["scan"] == 3
+    by_molecule = {a.info["molecule"]: a for a in pool if a.info["origin"] == "equilibrium"}
+    assert by_molecule["H3O+"].info["charge"] == 1 and by_molecule["gdb_1"].info["source"].startswith("file:")
+    # Each molecule is followed by its own distortions: neighbours in the pool are warm-start neighbours.
+    names = [a.info["molecule"] for a in pool]
+    assert names == sorted(names, key=names.index)
+
+
+def test_duplicates_are_removed_whatever_the_orientation_and_numbering():
+    water = collection_molecules("g2", ["H2O"])[0]
+    turned = water.copy()
+    turned.rotate(70, "x")
+    turned.translate([1.0, 2.0, 3.0])
+    turned = turned[[0, 2, 1]]
+    turned.info.update(water.info, geometry_id="H2O-copy")
+    nudged = water.copy()
+    nudged.positions[1] += [0, 0, 0.05]  # 0.05 Å: a different geometry
+    nudged.info.update(water.info, geometry_id="H2O-nudged")
+    kept = without_duplicates([water, turned, nudged], tolerance=0.01)
+    assert [a.info["geometry_id"] for a in kept] == ["H2O", "H2O-nudged"]
+
+
+def test_duplicate_molecule_names_from_two_sources_are_an_error(tmp_path):
+    (tmp_path / "H2O.xyz").write_text("3\n\nO 0 0 0\nH 0 0.76 -0.47\nH 0 -0.76 -0.5\n")
+    config = config_with(sources__files={"paths": [str(tmp_path)], "format": "auto", "max_molecules": 0},
+                         sources__ase={"collection": "g2", "names": ["H2O"]})  # fmt: skip
+    with pytest.raises(GeometrySourceError, match=r"\['H2O', .* occur more than once"):
+        build_pool(config)
+
+
+def test_planned_pool_differs_from_the_real_one_only_in_normal_mode_positions():
+    config = config_with(sources__ase__names=["H2O", "NH3"], distortions__normal_modes__samples=3)
+    planned, real = build_pool(config, sample_normal_modes=False), build_pool(config)
+    assert [a.info["geometry_id"] for a in planned] == [a.info["geometry_id"] for a in real]
+    moved = [not np.allclose(p.positions, r.positions) for p, r in zip(planned, real)]
+    assert moved == [a.info["origin"] == "normal_mode" for a in real]

@@ -1,0 +1,77 @@
+"""The workflow on the user's own data: QM9 files, ions and a scan, rattled and normal-mode copies, through
+labels to the nested datasets and their manifest; and the geometry guards stop a bad config at planning."""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from astray.io import read_geometries
+
+from test_workflow import TINY_CONFIG, planned_jobs, snakemake
+
+pytestmark = pytest.mark.workflow
+
+QM9 = Path(__file__).resolve().parents[1] / "data" / "qm9"
+
+
+def own_data_config():
+    config = yaml.safe_load(TINY_CONFIG.read_text())
+    config["geometries"] = {
+        "sources": {
+            "files": {"paths": [str(QM9)]},
+            "ions": ["H3O+", "NH4+", "OH-"],
+            "scans": [{"species": "LiH", "distances": [1.3, 1.6, 2.2, 3.0]}],
+        },
+        "elements": ["H", "Li", "C", "N", "O"],
+        "max_atoms": 5,
+        "distortions": {"rattle": {"copies": 1, "sigma": 0.04}, "normal_modes": {"samples": 1, "temperature": 400}},
+    }
+    config["datasets"].update(sizes=[2, 4], validation_molecules=1, test_molecules=1)
+    return config
+
+
+def test_qm9_files_ions_and_scans_become_nested_datasets(tmp_path):
+    config_path = tmp_path / "own.yaml"
+    config_path.write_text(yaml.safe_dump(own_data_config()))
+    jobs = planned_jobs(snakemake(tmp_path, config_path, "-n", "results/datasets/manifest.json"))
+    assert jobs["label_chunk"] == 2  # 6 molecules x 3 + 4 scan points = 22 geometries, chunks of 20
+
+    result = snakemake(tmp_path, config_path, "results/datasets/manifest.json")
+    assert result.returncode == 0, result.stderr[-4000:]
+    pool = read_geometries(tmp_path / "results/geometries/pool.extxyz")
+    assert len(pool) == 22
+    labeled = {a.info["geometry_id"]: a for a in read_geometries(tmp_path / "results/labels/labeled.extxyz")}
+    assert labeled["H3O+"].info["charge"] == 1 and labeled["OH-"].info["charge"] == -1
+    assert labeled["gdb_1"].info["smiles"] == "C" and labeled["gdb_1:nm0"].info["origin"] == "normal_mode"
+    # A stretched LiH has a lower energy than the compressed one only beyond the minimum (~1.6 Å).
+    scan = [labeled[f"LiH:scanLi0-H1@{d}"].get_potential_energy() for d in (1.3, 1.6, 2.2)]
+    assert scan[1] < scan[0] and scan[1] < scan[2]
+
+    manifest = json.loads((tmp_path / "results/datasets/manifest.json").read_text())
+    origins = {Path(f["path"]).name: f["origins"] for f in manifest["files"] if "with_distorted" in f["path"]}
+    assert set(origins["validation.extxyz"]) | set(origins["train_n4.extxyz"]) <= {
+        "equilibrium", "rattled", "normal_mode", "scan"
+    }
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda g: g["sources"].update(ions=["H2+"]), "'H2+' is a probe system"),
+        (lambda g: g["sources"].update(ions=["H5+"]), "geometries.sources.ions: unknown ['H5+']"),
+        (lambda g: g["sources"]["files"].update(paths=["nowhere/*.xyz"]), "'nowhere/*.xyz' matches no xyz"),
+        (lambda g: g["distortions"]["rattle"].update(sigma=0), "0 is less than or equal to the minimum of 0"),
+        (lambda g: g["sources"]["scans"][0].update(bond=[0, 5]), "bond [0, 5] of 'LiH' does not exist"),
+    ],
+)
+def test_bad_geometry_config_stops_before_any_job(tmp_path, change, message):
+    config = own_data_config()
+    change(config["geometries"])
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(config))
+    result = snakemake(tmp_path, bad, "-n")
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists()
