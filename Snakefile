@@ -1,7 +1,7 @@
 # astray: does a machine-learned potential learn H2 and Coulomb's law as data and capacity grow?
 #
 # results/
-#   geometries/pool.extxyz                     equilibrium + bond-scaled geometries to label
+#   geometries/pool.extxyz                     molecules of every source, their distortions and scans
 #   labels/                                    chunked PySCF labels, isolated-atom energies, quarantine
 #   datasets/                                  nested training sets per kind/seed, validation, shared test
 #   references/probes.nc                       H2 (label method, FCI) and H2_2plus (1/r) reference curves

@@ -84,9 +84,8 @@ def bond_scaled_copies(molecule: Atoms, factors, min_distance: float, element_pa
             if min_interatomic_distance(scaled) < min_distance:
                 continue
             bond = f"{symbols[i]}{i}-{symbols[j]}{j}"
-            copies.append(
-                _distorted(molecule, scaled.positions, BOND_SCALED, f"{bond}x{factor:g}", bond=bond, scale_factor=float(factor))
-            )
+            suffix = f"{bond}x{factor:g}"
+            copies.append(_distorted(molecule, scaled.positions, BOND_SCALED, suffix, bond=bond, scale_factor=factor))
     return copies
 
 
@@ -106,8 +105,9 @@ def rattled_copies(molecule: Atoms, copies: int, sigma: float, seed: int, min_di
     return rattled
 
 
-def normal_mode_copies(molecule: Atoms, hessian: np.ndarray, samples: int, temperature: float, seed: int,
-                       min_distance: float) -> list[Atoms]:  # fmt: skip
+def normal_mode_copies(
+    molecule: Atoms, hessian: np.ndarray | None, samples: int, temperature: float, seed: int, min_distance: float
+) -> list[Atoms]:
     """Geometries drawn from the classical Boltzmann distribution of the harmonic potential at `temperature`.
 
     Each mass-weighted normal coordinate Q_k is Gaussian with variance k_B T / ω_k², so every vibrational
@@ -131,10 +131,9 @@ def normal_mode_copies(molecule: Atoms, hessian: np.ndarray, samples: int, tempe
         return molecule.positions + displacement.reshape(-1, 3)
 
     return [
-        _distorted(molecule, _guarded_draw(molecule, min_distance, draw), NORMAL_MODE, f"nm{sample}",
-                   temperature=float(temperature))
-        for sample in range(samples)
-    ]  # fmt: skip
+        _distorted(molecule, _guarded_draw(molecule, min_distance, draw), NORMAL_MODE, f"nm{i}", temperature=temperature)
+        for i in range(samples)
+    ]
 
 
 def vibrational_modes(molecule: Atoms, hessian: np.ndarray):
@@ -176,13 +175,13 @@ def _omega_squared(wavenumbers: np.ndarray) -> np.ndarray:
     return (wavenumbers / _PER_S_TO_WAVENUMBER) ** 2 / _EV_PER_A2_AMU_TO_PER_S2
 
 
-def harmonic_hessian(molecule: Atoms, method: str = "hf", basis: str = "sto-3g", threads: int | None = None) -> np.ndarray:
+def harmonic_hessian(molecule: Atoms, method: str = "hf", basis: str = "sto-3g", threads=None) -> np.ndarray:
     """Cartesian Hessian (eV/Å², shape 3N×3N) of a cheap mean-field method with PySCF, at the molecule's
     own geometry and spin; restricted for closed shells, unrestricted otherwise."""
     from pyscf import dft, lib, scf
 
     from astray.engines.pyscf_engine import build_molecule
-    from astray.units import HARTREE_TO_EV, BOHR_TO_ANGSTROM
+    from astray.units import BOHR_TO_ANGSTROM, HARTREE_TO_EV
 
     if threads:
         lib.num_threads(threads)

@@ -43,7 +43,7 @@ def is_probe_molecule(atoms: Atoms) -> bool:
 
 
 def equilibrium_molecules(config: dict) -> list[Atoms]:
-    """Molecules of every source that pass the element, size and probe guards.
+    """Molecules of every source that pass the element, size, charge and probe guards.
 
     Molecules a source lists by name (ASE names, ions) must pass them or the config is wrong; molecules
     found by a filter (a whole collection, a folder of files) that do not pass are skipped.
@@ -51,7 +51,7 @@ def equilibrium_molecules(config: dict) -> list[Atoms]:
     sources = config["sources"]
     candidates = []  # (molecule, config key if it was asked for by name)
     ase = sources.get("ase")
-    if ase:
+    if ase and ase["collection"] != "none":
         names = ase.get("names", [])
         key = "geometries.sources.ase.names" if names else None
         candidates += [(m, key) for m in collection_molecules(ase["collection"], names)]
@@ -71,6 +71,9 @@ def _passes_guards(molecule: Atoms, config: dict, asked_by: str | None) -> bool:
         problems.append(f"has elements {outside} outside geometries.elements")
     if not config["min_atoms"] <= len(molecule) <= config["max_atoms"]:
         problems.append(f"has {len(molecule)} atoms, outside geometries.min_atoms..max_atoms")
+    charges = config.get("charges", [])
+    if charges and molecule.info["charge"] not in charges:
+        problems.append(f"has charge {molecule.info['charge']}, not in geometries.charges {charges}")
     if is_probe_molecule(molecule) and not config["include_probe"]:
         problems.append("is a probe system (two hydrogens); set geometries.include_probe: true for that ablation")
     if problems and asked_by:

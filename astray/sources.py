@@ -33,9 +33,11 @@ IONS = {
     "HCO+": ("HCO", 1, [(0, 0, -1.0963), (0, 0, -0.0043), (0, 0, 1.1007)]),  # C-H 1.092, C-O 1.105
     "HF2-": ("FHF", -1, [(0, 0, -1.1385), (0, 0, 0), (0, 0, 1.1385)]),  # symmetric, F-F 2.277
     "NH2-": ("NH2", -1, [(0, 0, 0), (0, 0.8005, -0.6482), (0, -0.8005, -0.6482)]),  # 1.030, 102.0 deg
-    "H3O+": ("OH3", 1, [(0, 0, 0), (0.9304, 0, -0.2947), (-0.4652, 0.8058, -0.2947), (-0.4652, -0.8058, -0.2947)]),  # 0.976, 111.3 deg
+    "H3O+": ("OH3", 1, [(0, 0, 0), (0.9304, 0, -0.2947), (-0.4652, 0.8058, -0.2947),
+                        (-0.4652, -0.8058, -0.2947)]),  # pyramidal, O-H 0.976, 111.3 deg
     "CH3+": ("CH3", 1, [(0, 0, 0), (1.087, 0, 0), (-0.5435, 0.9414, 0), (-0.5435, -0.9414, 0)]),  # planar, 1.087
-    "NH4+": ("NH4", 1, [(0, 0, 0), (0.5895, 0.5895, 0.5895), (0.5895, -0.5895, -0.5895), (-0.5895, 0.5895, -0.5895), (-0.5895, -0.5895, 0.5895)]),  # 1.021
+    "NH4+": ("NH4", 1, [(0, 0, 0), (0.5895, 0.5895, 0.5895), (0.5895, -0.5895, -0.5895),
+                        (-0.5895, 0.5895, -0.5895), (-0.5895, -0.5895, 0.5895)]),  # tetrahedral, N-H 1.021
 }  # fmt: skip
 
 
@@ -43,8 +45,15 @@ class GeometrySourceError(ValueError):
     """A source that cannot be read or does not describe a molecule; the message names file and key."""
 
 
-def tagged(atoms: Atoms, molecule: str, source: str, charge: int = 0, multiplicity: int | None = None,
-           origin: str = EQUILIBRIUM, geometry_id: str | None = None) -> Atoms:  # fmt: skip
+def tagged(
+    atoms: Atoms,
+    molecule: str,
+    source: str,
+    charge: int = 0,
+    multiplicity: int | None = None,
+    origin: str = EQUILIBRIUM,
+    geometry_id: str | None = None,
+) -> Atoms:
     """A clean copy of `atoms` (no calculator, no arrays beyond positions) with astray's tags.
 
     Without a given multiplicity the lowest one the electron count allows is used (singlet or doublet).
@@ -72,7 +81,9 @@ def collection_molecules(collection: str, names=()) -> list[Atoms]:
     molecules = ASE_COLLECTIONS[collection]
     unknown = [name for name in names if name not in molecules.names]
     if unknown:
-        raise GeometrySourceError(f"geometries.sources.ase.names: {unknown} are not in ASE's {collection} collection")
+        raise GeometrySourceError(
+            f"geometries.sources.ase.names: {unknown} are not in ASE's {collection} collection"
+        )
     selected = []
     for name in names or molecules.names:
         atoms = molecules[name]
@@ -111,7 +122,8 @@ def file_molecules(patterns, file_format: str = "auto", max_molecules: int | Non
             name = str(name) if name else path.stem if len(frames) == 1 else f"{path.stem}_{number}"
             charge = int(atoms.info.get("charge", 0))
             multiplicity = atoms.info.get("multiplicity")
-            molecule = tagged(atoms, name, f"file:{path}", charge, None if multiplicity is None else int(multiplicity))
+            spin = None if multiplicity is None else int(multiplicity)
+            molecule = tagged(atoms, name, f"file:{path}", charge, spin)
             for key in ("smiles", "qm9_index"):
                 if key in atoms.info:
                     molecule.info[key] = atoms.info[key]
@@ -151,7 +163,9 @@ def read_frames(path: Path, file_format: str = "auto") -> list[Atoms]:
         raise GeometrySourceError(f"geometries.sources.files: {path} is not valid xyz/extxyz: {error}") from None
     for number, atoms in enumerate(frames):
         if not np.all(np.isfinite(atoms.positions)):
-            raise GeometrySourceError(f"geometries.sources.files: {path} frame {number} has NaN or infinite coordinates")
+            raise GeometrySourceError(
+                f"geometries.sources.files: {path} frame {number} has NaN or infinite coordinates"
+            )
     return frames
 
 

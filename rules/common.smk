@@ -5,8 +5,8 @@ from snakemake.utils import validate
 
 from astray.datasets import KIND_ORIGINS, select, split_molecules
 from astray.geometries import GeometrySourceError, build_pool
-from astray.sources import matching_files
 from astray.labels import LabelInputError, Level, check_labeling_inputs
+from astray.sources import matching_files
 
 
 # Stop before planning anything if the config has a misspelt key, a wrong type or a bad value.

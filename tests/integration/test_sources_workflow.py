@@ -2,6 +2,8 @@
 labels to the nested datasets and their manifest; and the geometry guards stop a bad config at planning."""
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,7 @@ import yaml
 
 from astray.io import read_geometries
 
-from test_workflow import TINY_CONFIG, planned_jobs, snakemake
+from test_workflow import REPO, SNAKEMAKE, TINY_CONFIG, planned_jobs, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -75,3 +77,17 @@ def test_bad_geometry_config_stops_before_any_job(tmp_path, change, message):
     assert result.returncode != 0
     assert message in result.stdout + result.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_the_shipped_qm9_config_plans_a_campaign_from_a_qm9_folder(tmp_path):
+    """config/qm9.yaml laid over the default config, as the README says, with three QM9 files in data/qm9."""
+    shutil.copytree(QM9, tmp_path / "data" / "qm9")
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    fewer = tmp_path / "three_molecules.yaml"
+    fewer.write_text(yaml.safe_dump({"datasets": {"sizes": [1], "validation_molecules": 1, "test_molecules": 1}}))
+    command = [*SNAKEMAKE, "-n", "results/geometries/pool.extxyz", "results/datasets/manifest.json",
+               "--directory", str(tmp_path), "--configfile", str(REPO / "config" / "qm9.yaml"), str(fewer)]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-4000:]
+    # No G2: 3 molecules, each with 3 distinct bond-scaled copies (their X-H bonds are equivalent), 1 chunk.
+    assert planned_jobs(result)["label_chunk"] == 1

@@ -47,6 +47,17 @@ def test_filter_keeps_only_allowed_elements_and_sizes():
         assert 2 <= len(atoms) <= 4
 
 
+def test_charge_filter_skips_found_molecules_and_refuses_named_ones(tmp_path):
+    (tmp_path / "ions.extxyz").write_text(
+        '2\nmolecule=OHm charge=-1\nO 0 0 0\nH 0 0 0.96\n2\nmolecule=HF\nF 0 0 0\nH 0 0 0.92\n'
+    )
+    files = {"paths": [str(tmp_path)], "format": "auto", "max_molecules": 0}
+    pool = build_pool(config_with(sources={"files": files}, charges=[0]))
+    assert {a.info["molecule"] for a in pool} == {"HF"}
+    with pytest.raises(GeometrySourceError, match=r"'OH-' has charge -1, not in geometries.charges \[0\]"):
+        build_pool(config_with(sources__ions=["OH-"], charges=[0]))
+
+
 def test_pool_is_deterministic_and_records_origin():
     first, second = build_pool(POOL_CONFIG), build_pool(POOL_CONFIG)
     assert [a.info["geometry_id"] for a in first] == [a.info["geometry_id"] for a in second]
