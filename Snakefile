@@ -8,7 +8,8 @@
 #   models/{kind}/seed{seed}/n{size}/{model}/  trained checkpoints and loss histories
 #   evaluation/{kind}/seed{seed}/n{size}/      one NetCDF per trained model
 #   cube.nc                                    the result cube (see README)
-#   plots/{model}.png                          probe curves per model against the references
+#   plots/{model}.png, plots/scaling.png       probe curves per model; errors against N with fits
+#   tables/                                    probe metrics, scaling fits, quarantine (CSV)
 
 from snakemake.utils import min_version
 
@@ -16,6 +17,10 @@ min_version("9.0")
 
 
 configfile: "config/config.yaml"
+
+
+# `snakemake --report report.html` gathers the plots and tables marked with report() below.
+report: "report/workflow.rst"
 
 
 include: "rules/common.smk"

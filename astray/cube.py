@@ -12,6 +12,8 @@ import numpy as np
 import xarray as xr
 
 import astray
+from astray.curve_metrics import PHYSICS_UNITS, WINDOWS, curve_physics, window_errors
+from astray.scaling import capacity_scaling, data_scaling
 
 ENERGY_CONVENTION = "energy relative to the separated fragments (isolated atoms; bare nuclei for H2_2plus)"
 
@@ -52,13 +54,51 @@ VARIABLE_ATTRS = {
         "description": "atomization energy MAE on the equilibrium geometries of the shared test set",
     },
     "n_parameters": {"units": "1", "long_name": "number of trainable parameters"},
+    "model_architecture": {"units": "1", "long_name": "architecture of the model specification"},
     "charge_aware": {
         "units": "1",
         "long_name": "model receives the total charge",
         "description": "1 if the model was given charge +2 on H2_2plus; 0 if it saw only the geometry",
     },
     "best_epoch": {"units": "1", "long_name": "epoch of the best validation error"},
+    "test_force_mae": {
+        "units": "eV/angstrom",
+        "long_name": "holdout test force MAE",
+        "description": "mean absolute force-component error on the test geometries that carry forces; "
+        "model forces are minus the gradient of its energy",
+    },
+    "fragment_shift": {
+        "units": "eV",
+        "long_name": "isolated-atom shift of the probe",
+        "description": "sum of neutral isolated-atom energies minus the energy of the probe's separated fragments "
+        "at the label level; added to a model's atomization energy to put it on the probe's scale",
+    },
+    "length_scale": {"units": "angstrom", "long_name": "probe length scale (experimental r_e; H2's if unbound)"},
+    "expected_minima": {"units": "1", "long_name": "minima of the exact probe curve"},
+    "expected_force_flips": {"units": "1", "long_name": "force sign changes of the exact probe curve"},
+    "probe_window_mae": {
+        "units": "eV",
+        "long_name": "probe mean absolute error in a distance window",
+        "description": "windows in units of the probe length scale: wall r < 0.85, well 0.85-1.5, tail r >= 3",
+    },
+    "well_depth_error": {"units": "eV", "long_name": "predicted minus reference well depth D_e"},
+    "equilibrium_distance_error": {"units": "angstrom", "long_name": "predicted minus reference r_e"},
 }
+
+PHYSICS_LONG_NAMES = {
+    "well_depth": "well depth D_e (minus the lowest interior energy; NaN without a minimum)",
+    "equilibrium_distance": "equilibrium distance r_e (parabola through the lowest grid point)",
+    "n_minima": "number of interior local minima deeper than 1 meV",
+    "force_flips": "sign changes of the bond force -dE/dr, forces below 0.01 eV/angstrom ignored",
+    "repulsion_spearman": "Spearman rank correlation of energy with distance inside the minimum (ideal -1)",
+    "tortuosity": "total variation of the curve over its direct path down to the minimum and up (ideal 1)",
+}
+for _name, _units in PHYSICS_UNITS.items():
+    VARIABLE_ATTRS[_name] = {"units": _units, "long_name": "predicted curve: " + PHYSICS_LONG_NAMES[_name]}
+    VARIABLE_ATTRS["reference_" + _name] = {
+        "units": _units,
+        "long_name": "reference curve: " + PHYSICS_LONG_NAMES[_name],
+    }
 
 COORD_ATTRS = {
     "distance": {"units": "angstrom", "long_name": "interatomic distance"},
@@ -69,20 +109,40 @@ COORD_ATTRS = {
     "model": {"long_name": "model specification name (capacity ladder rung)"},
     "probe": {"long_name": "probe system"},
     "reference": {"long_name": "reference method", "description": "label_method: the method that labeled the "
-                  "training data; exact: FCI for H2, the Coulomb law 1/r for H2_2plus"},
+                  "training data; exact: FCI in a basis for few-electron probes, Z1*Z2/r for bare nuclei, NaN "
+                  "where no exact method is affordable"},
+    "window": {"long_name": "distance window of the probe curve", "description": "wall, well, tail"},
+    "architecture": {"long_name": "model architecture (capacity-scaling fits)"},
 }  # fmt: skip
 
 
-def reference_dataset(distances, curves: dict) -> xr.Dataset:
-    """curves: {(reference, probe): energies (eV) on `distances`}."""
+def reference_dataset(distances, curves: dict, probe_facts: dict) -> xr.Dataset:
+    """curves: {(reference, probe): energies (eV) on `distances`}; probe_facts: {name: {fragment_shift,
+    length_scale, expected_minima, expected_force_flips}}. The physics of each reference curve is added."""
     references = sorted({r for r, _ in curves})
     probes = sorted({p for _, p in curves})
     values = np.array([[curves[(r, p)] for p in probes] for r in references])
-    return annotate(
-        xr.Dataset(
-            {"reference_energy": (("reference", "probe", "distance"), values)},
-            coords={"reference": references, "probe": probes, "distance": np.asarray(distances, dtype=float)},
-        )
+    ds = xr.Dataset(
+        {"reference_energy": (("reference", "probe", "distance"), values)},
+        coords={"reference": references, "probe": probes, "distance": np.asarray(distances, dtype=float)},
+    )
+    for fact in ("fragment_shift", "length_scale", "expected_minima", "expected_force_flips"):
+        ds[fact] = ("probe", [probe_facts[p][fact] for p in probes])
+    physics = _physics(ds.reference_energy)
+    for name in PHYSICS_UNITS:
+        ds["reference_" + name] = physics[name]
+    return annotate(ds)
+
+
+def _physics(energies: xr.DataArray) -> xr.Dataset:
+    """curve_physics of every curve of `energies` (any dimensions, then distance), one variable each."""
+    others = [dim for dim in energies.dims if dim != "distance"]
+    curves = energies.transpose(*others, "distance").values.reshape(-1, energies.sizes["distance"])
+    table = np.array([list(curve_physics(energies.distance.values, curve).values()) for curve in curves])
+    shape = [energies.sizes[dim] for dim in others]
+    return xr.Dataset(
+        {name: (others, table[:, column].reshape(shape)) for column, name in enumerate(PHYSICS_UNITS)},
+        coords={dim: energies[dim] for dim in others},
     )
 
 
@@ -99,11 +159,16 @@ def evaluation_dataset(model, kind, seed, size, predictions: dict, references, m
         coords={"probe": probes, "distance": references.distance},
     )
     error = predicted - references.reference_energy
+    physics = _physics(predicted)
     ds = xr.Dataset(
         {
             "predicted_energy": predicted,
-            "probe_mae": np.abs(error).mean("distance"),
-            "probe_rmse": np.sqrt((error**2).mean("distance")),
+            "probe_mae": np.abs(error).mean("distance", skipna=False),
+            "probe_rmse": np.sqrt((error**2).mean("distance", skipna=False)),
+            "probe_window_mae": _window_errors(predicted, references),
+            "well_depth_error": physics["well_depth"] - references.reference_well_depth,
+            "equilibrium_distance_error": physics["equilibrium_distance"] - references.reference_equilibrium_distance,
+            **{name: physics[name] for name in PHYSICS_UNITS},
             **{name: ((), value) for name, value in metrics.items()},
         }
     )
@@ -113,9 +178,27 @@ def evaluation_dataset(model, kind, seed, size, predictions: dict, references, m
     return annotate(ds)
 
 
+def _window_errors(predicted: xr.DataArray, references: xr.Dataset) -> xr.DataArray:
+    """MAE in each distance window, per probe and reference."""
+    values = []
+    for probe in predicted.probe.values:
+        scale = float(references.length_scale.sel(probe=probe))
+        values.append([
+            list(window_errors(references.distance, predicted.sel(probe=probe), reference, scale).values())
+            for reference in references.reference_energy.sel(probe=probe).transpose("reference", "distance")
+        ])  # fmt: skip
+    return xr.DataArray(
+        np.array(values),
+        dims=("probe", "reference", "window"),
+        coords={"probe": predicted.probe, "reference": references.reference, "window": list(WINDOWS)},
+    )
+
+
 def assemble_cube(evaluations, references: xr.Dataset, attrs: dict) -> xr.Dataset:
-    """Merge per-model evaluations and references; runs that were not trained stay NaN in the cube."""
+    """Merge per-model evaluations and references, then fit the scaling laws; runs that were not trained
+    stay NaN in the cube."""
     cube = xr.merge([references, *evaluations], combine_attrs="drop", join="outer", compat="no_conflicts")
+    cube = xr.merge([cube, data_scaling(cube), capacity_scaling(cube)], combine_attrs="drop_conflicts")
     cube.attrs.update(attrs)
     return annotate(cube)
 

@@ -1,23 +1,31 @@
-"""Evaluate one trained model: probe curves and holdout errors, in the cube's units (eV)."""
+"""Evaluate one trained model: probe curves, their physics, and holdout errors, in eV and Å."""
 
 import numpy as np
 
 from astray.datasets import atomization_energy
 from astray.references import PROBES, probe_geometry
-from astray.training import load_model, predict_energies
+from astray.training import load_model, predict_energies, predict_forces
 
 
-def evaluate_checkpoint(checkpoint_path, test_atoms, atom_energies: dict, distances, probes):
-    """Returns (predictions per probe, metrics of this training run, facts about the model)."""
+def evaluate_checkpoint(checkpoint_path, test_atoms, atom_energies: dict, distances, fragment_shifts: dict):
+    """Returns (predictions per probe, metrics of this training run, facts about the model).
+
+    Predictions are on each probe's fragment scale: the model's atomization energy plus the probe's
+    fragment shift (`astray.references.fragment_shift`), so they compare with the reference curves.
+    """
     model, meta = load_model(checkpoint_path)
     predictions = {
-        # A model without a charge input sees H2_2plus only as its geometry: that it cannot tell two protons
-        # from H2 is itself the finding, recorded as charge_aware = 0.
-        name: predict_energies(model, [probe_geometry(PROBES[name], r) for r in distances])
-        for name in probes
+        # A model without a charge input sees a charged probe only as its geometry: that it cannot tell two
+        # protons from H2 is itself the finding, recorded as charge_aware = 0.
+        name: predict_energies(model, [probe_geometry(PROBES[name], r) for r in distances]) + shift
+        for name, shift in fragment_shifts.items()
     }
     metrics = {**holdout_errors(model, test_atoms, atom_energies), "best_epoch": meta["best_epoch"]}
-    model_info = {"n_parameters": meta["n_parameters"], "charge_aware": int(meta["charge_aware"])}
+    model_info = {
+        "n_parameters": meta["n_parameters"],
+        "charge_aware": int(meta["charge_aware"]),
+        "model_architecture": meta["spec"]["architecture"],
+    }
     return predictions, metrics, model_info
 
 
@@ -29,4 +37,15 @@ def holdout_errors(model, test_atoms, atom_energies: dict) -> dict:
         "test_mae": float(np.abs(error).mean()),
         "test_rmse": float(np.sqrt((error**2).mean())),
         "test_mae_equilibrium": float(np.abs(error[equilibrium]).mean()) if equilibrium.any() else np.nan,
+        "test_force_mae": force_mae(model, test_atoms),
     }
+
+
+def force_mae(model, test_atoms) -> float:
+    """Mean absolute force-component error (eV/Å) over the test geometries that carry forces."""
+    with_forces = [a for a in test_atoms if "forces" in a.calc.results]
+    if not with_forces:
+        return np.nan
+    predicted = np.concatenate(predict_forces(model, with_forces))
+    truth = np.concatenate([a.get_forces() for a in with_forces])
+    return float(np.abs(predicted - truth).mean())

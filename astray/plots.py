@@ -1,4 +1,7 @@
-"""Figures a scientist reads at a glance: each model's probe curves against both references."""
+"""Figures a scientist reads at a glance: each model's probe curves against the references, with the
+distances its training sets covered; and the scaling of errors with training-set size."""
+
+import json
 
 import matplotlib
 
@@ -8,50 +11,127 @@ import numpy as np
 from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
 
 # symlog keeps the Coulomb wall and negative model energies on one readable axis.
-PROTON_LINEAR_THRESHOLD_EV = 1.0
+UNBOUND_LINEAR_THRESHOLD_EV = 1.0
 DISTANCE_TICKS = [0.3, 0.5, 1.0, 2.0, 3.0, 5.0]
+# The scaling figure shows the holdout error and each probe against its exact reference.
+SCALING_PANELS = ("test_mae", "probe_mae/{probe}/exact")
 
 
-def plot_model_curves(evaluations, references, model: str, path) -> None:
-    """One row per dataset kind; H2 on the left, two protons on the right; one line per training size."""
+def plot_model_curves(evaluations, references, model: str, training_sets: dict, path) -> None:
+    """One block per dataset kind: a row of probe panels (one line per training size, both references)
+    over a row of histograms of the interatomic distances in that kind's largest training set."""
     kinds = list(evaluations.kind.values)
     probes = list(references.probe.values)
     sizes = list(evaluations["size"].values)
     colours = plt.cm.viridis(np.linspace(0.1, 0.9, len(sizes)))
     distance = references.distance.values
-    figure, axes = plt.subplots(len(kinds), len(probes), figsize=(5.5 * len(probes), 3.8 * len(kinds)), squeeze=False)
-    for row, kind in enumerate(kinds):
+    figure, axes = plt.subplots(
+        2 * len(kinds), len(probes), figsize=(5.5 * len(probes), 5.2 * len(kinds)), squeeze=False,
+        gridspec_kw={"height_ratios": [3, 1] * len(kinds)},
+    )  # fmt: skip
+    for block, kind in enumerate(kinds):
         for column, probe in enumerate(probes):
-            axis = axes[row, column]
+            axis = axes[2 * block, column]
             for reference, style in (("exact", "k-"), ("label_method", "k--")):
                 curve = references.reference_energy.sel(reference=reference, probe=probe)
                 axis.plot(distance, curve, style, lw=1.5, label=_reference_label(references, reference, probe))
             for size, colour in zip(sizes, colours):
                 predicted = evaluations.predicted_energy.sel(model=model, kind=kind, probe=probe, size=size)
                 axis.plot(distance, predicted.mean("seed"), "o-", ms=3, color=colour, label=f"N = {size}")
-            _style_axis(axis, probe, kind, model)
+            unbound = int(references.expected_minima.sel(probe=probe)) == 0
+            _style_axis(axis, probe, kind, model, unbound)
+            _distance_histogram(axes[2 * block + 1, column], training_sets[kind], distance, unbound)
     axes[0, -1].legend(fontsize=8, loc="upper right")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
 
 
+def interatomic_distances(atoms_list, pair=None) -> np.ndarray:
+    """Every interatomic distance (Å) in the geometries, or only those between the elements of `pair`."""
+    distances = []
+    for atoms in atoms_list:
+        symbols = np.array(atoms.get_chemical_symbols())
+        i, j = np.triu_indices(len(atoms), k=1)
+        if pair is not None:
+            wanted = np.array([sorted(p) == sorted(pair) for p in zip(symbols[i], symbols[j])], dtype=bool)
+            i, j = i[wanted], j[wanted]
+        distances.append(atoms.get_all_distances()[i, j])
+    return np.concatenate(distances) if distances else np.zeros(0)
+
+
+def _distance_histogram(axis, training_set, grid, log_scale: bool) -> None:
+    bins = np.geomspace(grid.min(), grid.max(), 40) if log_scale else np.linspace(grid.min(), grid.max(), 40)
+    axis.hist(interatomic_distances(training_set), bins=bins, color="0.7", label="all atom pairs")
+    axis.hist(interatomic_distances(training_set, ("H", "H")), bins=bins, color="tab:red", label="H-H pairs")
+    axis.set_ylabel("training pairs", fontsize=8)
+    axis.set_xlabel("distance (Å)", fontsize=8)
+    if log_scale:
+        _log_distance_axis(axis)
+    axis.legend(fontsize=7)
+
+
+def plot_scaling(cube, path) -> None:
+    """Error against training-set size on log-log axes, one panel per error, one line per model and kind;
+    markers are seed means, bars the spread over seeds, dashed lines the fitted power laws."""
+    targets = [t.format(probe=p) for t in SCALING_PANELS for p in cube.probe.values]
+    targets = [t for t in dict.fromkeys(targets) if t in cube.target.values]
+    figure, axes = plt.subplots(1, len(targets), figsize=(4.8 * len(targets), 4.0), squeeze=False)
+    sizes = cube["size"].values.astype(float)
+    dense = np.geomspace(sizes.min(), sizes.max(), 50)
+    for axis, target in zip(axes[0], targets):
+        errors = _target_errors(cube, target)
+        for line, (model, kind) in enumerate((m, k) for m in cube.model.values for k in cube.kind.values):
+            runs = errors.sel(model=model, kind=kind)
+            colour = plt.cm.tab10(line % 10)
+            axis.errorbar(sizes, runs.mean("seed"), yerr=runs.std("seed"), fmt="o", color=colour, capsize=3,
+                          label=f"{model} · {kind}")  # fmt: skip
+            fit = cube.sel(model=model, kind=kind, target=target)
+            if np.isfinite(fit.scaling_exponent):
+                fitted = fit.scaling_amplitude.values * dense ** -fit.scaling_exponent.values + fit.scaling_floor.values
+                axis.plot(dense, fitted, "--", color=colour, lw=1,
+                          label=f"b = {float(fit.scaling_exponent):.2f} ± {float(fit.scaling_exponent_stderr):.2f}")
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        for scale in (axis.xaxis, axis.yaxis):  # plain numbers, not 3 x 10^0
+            scale.set_major_formatter(ScalarFormatter())
+            scale.set_minor_formatter(ScalarFormatter())
+        axis.set_xlabel("training geometries N")
+        axis.set_ylabel("MAE (eV)")
+        axis.set_title(target.replace("probe_mae/", "").replace("/", " vs "), fontsize=10)
+    axes[0, 0].legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _target_errors(cube, target: str):
+    if target == "test_mae":
+        return cube.test_mae
+    _, probe, reference = target.split("/")
+    return cube.probe_mae.sel(probe=probe, reference=reference)
+
+
 def _reference_label(references, reference, probe) -> str:
     if reference == "label_method":
         return f"label method ({references.attrs.get('label_method', '')})"
-    return "exact: 1/r" if probe == "H2_2plus" else "exact: FCI"
+    exact = json.loads(references.attrs.get("exact_reference", "{}")).get(probe, "exact")
+    return f"exact: {exact}"
 
 
-def _style_axis(axis, probe, kind, model) -> None:
-    axis.set_xlabel("H–H distance (Å)")
+def _style_axis(axis, probe, kind, model, unbound: bool) -> None:
     axis.set_ylabel("energy rel. to fragments (eV)")
     axis.set_title(f"{model} · {kind} · {probe}", fontsize=10)
     axis.axhline(0.0, color="grey", lw=0.5)
-    if probe == "H2_2plus":
-        axis.set_xscale("log")
-        axis.set_yscale("symlog", linthresh=PROTON_LINEAR_THRESHOLD_EV)
-        axis.xaxis.set_major_locator(FixedLocator(DISTANCE_TICKS))
-        axis.xaxis.set_major_formatter(ScalarFormatter())
-        axis.xaxis.set_minor_formatter(NullFormatter())
+    if unbound:
+        _log_distance_axis(axis)
+        axis.set_yscale("symlog", linthresh=UNBOUND_LINEAR_THRESHOLD_EV)
     else:
         axis.set_ylim(-8.0, 8.0)
+
+
+def _log_distance_axis(axis) -> None:
+    axis.set_xscale("log")
+    axis.xaxis.set_major_locator(FixedLocator(DISTANCE_TICKS))
+    axis.xaxis.set_major_formatter(ScalarFormatter())
+    axis.xaxis.set_minor_formatter(NullFormatter())

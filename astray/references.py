@@ -1,16 +1,20 @@
-"""Probe curves and their references: H2 against the label method and FCI, two bare protons against 1/r.
+"""Probe curves and their references: each probe against the label method and, where physics allows, an
+exact answer (FCI, exact for a few electrons in a basis; Z₁Z₂/r for bare nuclei).
 
-All probe energies use one convention: energy relative to the separated fragments (two H atoms for H2, two
-bare protons for H2²⁺), in eV. For H2²⁺ that is exactly the Coulomb repulsion 1/r in atomic units.
+All probe energies use one convention: energy relative to the probe's separated fragments (two H atoms for
+H2, H + H⁺ for H2⁺, two bare protons for H2²⁺, neutral atoms for LiH, HF, N2), in eV. A model trained on
+atomization energies (relative to neutral atoms) is put on that scale by the probe's fragment shift.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 from ase import Atoms
-from pyscf import fci, gto, scf
+from ase.data import atomic_numbers
 
+from astray.engines.pyscf_engine import FCI_MAX_DETERMINANTS
 from astray.labels import Level, label_geometry
+from astray.levels import fci_determinants
 from astray.units import ANGSTROM_TO_BOHR, HARTREE_TO_EV
 
 
@@ -18,50 +22,94 @@ from astray.units import ANGSTROM_TO_BOHR, HARTREE_TO_EV
 class Probe:
     name: str
     long_name: str
+    symbols: tuple[str, str]
     charge: int
     multiplicity: int
+    fragments: tuple[tuple[str, int, int], ...]  # (element, charge, multiplicity) of each separated fragment
+    # Experimental equilibrium distance (Å) that scales the error windows; H2's for unbound probes, so the
+    # windows of H2 and of two protons cover the same distances.
+    length_scale: float
+    expected_minima: int  # what the exact curve has: a bound diatomic one, bare nuclei none
+    expected_force_flips: int  # repulsive inside the minimum, attractive outside: one sign change
+
+    @property
+    def electrons(self) -> int:
+        return sum(atomic_numbers[s] for s in self.symbols) - self.charge
 
 
+H = ("H", 0, 2)
+PROTON = ("H", 1, 1)
 PROBES = {
-    "H2": Probe("H2", "hydrogen molecule dissociation curve", charge=0, multiplicity=1),
-    "H2_2plus": Probe("H2_2plus", "two bare protons (H2 with charge +2, no electrons)", charge=2, multiplicity=1),
-}
+    probe.name: probe
+    for probe in (
+        Probe("H2", "hydrogen molecule", ("H", "H"), 0, 1, (H, H), 0.741, 1, 1),
+        Probe("H2_plus", "hydrogen molecular ion H2+ (one electron)", ("H", "H"), 1, 2, (H, PROTON), 1.057, 1, 1),
+        Probe("H2_2plus", "two bare protons (H2 with charge +2, no electrons)", ("H", "H"), 2, 1, (PROTON, PROTON),
+              0.741, 0, 0),
+        Probe("LiH", "lithium hydride", ("Li", "H"), 0, 1, (("Li", 0, 2), H), 1.595, 1, 1),
+        Probe("HF", "hydrogen fluoride", ("H", "F"), 0, 1, (H, ("F", 0, 2)), 0.917, 1, 1),
+        Probe("N2", "nitrogen molecule", ("N", "N"), 0, 1, (("N", 0, 4), ("N", 0, 4)), 1.098, 1, 1),
+    )
+}  # fmt: skip
 
 
 def probe_geometry(probe: Probe, distance: float) -> Atoms:
-    atoms = Atoms("H2", positions=[(0.0, 0.0, 0.0), (0.0, 0.0, distance)])
+    atoms = Atoms("".join(probe.symbols), positions=[(0.0, 0.0, 0.0), (0.0, 0.0, distance)])
     atoms.info.update(charge=probe.charge, multiplicity=probe.multiplicity, geometry_id=f"{probe.name}@{distance:g}")
     return atoms
 
 
-def fragment_energy(probe: Probe, atom_energies: dict) -> float:
-    """Energy (eV) of the separated fragments: two H atoms, or zero for two bare protons."""
-    return 0.0 if probe.charge == 2 else 2.0 * atom_energies["H"]
+def fragment_atom(element: str, charge: int, multiplicity: int) -> Atoms:
+    atom = Atoms(element, positions=[(0.0, 0.0, 0.0)])
+    atom.info.update(charge=charge, multiplicity=multiplicity, geometry_id=f"{element}{charge:+d} fragment")
+    return atom
 
 
-def label_method_curve(probe: Probe, distances, level: Level, atom_energies: dict) -> np.ndarray:
-    """The label method's own curve (eV), so model error can be told apart from method error."""
-    reference = fragment_energy(probe, atom_energies)
+def fragment_energy(probe: Probe, level: Level) -> float:
+    """Energy (eV) of the separated fragments at `level`; a bare proton's is zero."""
+    return sum(label_geometry(fragment_atom(*fragment), level, forces=False)["energy"] for fragment in probe.fragments)
+
+
+def fragment_shift(probe: Probe, level: Level, atom_energies: dict) -> float:
+    """What turns an atomization energy (relative to neutral atoms) into one relative to this probe's
+    fragments (eV): zero for neutral fragments, -13.6 eV per proton at the exact limit."""
+    neutral_atoms = sum(atom_energies[symbol] for symbol in probe.symbols)
+    return neutral_atoms - fragment_energy(probe, level)
+
+
+def curve(probe: Probe, distances, level: Level) -> np.ndarray:
+    """The probe's curve at `level`, relative to its fragments at the same level (eV)."""
     energies = [label_geometry(probe_geometry(probe, r), level, forces=False)["energy"] for r in distances]
-    return np.array(energies) - reference
+    return np.array(energies) - fragment_energy(probe, level)
 
 
-def coulomb_curve(distances) -> np.ndarray:
-    """Exact energy of two bare protons: 1/r Hartree with r in Bohr, returned in eV."""
-    return HARTREE_TO_EV / (np.asarray(distances, dtype=float) * ANGSTROM_TO_BOHR)
+def coulomb_curve(distances, z1: int = 1, z2: int = 1) -> np.ndarray:
+    """Exact energy of two bare nuclei: Z₁Z₂/r Hartree with r in Bohr, returned in eV."""
+    return z1 * z2 * HARTREE_TO_EV / (np.asarray(distances, dtype=float) * ANGSTROM_TO_BOHR)
 
 
-def h2_fci_curve(distances, basis: str) -> np.ndarray:
-    """FCI of H2 relative to two H atoms in the same basis (eV): exact for two electrons in that basis."""
-    hydrogen = scf.UHF(gto.M(atom="H 0 0 0", basis=basis, spin=1, verbose=0)).run()
-    energies = []
-    for r in distances:
-        mol = gto.M(atom=f"H 0 0 0; H 0 0 {r}", unit="Angstrom", basis=basis, verbose=0)
-        energies.append(fci.FCI(scf.RHF(mol).run()).kernel()[0])
-    return (np.array(energies) - 2.0 * hydrogen.e_tot) * HARTREE_TO_EV
+def exact_reference_name(probe: Probe, fci_basis: str) -> str | None:
+    """How the exact curve is obtained, or None when no exact method is affordable (FCI too large)."""
+    if probe.electrons == 0:
+        return "Coulomb law Z1*Z2/r"
+    n_orbitals = _orbital_count(probe, fci_basis)
+    n_alpha = (probe.electrons + probe.multiplicity - 1) // 2
+    if fci_determinants(n_orbitals, n_alpha, probe.electrons - n_alpha) > FCI_MAX_DETERMINANTS:
+        return None
+    return f"FCI/{fci_basis}"
 
 
 def exact_curve(probe: Probe, distances, fci_basis: str) -> np.ndarray:
-    if probe.charge == 2:
-        return coulomb_curve(distances)
-    return h2_fci_curve(distances, fci_basis)
+    """Exact curve (eV), or NaN everywhere when no exact method is affordable for this probe."""
+    method = exact_reference_name(probe, fci_basis)
+    if method is None:
+        return np.full(len(distances), np.nan)
+    if probe.electrons == 0:
+        return coulomb_curve(distances, *(atomic_numbers[s] for s in probe.symbols))
+    return curve(probe, distances, Level("fci", fci_basis))
+
+
+def _orbital_count(probe: Probe, basis: str) -> int:
+    from astray.engines.pyscf_engine import build_molecule
+
+    return build_molecule(probe_geometry(probe, 1.0), basis).nao_nr()

@@ -191,3 +191,16 @@ def predict_energies(model, atoms_list, batch_size: int = 256) -> np.ndarray:
             batch = collate(atoms_list[first : first + batch_size])
             predictions.append(model(batch.z, batch.pos, batch.batch).squeeze(-1).numpy())
     return np.concatenate(predictions) if predictions else np.zeros(0)
+
+
+def predict_forces(model, atoms_list, batch_size: int = 256) -> list[np.ndarray]:
+    """Forces (eV/Å) as minus the gradient of the predicted energy: conservative by construction."""
+    forces = []
+    for first in range(0, len(atoms_list), batch_size):
+        chunk = atoms_list[first : first + batch_size]
+        batch = collate(chunk)
+        batch.pos.requires_grad_(True)
+        energy = model(batch.z, batch.pos, batch.batch).sum()
+        (gradient,) = torch.autograd.grad(energy, batch.pos)
+        forces += np.split(-gradient.numpy(), np.cumsum([len(a) for a in chunk])[:-1])
+    return forces

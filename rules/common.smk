@@ -6,6 +6,7 @@ from snakemake.utils import validate
 from astray.datasets import KIND_ORIGINS, select, split_molecules
 from astray.geometries import GeometrySourceError, build_pool
 from astray.labels import LabelInputError, Level, check_labeling_inputs
+from astray.references import PROBES
 from astray.sources import matching_files
 
 
@@ -53,8 +54,11 @@ def planned_pool():
 
 POOL = planned_pool()
 N_CHUNKS = math.ceil(len(POOL) / LABELS["chunk_size"])
-# Isolated-atom energies are needed for exactly the elements in the pool.
-POOL_ELEMENTS = sorted({symbol for atoms in POOL for symbol in atoms.get_chemical_symbols()})
+# Isolated-atom energies are needed for the elements of the pool and of the probes.
+ATOM_ELEMENTS = sorted(
+    {symbol for atoms in POOL for symbol in atoms.get_chemical_symbols()}
+    | {symbol for name in EVALUATION["probes"] for symbol in PROBES[name].symbols}
+)
 
 
 def check_sizes_fit_pool():
@@ -138,7 +142,17 @@ def model_spec(wildcards):
     return MODELS[wildcards.model]
 
 
-def campaign_outputs():
-    return ["results/cube.nc", "results/datasets/manifest.json"] + expand(
-        "results/plots/{model}.png", model=MODELS
+def largest_training_sets(wildcards):
+    """Each kind's largest training set of the first seed: it contains every smaller one."""
+    return expand(
+        "results/datasets/{kind}/seed{seed}/train_n{size}.extxyz",
+        kind=DATASETS["kinds"],
+        seed=DATASETS["seeds"][0],
+        size=max(DATASETS["sizes"]),
     )
+
+
+def campaign_outputs():
+    tables = expand("results/tables/{table}.csv", table=["probe_metrics", "scaling", "quarantine"])
+    plots = expand("results/plots/{model}.png", model=MODELS) + ["results/plots/scaling.png"]
+    return ["results/cube.nc", "results/datasets/manifest.json", *tables, *plots]

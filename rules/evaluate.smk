@@ -56,16 +56,57 @@ rule cube:
         "../workflow_scripts/cube.py"
 
 
-# Probe curves of one model for every kind and size, against both references.
+# Probe curves of one model for every kind and size, against both references, over the distances its
+# largest training sets covered.
 rule plot_model:
     input:
         evaluations=evaluations_of_model,
         references="results/references/probes.nc",
+        training_sets=largest_training_sets,
     output:
-        "results/plots/{model}.png",
+        report(
+            "results/plots/{model}.png",
+            caption="../report/model_curves.rst",
+            category="Probe curves",
+        ),
+    params:
+        kinds=DATASETS["kinds"],
     log:
         "results/logs/plots/{model}.log",
     conda:
         "../envs/analysis.yaml"
     script:
         "../workflow_scripts/plot_model.py"
+
+
+# Errors against training-set size with the fitted power laws.
+rule plot_scaling:
+    input:
+        "results/cube.nc",
+    output:
+        report("results/plots/scaling.png", caption="../report/scaling.rst", category="Scaling"),
+    log:
+        "results/logs/plots/scaling.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow_scripts/plot_scaling.py"
+
+
+# The cube's metrics as plain tables, and the labeling quarantine by reason.
+rule tables:
+    input:
+        cube="results/cube.nc",
+        quarantine="results/labels/quarantine.json",
+    output:
+        probe_metrics=report(
+            "results/tables/probe_metrics.csv", caption="../report/probe_metrics.rst", category="Tables"
+        ),
+        scaling=report("results/tables/scaling.csv", caption="../report/scaling_table.rst", category="Tables"),
+        quarantine=report("results/tables/quarantine.csv", caption="../report/quarantine.rst", category="Tables"),
+    log:
+        "results/logs/tables.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow_scripts/tables.py"

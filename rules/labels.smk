@@ -27,7 +27,7 @@ rule atom_energies:
     output:
         "results/labels/atom_energies.json",
     params:
-        elements=POOL_ELEMENTS,
+        elements=ATOM_ELEMENTS,
         level=LEVEL,
     threads: 1
     log:

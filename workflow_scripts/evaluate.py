@@ -17,7 +17,7 @@ predictions, metrics, model_info = evaluate_checkpoint(
     read_geometries(snakemake.input.test),
     read_json(snakemake.input.atom_energies)["energies"],
     references.distance.values,
-    references.probe.values,
+    references.fragment_shift.to_series().to_dict(),
 )
 evaluation = evaluation_dataset(
     wildcards.model, wildcards.kind, int(wildcards.seed), int(wildcards.size),

@@ -1,4 +1,4 @@
-"""Probe curves of one model for every kind and training size."""
+"""Probe curves of one model for every kind and training size, over its training distances."""
 
 import sys
 
@@ -6,8 +6,10 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import xarray as xr
 
+from astray.io import read_geometries
 from astray.plots import plot_model_curves
 
 evaluations = xr.merge([xr.load_dataset(path) for path in snakemake.input.evaluations], combine_attrs="drop")
 references = xr.load_dataset(snakemake.input.references)
-plot_model_curves(evaluations, references, snakemake.wildcards.model, snakemake.output[0])
+training_sets = {kind: read_geometries(path) for kind, path in zip(snakemake.params.kinds, snakemake.input.training_sets)}
+plot_model_curves(evaluations, references, snakemake.wildcards.model, training_sets, snakemake.output[0])

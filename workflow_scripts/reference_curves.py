@@ -4,22 +4,32 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
+import json
+
 from pyscf import lib
 
 from astray.cube import reference_dataset, write_netcdf
 from astray.io import read_json
 from astray.labels import Level
-from astray.references import PROBES, exact_curve, label_method_curve
+from astray.references import PROBES, curve, exact_curve, exact_reference_name, fragment_shift
 
 lib.num_threads(snakemake.threads)
 params = snakemake.params
 level = Level.from_config(params.level)
 atom_energies = read_json(snakemake.input.atom_energies)["energies"]
-curves = {}
+curves, facts, exact_methods = {}, {}, {}
 for name in params.probes:
-    curves[("label_method", name)] = label_method_curve(PROBES[name], params.distances, level, atom_energies)
-    curves[("exact", name)] = exact_curve(PROBES[name], params.distances, params.fci_basis)
-    print(f"{name}: reference curves done", file=sys.stderr)
-references = reference_dataset(params.distances, curves)
-references.attrs.update(label_method=level.tag, exact_reference=f"FCI/{params.fci_basis} (H2); 1/r (H2_2plus)")
+    probe = PROBES[name]
+    curves[("label_method", name)] = curve(probe, params.distances, level)
+    curves[("exact", name)] = exact_curve(probe, params.distances, params.fci_basis)
+    exact_methods[name] = exact_reference_name(probe, params.fci_basis) or "none affordable (NaN)"
+    facts[name] = {
+        "fragment_shift": fragment_shift(probe, level, atom_energies),
+        "length_scale": probe.length_scale,
+        "expected_minima": probe.expected_minima,
+        "expected_force_flips": probe.expected_force_flips,
+    }
+    print(f"{name}: label method and {exact_methods[name]} curves done", file=sys.stderr)
+references = reference_dataset(params.distances, curves, facts)
+references.attrs.update(label_method=level.tag, exact_reference=json.dumps(exact_methods, sort_keys=True))
 write_netcdf(references, snakemake.output[0], "reference curves")

@@ -58,7 +58,9 @@ def test_dry_run_plans_without_running(tmp_path):
 def test_cube_holds_every_model_and_the_physics_of_the_references(campaign):
     workdir, _ = campaign
     cube = xr.load_dataset(workdir / "results" / "cube.nc")
-    assert dict(cube.sizes) == {"reference": 2, "probe": 2, "distance": 4, "model": 2, "kind": 2, "seed": 1, "size": 2}
+    assert {name: cube.sizes[name] for name in ("reference", "probe", "distance", "model", "kind", "seed", "size")} == {
+        "reference": 2, "probe": 2, "distance": 4, "model": 2, "kind": 2, "seed": 1, "size": 2
+    }  # fmt: skip
     assert np.isfinite(cube.predicted_energy).all()
     assert np.isfinite(cube.test_mae).all()
 
@@ -70,9 +72,20 @@ def test_cube_holds_every_model_and_the_physics_of_the_references(campaign):
     assert distance[int(np.argmin(fci.values))] == pytest.approx(0.74)
     assert 95 < -float(fci.min()) * EV_TO_KCAL_PER_MOL < 109.5  # FCI/cc-pVDZ underbinds slightly
 
+    # The exact curves have the physics each probe expects: the metrics' floors do not mis-score them.
+    for probe in ("H2", "H2_2plus"):
+        exact = cube.sel(reference="exact", probe=probe)
+        assert exact.reference_n_minima == exact.expected_minima and exact.reference_force_flips == exact.expected_force_flips
+
     # A model with no charge input cannot tell two protons from H2: the paper's finding, recorded as such.
+    # Only the isolated-atom shift to the protons' scale (two H atoms above two bare protons) differs.
     assert (cube.charge_aware == 0).all()
-    assert np.array_equal(cube.predicted_energy.sel(probe="H2"), cube.predicted_energy.sel(probe="H2_2plus"))
+    shift = float(cube.fragment_shift.sel(probe="H2_2plus"))
+    hydrogen = json.loads((workdir / "results/labels/atom_energies.json").read_text())["energies"]["H"]
+    assert shift == pytest.approx(2 * hydrogen)  # -25.4 eV at HF/STO-3G (-27.2 eV at the exact limit)
+    protons_as_h2 = cube.predicted_energy.sel(probe="H2_2plus") - shift
+    assert np.allclose(protons_as_h2, cube.predicted_energy.sel(probe="H2"), atol=1e-5)
+    assert np.isfinite(cube.scaling_exponent.sel(target="test_mae")).sum() == 0  # two sizes, one seed: no fit
     for name in cube.data_vars:
         assert cube[name].attrs["units"] and cube[name].attrs["long_name"], name
     assert cube.attrs["probe_in_training_data"] == 0
@@ -83,7 +96,9 @@ def test_cube_holds_every_model_and_the_physics_of_the_references(campaign):
 def test_plots_and_datasets_are_written(campaign):
     workdir, _ = campaign
     results = workdir / "results"
-    assert {p.name for p in (results / "plots").iterdir()} == {"tiny_a.png", "tiny_b.png"}
+    assert {p.name for p in (results / "plots").iterdir()} == {"tiny_a.png", "tiny_b.png", "scaling.png"}
+    metrics = (results / "tables/probe_metrics.csv").read_text().splitlines()
+    assert len(metrics) == 1 + 2 * 2 * 2 * 2  # header + models x kinds x sizes x probes
     small = (results / "datasets/with_distorted/seed0/train_n3.extxyz").read_text()
     large = (results / "datasets/with_distorted/seed0/train_n6.extxyz").read_text()
     assert large.startswith(small)  # nested, byte for byte
@@ -139,6 +154,16 @@ def test_second_run_has_nothing_to_do(campaign):
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
+def test_report_gathers_plots_and_tables(campaign, tmp_path):
+    workdir, config_path = campaign
+    report = tmp_path / "report.html"
+    result = snakemake(workdir, config_path, "--report", str(report))
+    assert result.returncode == 0, result.stderr[-4000:]
+    html = report.read_text()
+    for name in ("tiny_a.png", "scaling.png", "probe_metrics.csv", "quarantine.csv"):
+        assert name in html, name
+
+
 def test_adding_a_model_plans_only_that_model(campaign):
     workdir, config_path = campaign
     config = yaml.safe_load(config_path.read_text())
@@ -146,7 +171,7 @@ def test_adding_a_model_plans_only_that_model(campaign):
     extended = workdir / "extended.yaml"
     extended.write_text(yaml.safe_dump(config))
     jobs = planned_jobs(snakemake(workdir, extended, "-n"))
-    assert jobs == {"train": 4, "evaluate": 4, "plot_model": 1, "cube": 1, "all": 1}
+    assert jobs == {"train": 4, "evaluate": 4, "plot_model": 1, "cube": 1, "plot_scaling": 1, "tables": 1, "all": 1}
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,10 @@ import xarray as xr
 from astray.cube import assemble_cube, evaluation_dataset, reference_dataset, write_netcdf
 
 DISTANCES = [0.5, 1.0, 2.0]
+FACTS = {
+    "H2": {"fragment_shift": 0.0, "length_scale": 0.741, "expected_minima": 1, "expected_force_flips": 1},
+    "H2_2plus": {"fragment_shift": -27.2, "length_scale": 0.741, "expected_minima": 0, "expected_force_flips": 0},
+}
 
 
 def references():
@@ -14,13 +18,13 @@ def references():
         ("exact", "H2_2plus"): np.array([28.8, 14.4, 7.2]),
         ("label_method", "H2_2plus"): np.array([28.8, 14.4, 7.2]),
     }
-    return reference_dataset(DISTANCES, curves)
+    return reference_dataset(DISTANCES, curves, FACTS)
 
 
 def evaluation(model, kind, size, offset):
     predictions = {"H2": np.array([1.0, -4.0, -1.0]) + offset, "H2_2plus": np.array([-4.0, -4.0, -4.0])}
     metrics = {"test_mae": 0.1 * size, "test_rmse": 0.2, "test_mae_equilibrium": 0.05, "best_epoch": 3}
-    info = {"n_parameters": 100 if model == "small" else 1000, "charge_aware": 0}
+    info = {"n_parameters": 100 if model == "small" else 1000, "charge_aware": 0, "model_architecture": "schnet"}
     return evaluation_dataset(model, kind, 0, size, predictions, references(), metrics, info)
 
 
@@ -49,6 +53,25 @@ def test_probe_errors_are_computed_against_each_reference():
     assert h2.sel(reference="label_method") == pytest.approx(np.mean(np.abs([0.3, 0.3, 0.3])))
     protons = cube.probe_rmse.sel(model="small", kind="equilibrium", seed=0, size=4, probe="H2_2plus")
     assert protons.sel(reference="exact") == pytest.approx(np.sqrt(np.mean(np.square([32.8, 18.4, 11.2]))))
+
+
+def test_curve_physics_of_predictions_and_references_sit_side_by_side():
+    cube = small_cube()
+    run = dict(model="small", kind="equilibrium", seed=0, size=4)
+    assert cube.reference_n_minima.sel(reference="exact", probe="H2") == cube.expected_minima.sel(probe="H2") == 1
+    assert cube.reference_n_minima.sel(reference="exact", probe="H2_2plus") == 0
+    assert cube.well_depth.sel(**run, probe="H2") == pytest.approx(4.0 - 0.4)  # offset 0.1 * size
+    assert cube.well_depth_error.sel(**run, probe="H2", reference="exact") == pytest.approx(-0.4)
+    assert cube.force_flips.sel(**run, probe="H2_2plus") == 0  # a flat line has no force at all
+    assert set(cube.window.values) == {"wall", "well", "tail"}
+
+
+def test_scaling_exponents_are_fitted_per_model_and_kind():
+    cube = small_cube()
+    # test_mae = 0.1 * size grows linearly with the size: the exponent of a N^-b is -1.
+    exponent = cube.scaling_exponent.sel(model="small", kind="equilibrium", target="test_mae")
+    assert np.isnan(exponent)  # two sizes and one seed: too few runs to fit
+    assert "probe_mae/H2/exact" in cube.target.values
 
 
 def test_every_variable_has_units_and_long_name(tmp_path):

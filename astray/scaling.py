@@ -1,0 +1,107 @@
+"""Scaling fits: error against training-set size (and against parameter count) as a power law plus floor,
+error = a · x^(-b) + c, fitted to every seed's point so the uncertainty reflects the spread over seeds.
+
+With fewer than four distinct x a floor cannot be told apart from the exponent, so the floor is fixed at
+zero (a plain power law) and the cube says which form was fitted.
+"""
+
+import warnings
+
+import numpy as np
+import xarray as xr
+from scipy.optimize import OptimizeWarning, curve_fit
+
+FIT_FIELDS = ("exponent", "exponent_stderr", "amplitude", "floor", "points")
+
+
+def power_law(x, amplitude, exponent, floor=0.0):
+    return amplitude * np.power(x, -exponent) + floor
+
+
+def fit_power_law(x, error) -> dict:
+    """Fit `error` (one value per run, NaN for missing runs) against `x`; NaN fields when it cannot be fitted."""
+    x, error = np.asarray(x, dtype=float), np.asarray(error, dtype=float)
+    keep = np.isfinite(error) & (error > 0) & np.isfinite(x) & (x > 0)
+    x, error = x[keep], error[keep]
+    distinct = len(np.unique(x))
+    result = dict.fromkeys(FIT_FIELDS, np.nan)
+    result["points"] = float(len(x))
+    if distinct < 2 or len(x) < 3:
+        return result
+    with_floor = distinct >= 4
+    # Start from the straight line in log-log coordinates, which is the exact answer without a floor.
+    slope, intercept = np.polyfit(np.log(x), np.log(error), 1)
+    start = [np.exp(intercept), -slope] + ([0.0] if with_floor else [])
+    bounds = ([0.0, -5.0] + ([0.0] if with_floor else []), [np.inf, 5.0] + ([np.inf] if with_floor else []))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", OptimizeWarning)  # an undetermined covariance is reported as NaN
+            values, covariance = curve_fit(power_law, x, error, p0=start, bounds=bounds, maxfev=20000)
+    except (RuntimeError, ValueError):
+        return result
+    result.update(amplitude=values[0], exponent=values[1], floor=values[2] if with_floor else 0.0)
+    result["exponent_stderr"] = float(np.sqrt(covariance[1, 1])) if np.isfinite(covariance[1, 1]) else np.nan
+    return result
+
+
+def scaling_targets(cube: xr.Dataset) -> dict:
+    """The errors whose scaling is fitted, each with dims (model, kind, seed, size): holdout MAE and every
+    probe's MAE against every reference that exists."""
+    targets = {"test_mae": cube.test_mae}
+    for probe in cube.probe.values:
+        for reference in cube.reference.values:
+            error = cube.probe_mae.sel(probe=probe, reference=reference, drop=True)
+            if np.isfinite(error.values).any():
+                targets[f"probe_mae/{probe}/{reference}"] = error
+    return targets
+
+
+def data_scaling(cube: xr.Dataset) -> xr.Dataset:
+    """Fits of error against training-set size, per model and dataset kind."""
+    targets = scaling_targets(cube)
+    values = np.full((cube.sizes["model"], cube.sizes["kind"], len(targets), len(FIT_FIELDS)), np.nan)
+    for i, model in enumerate(cube.model.values):
+        for j, kind in enumerate(cube.kind.values):
+            for k, error in enumerate(targets.values()):
+                runs = error.sel(model=model, kind=kind).transpose("seed", "size")
+                sizes = np.broadcast_to(cube["size"].values, runs.shape)
+                values[i, j, k] = list(fit_power_law(sizes.ravel(), runs.values.ravel()).values())
+    return _fit_dataset(values, {"model": cube.model.values, "kind": cube.kind.values}, list(targets), "size")
+
+
+def capacity_scaling(cube: xr.Dataset) -> xr.Dataset:
+    """Fits of error against parameter count across the models of one architecture, per kind and size."""
+    targets = scaling_targets(cube)
+    architectures = sorted(set(cube.model_architecture.values))
+    shape = (len(architectures), cube.sizes["kind"], cube.sizes["size"], len(targets), len(FIT_FIELDS))
+    values = np.full(shape, np.nan)
+    for a, architecture in enumerate(architectures):
+        models = cube.model.values[cube.model_architecture.values == architecture]
+        parameters = cube.n_parameters.sel(model=models).values
+        for j, kind in enumerate(cube.kind.values):
+            for s, size in enumerate(cube["size"].values):
+                for k, error in enumerate(targets.values()):
+                    runs = error.sel(model=models, kind=kind, size=size).transpose("seed", "model")
+                    counts = np.broadcast_to(parameters, runs.shape)
+                    values[a, j, s, k] = list(fit_power_law(counts.ravel(), runs.values.ravel()).values())
+    coords = {"architecture": architectures, "kind": cube.kind.values, "size": cube["size"].values}
+    return _fit_dataset(values, coords, list(targets), "parameters")
+
+
+def _fit_dataset(values, coords: dict, targets: list, against: str) -> xr.Dataset:
+    prefix = "scaling" if against == "size" else "capacity_scaling"
+    dims = [*coords, "target"]
+    ds = xr.Dataset(
+        {f"{prefix}_{field}": (dims, values[..., column]) for column, field in enumerate(FIT_FIELDS)},
+        coords={**coords, "target": targets},
+    )
+    described = "training-set size N" if against == "size" else "parameter count P"
+    symbol = "N" if against == "size" else "P"
+    ds[f"{prefix}_exponent"].attrs = {"units": "1", "long_name": f"exponent b of error = a {symbol}^-b + c",
+                                      "description": f"power law in the {described}, fitted to every seed's run"}
+    ds[f"{prefix}_exponent_stderr"].attrs = {"units": "1", "long_name": "standard error of the exponent b"}
+    ds[f"{prefix}_amplitude"].attrs = {"units": "eV", "long_name": f"amplitude a of error = a {symbol}^-b + c"}
+    ds[f"{prefix}_floor"].attrs = {"units": "eV", "long_name": "error floor c (fixed at 0 with fewer than 4 points)"}
+    ds[f"{prefix}_points"].attrs = {"units": "1", "long_name": "runs the fit used"}
+    ds["target"].attrs = {"long_name": "fitted error", "description": "test_mae, or probe_mae/<probe>/<reference>"}
+    return ds
