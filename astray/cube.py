@@ -76,6 +76,12 @@ VARIABLE_ATTRS = {
     "length_scale": {"units": "angstrom", "long_name": "probe length scale (experimental r_e; H2's if unbound)"},
     "expected_minima": {"units": "1", "long_name": "minima of the exact probe curve"},
     "expected_force_flips": {"units": "1", "long_name": "force sign changes of the exact probe curve"},
+    "limit_well_depth": {
+        "units": "eV",
+        "long_name": "true well depth D_e of the probe",
+        "description": "exact Born-Oppenheimer (H2, H2+) or experimental D_e; compare reference_well_depth to see "
+        "how close each reference comes (NaN for unbound probes)",
+    },
     "probe_window_mae": {
         "units": "eV",
         "long_name": "probe mean absolute error in a distance window",
@@ -126,7 +132,7 @@ def reference_dataset(distances, curves: dict, probe_facts: dict) -> xr.Dataset:
         {"reference_energy": (("reference", "probe", "distance"), values)},
         coords={"reference": references, "probe": probes, "distance": np.asarray(distances, dtype=float)},
     )
-    for fact in ("fragment_shift", "length_scale", "expected_minima", "expected_force_flips"):
+    for fact in ("fragment_shift", "length_scale", "expected_minima", "expected_force_flips", "limit_well_depth"):
         ds[fact] = ("probe", [probe_facts[p][fact] for p in probes])
     physics = _physics(ds.reference_energy)
     for name in PHYSICS_UNITS:

@@ -28,6 +28,7 @@ for name in params.probes:
         "length_scale": probe.length_scale,
         "expected_minima": probe.expected_minima,
         "expected_force_flips": probe.expected_force_flips,
+        "limit_well_depth": probe.limit_well_depth,
     }
     print(f"{name}: label method and {exact_methods[name]} curves done", file=sys.stderr)
 references = reference_dataset(params.distances, curves, facts)

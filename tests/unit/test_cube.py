@@ -6,8 +6,10 @@ from astray.cube import assemble_cube, evaluation_dataset, reference_dataset, wr
 
 DISTANCES = [0.5, 1.0, 2.0]
 FACTS = {
-    "H2": {"fragment_shift": 0.0, "length_scale": 0.741, "expected_minima": 1, "expected_force_flips": 1},
-    "H2_2plus": {"fragment_shift": -27.2, "length_scale": 0.741, "expected_minima": 0, "expected_force_flips": 0},
+    "H2": {"fragment_shift": 0.0, "length_scale": 0.741, "expected_minima": 1, "expected_force_flips": 1,
+           "limit_well_depth": 4.748},
+    "H2_2plus": {"fragment_shift": -27.2, "length_scale": 0.741, "expected_minima": 0, "expected_force_flips": 0,
+                 "limit_well_depth": np.nan},
 }
 
 
