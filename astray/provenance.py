@@ -7,7 +7,8 @@ from importlib import metadata
 from pathlib import Path
 
 TRACKED_PACKAGES = (
-    "astray", "torch", "torch_geometric", "pyscf", "pyscf_dispersion", "ase", "numpy", "xarray", "snakemake",
+    "astray", "torch", "torch_geometric", "nequip", "pyscf", "pyscf_dispersion", "ase", "numpy", "xarray",
+    "scipy", "snakemake",
 )  # fmt: skip
 
 

@@ -43,6 +43,7 @@ rule cube:
         evaluations=all_evaluations,
         references="results/references/probes.nc",
         quarantine="results/labels/quarantine.json",
+        manifest="results/datasets/manifest.json",
     output:
         "results/cube.nc",
     params:

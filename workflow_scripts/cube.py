@@ -26,6 +26,8 @@ attrs = {
     "probe_in_training_data": int(config["geometries"]["include_probe"]),
     "quarantined_geometries": len(quarantine["geometries"]),
     "quarantined_by_reason": json.dumps(quarantine["count_by_reason"], sort_keys=True),
+    # Which bytes every model was trained and tested on.
+    "dataset_sha256": json.dumps({f["path"]: f["sha256"] for f in read_json(snakemake.input.manifest)["files"]}),
 }
 evaluations = [xr.load_dataset(path) for path in snakemake.input.evaluations]
 write_netcdf(assemble_cube(evaluations, references, attrs), snakemake.output[0], "cube assembled")

@@ -91,6 +91,8 @@ def test_cube_holds_every_model_and_the_physics_of_the_references(campaign):
     assert cube.attrs["probe_in_training_data"] == 0
     assert cube.attrs["quarantined_geometries"] == 0 and json.loads(cube.attrs["quarantined_by_reason"]) == {}
     assert len(cube.attrs["config_sha256"]) == 64
+    datasets = json.loads(cube.attrs["dataset_sha256"])
+    assert "results/datasets/test.extxyz" in datasets and all(len(h) == 64 for h in datasets.values())
 
 
 def test_plots_and_datasets_are_written(campaign):
