@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Debian packages astray's tests need beyond Python: Psi4, the second quantum-chemistry engine.
-# Sourced by test.sh. Installs with apt-get when run as root; otherwise says what to install.
+# Debian packages astray's tests need beyond Python: Psi4 (the second quantum-chemistry engine) and
+# SLURM with munge (the one-node cluster the SLURM profile is tested on). Sourced by test.sh.
+# Installs with apt-get when run as root; otherwise says what to install.
 set -euo pipefail
 
 missing=()
 command -v psi4 >/dev/null || missing+=(psi4)
+command -v slurmctld >/dev/null || missing+=(slurm-wlm)
+command -v munged >/dev/null || missing+=(munge)
 
 if [ ${#missing[@]} -gt 0 ]; then
     if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
@@ -13,6 +16,7 @@ if [ ${#missing[@]} -gt 0 ]; then
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     else
         echo "astray: missing ${missing[*]}; install with 'sudo apt-get install ${missing[*]}'" \
-             "or 'conda install -c conda-forge psi4' (or set ASTRAY_SKIP_PSI4=1 to skip the Psi4 tests)" >&2
+             "(Psi4 also: 'conda install -c conda-forge psi4'). Without SLURM its test is skipped;" \
+             "without Psi4 set ASTRAY_SKIP_PSI4=1 to skip the Psi4 tests" >&2
     fi
 fi
