@@ -17,7 +17,9 @@ DISTANCE_TICKS = [0.3, 0.5, 1.0, 2.0, 3.0, 5.0]
 SCALING_PANELS = ("test_mae", "probe_mae/{probe}/exact")
 
 
-def plot_model_curves(evaluations, references, model: str, training_sets: dict, path) -> None:
+def plot_model_curves(
+    evaluations, references, model: str, training_sets: dict, path, dpi: int = 110, energy_range=(-8.0, 8.0)
+) -> None:
     """One block per dataset kind: a row of probe panels (one line per training size, both references)
     over a row of histograms of the interatomic distances in that kind's largest training set."""
     kinds = list(evaluations.kind.values)
@@ -39,11 +41,11 @@ def plot_model_curves(evaluations, references, model: str, training_sets: dict, 
                 predicted = evaluations.predicted_energy.sel(model=model, kind=kind, probe=probe, size=size)
                 axis.plot(distance, predicted.mean("seed"), "o-", ms=3, color=colour, label=f"N = {size}")
             unbound = int(references.expected_minima.sel(probe=probe)) == 0
-            _style_axis(axis, probe, kind, model, unbound)
+            _style_axis(axis, probe, kind, model, unbound, energy_range)
             _distance_histogram(axes[2 * block + 1, column], training_sets[kind], distance, unbound)
     axes[0, -1].legend(fontsize=8, loc="upper right")
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=dpi)
     plt.close(figure)
 
 
@@ -71,7 +73,7 @@ def _distance_histogram(axis, training_set, grid, log_scale: bool) -> None:
     axis.legend(fontsize=7)
 
 
-def plot_scaling(cube, path) -> None:
+def plot_scaling(cube, path, dpi: int = 110) -> None:
     """Error against training-set size on log-log axes, one panel per error, one line per model and kind;
     markers are seed means, bars the spread over seeds, dashed lines the fitted power laws."""
     targets = [t.format(probe=p) for t in SCALING_PANELS for p in cube.probe.values]
@@ -101,7 +103,7 @@ def plot_scaling(cube, path) -> None:
         axis.set_title(target.replace("probe_mae/", "").replace("/", " vs "), fontsize=10)
     axes[0, 0].legend(fontsize=7)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=dpi)
     plt.close(figure)
 
 
@@ -119,7 +121,7 @@ def _reference_label(references, reference, probe) -> str:
     return f"exact: {exact}"
 
 
-def _style_axis(axis, probe, kind, model, unbound: bool) -> None:
+def _style_axis(axis, probe, kind, model, unbound: bool, energy_range) -> None:
     axis.set_ylabel("energy rel. to fragments (eV)")
     axis.set_title(f"{model} · {kind} · {probe}", fontsize=10)
     axis.axhline(0.0, color="grey", lw=0.5)
@@ -127,7 +129,7 @@ def _style_axis(axis, probe, kind, model, unbound: bool) -> None:
         _log_distance_axis(axis)
         axis.set_yscale("symlog", linthresh=UNBOUND_LINEAR_THRESHOLD_EV)
     else:
-        axis.set_ylim(-8.0, 8.0)
+        axis.set_ylim(*energy_range)
 
 
 def _log_distance_axis(axis) -> None:

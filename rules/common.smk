@@ -1,5 +1,7 @@
+import hashlib
 import math
 import os
+from pathlib import Path
 
 from snakemake.utils import validate
 
@@ -36,8 +38,35 @@ LABELS = config["labels"]
 DATASETS = config["datasets"]
 MODELS = config["models"]
 EVALUATION = config["evaluation"]
+PLOTS = config["plots"]
 # The level of theory as rule params: engine, method, basis and density fitting.
 LEVEL = {key: LABELS[key] for key in ("engine", "method", "basis", "density_fit")}
+
+
+# The astray modules each stage runs. Snakemake reruns a job when its script changes, not when the package
+# code it calls does; a hash of these modules in the rule's params closes that gap for each stage alone.
+STAGE_MODULES = {
+    "geometries": ["geometries.py", "sources.py", "distortions.py"],
+    "labels": ["labels.py", "levels.py", "engines", "units.py"],
+    "datasets": ["datasets.py"],
+    "training": ["training.py", "models"],
+    "references": ["references.py"],
+    "evaluation": ["evaluation.py", "curve_metrics.py"],
+    "cube": ["cube.py", "scaling.py", "provenance.py"],
+    "plots": ["plots.py"],
+    "tables": ["tables.py"],
+}
+
+
+def stage_code(stage):
+    """SHA-256 of the stage's modules in astray/, as a rule param."""
+    digest = hashlib.sha256()
+    package = Path(workflow.basedir) / "astray"
+    for name in STAGE_MODULES[stage]:
+        files = sorted((package / name).rglob("*.py")) if (package / name).is_dir() else [package / name]
+        for path in files:
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def planned_pool():

@@ -7,6 +7,7 @@ rule holdout_sets:
         test="results/datasets/test.extxyz",
         validation=expand("results/datasets/{kind}/validation.extxyz", kind=DATASETS["kinds"]),
     params:
+        code=stage_code("datasets"),
         kinds=DATASETS["kinds"],
         validation_molecules=DATASETS["validation_molecules"],
         test_molecules=DATASETS["test_molecules"],
@@ -26,6 +27,8 @@ rule training_set:
         splits="results/datasets/splits.json",
     output:
         "results/datasets/{kind}/seed{seed}/train_n{size}.extxyz",
+    params:
+        code=stage_code("datasets"),
     log:
         "results/logs/datasets/{kind}/seed{seed}/train_n{size}.log",
     conda:
@@ -42,6 +45,8 @@ rule dataset_manifest:
         test="results/datasets/test.extxyz",
     output:
         "results/datasets/manifest.json",
+    params:
+        code=stage_code("datasets"),
     log:
         "results/logs/datasets/manifest.log",
     conda:

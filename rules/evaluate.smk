@@ -5,6 +5,7 @@ rule reference_curves:
     output:
         "results/references/probes.nc",
     params:
+        code=stage_code("references"),
         probes=EVALUATION["probes"],
         distances=EVALUATION["distances"],
         fci_basis=EVALUATION["fci_basis"],
@@ -29,6 +30,8 @@ rule evaluate:
         references="results/references/probes.nc",
     output:
         "results/evaluation/{kind}/seed{seed}/n{size}/{model}.nc",
+    params:
+        code=stage_code("evaluation"),
     log:
         "results/logs/evaluate/{kind}/seed{seed}/n{size}/{model}.log",
     conda:
@@ -47,8 +50,9 @@ rule cube:
     output:
         "results/cube.nc",
     params:
-        config=config,
-        workflow_dir=workflow.basedir,
+        code=stage_code("cube"),
+        # Provenance: the whole config but the plot settings, so restyling a figure leaves the cube alone.
+        config={key: value for key, value in config.items() if key != "plots"},
     log:
         "results/logs/evaluate/cube.log",
     conda:
@@ -71,7 +75,9 @@ rule plot_model:
             category="Probe curves",
         ),
     params:
+        code=stage_code("plots"),
         kinds=DATASETS["kinds"],
+        plots=PLOTS,
     log:
         "results/logs/plots/{model}.log",
     conda:
@@ -86,6 +92,9 @@ rule plot_scaling:
         "results/cube.nc",
     output:
         report("results/plots/scaling.png", caption="../report/scaling.rst", category="Scaling"),
+    params:
+        code=stage_code("plots"),
+        plots=PLOTS,
     log:
         "results/logs/plots/scaling.log",
     conda:
@@ -105,6 +114,8 @@ rule tables:
         ),
         scaling=report("results/tables/scaling.csv", caption="../report/scaling_table.rst", category="Tables"),
         quarantine=report("results/tables/quarantine.csv", caption="../report/quarantine.rst", category="Tables"),
+    params:
+        code=stage_code("tables"),
     log:
         "results/logs/tables.log",
     conda:

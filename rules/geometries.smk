@@ -5,6 +5,7 @@ rule geometries:
     output:
         "results/geometries/pool.extxyz",
     params:
+        code=stage_code("geometries"),
         geometries=GEOMETRIES,
     # Threads come from the profile; only the normal-mode Hessians use more than one.
     threads: 1

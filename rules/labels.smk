@@ -6,6 +6,7 @@ rule label_chunk:
         labeled="results/labels/chunk_{chunk}.extxyz",
         quarantine="results/labels/chunk_{chunk}.quarantine.json",
     params:
+        code=stage_code("labels"),
         level=LEVEL,
         chunk_size=LABELS["chunk_size"],
         warm_start=LABELS["warm_start"],
@@ -27,6 +28,7 @@ rule atom_energies:
     output:
         "results/labels/atom_energies.json",
     params:
+        code=stage_code("labels"),
         elements=ATOM_ELEMENTS,
         level=LEVEL,
     threads: 1

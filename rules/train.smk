@@ -8,6 +8,7 @@ rule train:
         model="results/models/{kind}/seed{seed}/n{size}/{model}/model.pt",
         history="results/models/{kind}/seed{seed}/n{size}/{model}/history.csv",
     params:
+        code=stage_code("training"),
         spec=model_spec,
         training=config["training"],
     log:

@@ -19,7 +19,7 @@ attrs = {
     "title": "astray scaling campaign result cube",
     "config_sha256": config_hash(config),
     "config": json.dumps(config, sort_keys=True),
-    "git_commit": git_commit(snakemake.params.workflow_dir),
+    "git_commit": git_commit(snakemake.scriptdir),  # the checkout the workflow runs from
     "package_versions": json.dumps(package_versions(), sort_keys=True),
     "label_method": references.attrs["label_method"],
     "exact_reference": references.attrs["exact_reference"],

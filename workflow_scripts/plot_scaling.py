@@ -8,4 +8,4 @@ import xarray as xr
 
 from astray.plots import plot_scaling
 
-plot_scaling(xr.load_dataset(snakemake.input[0]), snakemake.output[0])
+plot_scaling(xr.load_dataset(snakemake.input[0]), snakemake.output[0], dpi=snakemake.params.plots["dpi"])

@@ -90,7 +90,7 @@ def test_cube_holds_every_model_and_the_physics_of_the_references(campaign):
         assert cube[name].attrs["units"] and cube[name].attrs["long_name"], name
     assert cube.attrs["probe_in_training_data"] == 0
     assert cube.attrs["quarantined_geometries"] == 0 and json.loads(cube.attrs["quarantined_by_reason"]) == {}
-    assert len(cube.attrs["config_sha256"]) == 64
+    assert len(cube.attrs["config_sha256"]) == 64 and cube.attrs["git_commit"] != "unknown"
     datasets = json.loads(cube.attrs["dataset_sha256"])
     assert "results/datasets/test.extxyz" in datasets and all(len(h) == 64 for h in datasets.values())
 
@@ -174,6 +174,51 @@ def test_adding_a_model_plans_only_that_model(campaign):
     extended.write_text(yaml.safe_dump(config))
     jobs = planned_jobs(snakemake(workdir, extended, "-n"))
     assert jobs == {"train": 4, "evaluate": 4, "plot_model": 1, "cube": 1, "plot_scaling": 1, "tables": 1, "all": 1}
+
+
+def plan_after(campaign, change, snakefile=None) -> dict:
+    """Jobs a dry run plans on the finished tiny campaign after `change(config)`."""
+    workdir, config_path = campaign
+    config = yaml.safe_load(config_path.read_text())
+    change(config)
+    changed = workdir / "changed.yaml"
+    changed.write_text(yaml.safe_dump(config))
+    command = SNAKEMAKE if snakefile is None else [*SNAKEMAKE[:3], "-s", str(snakefile), *SNAKEMAKE[5:]]
+    result = subprocess.run([*command, "-n", "--directory", str(workdir), "--configfile", str(changed)],
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    return planned_jobs(result)
+
+
+def test_adding_a_training_size_plans_only_the_new_sets_and_their_models(campaign):
+    jobs = plan_after(campaign, lambda c: c["datasets"].update(sizes=[3, 4, 6]))
+    assert jobs == {"training_set": 2, "train": 4, "evaluate": 4, "dataset_manifest": 1, "cube": 1,
+                    "plot_model": 2, "plot_scaling": 1, "tables": 1, "all": 1}  # fmt: skip
+
+
+def test_changing_the_label_method_relabels_everything_downstream_but_not_the_geometries(campaign):
+    jobs = plan_after(campaign, lambda c: c["labels"].update(basis="3-21g"))
+    assert "geometries" not in jobs
+    assert jobs["label_chunk"] == 3 and jobs["atom_energies"] == 1 and jobs["reference_curves"] == 1
+    assert jobs["train"] == 8 and jobs["evaluate"] == 8 and jobs["cube"] == 1
+
+
+def test_changing_a_plot_setting_redraws_only_the_plots(campaign):
+    jobs = plan_after(campaign, lambda c: c.setdefault("plots", {}).update(dpi=72))
+    assert jobs == {"plot_model": 2, "plot_scaling": 1, "all": 1}
+
+
+def test_changing_one_stages_code_reruns_only_that_stage(campaign, tmp_path):
+    """A copy of the workflow whose plotting module gained a line: only the plots are planned."""
+    copy = tmp_path / "workflow"
+    copy.mkdir()
+    for part in ("Snakefile", "rules", "workflow_scripts", "astray", "config", "report"):
+        source = REPO / part
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, copy / part)
+    with open(copy / "astray" / "plots.py", "a") as module:
+        module.write("\n# a changed line\n")
+    jobs = plan_after(campaign, lambda c: None, snakefile=copy / "Snakefile")
+    assert jobs == {"plot_model": 2, "plot_scaling": 1, "all": 1}
 
 
 @pytest.mark.parametrize(
