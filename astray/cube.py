@@ -111,7 +111,7 @@ COORD_ATTRS = {
     "size": {"units": "1", "long_name": "number of training geometries"},
     "seed": {"units": "1", "long_name": "seed of the training-set order and model initialisation"},
     "kind": {"long_name": "dataset kind", "description": "equilibrium: equilibrium geometries only; "
-             "with_distorted: equilibrium plus bond-scaled (compressed and stretched) geometries"},
+             "with_distorted: equilibrium plus every distorted geometry and scan"},
     "model": {"long_name": "model specification name (capacity ladder rung)"},
     "probe": {"long_name": "probe system"},
     "reference": {"long_name": "reference method", "description": "label_method: the method that labeled the "
@@ -124,7 +124,8 @@ COORD_ATTRS = {
 
 def reference_dataset(distances, curves: dict, probe_facts: dict) -> xr.Dataset:
     """curves: {(reference, probe): energies (eV) on `distances`}; probe_facts: {name: {fragment_shift,
-    length_scale, expected_minima, expected_force_flips}}. The physics of each reference curve is added."""
+    length_scale, expected_minima, expected_force_flips, limit_well_depth}}. The physics of each reference
+    curve is added."""
     references = sorted({r for r, _ in curves})
     probes = sorted({p for _, p in curves})
     values = np.array([[curves[(r, p)] for p in probes] for r in references])

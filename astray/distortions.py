@@ -73,6 +73,8 @@ def bond_scaled_copies(molecule: Atoms, factors, min_distance: float, element_pa
 
     With `element_pairs` (e.g. [["C", "H"], ["O", "H"]]) only bonds between those elements are scaled.
     """
+    if not factors:
+        return []  # finding the bonds is the costly part; skip it when nothing would be scaled
     wanted = {frozenset(pair) for pair in element_pairs}
     copies = []
     symbols = molecule.get_chemical_symbols()

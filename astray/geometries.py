@@ -1,5 +1,6 @@
 """The geometry pool of a campaign: equilibrium molecules from every source, their distorted copies and
-scans, behind three guards (element and size filters, the probe-leakage guard, duplicate removal).
+scans, behind its guards (element, size and charge filters, the probe-leakage guard, a minimum
+interatomic distance, duplicate removal).
 
 The pool is ordered molecule by molecule (each followed by its distortions), then the scans point by
 point, so neighbouring geometries are close and a labeling chunk can warm-start one from the other.
@@ -17,6 +18,7 @@ from astray.distortions import (
     RATTLED,
     bond_scaled_copies,
     harmonic_hessian,
+    min_interatomic_distance,
     normal_mode_copies,
     rattled_copies,
 )
@@ -31,9 +33,8 @@ from astray.sources import (
 )
 
 ORIGINS = (EQUILIBRIUM, BOND_SCALED, RATTLED, NORMAL_MODE, SCAN)
-DISTORTED_ORIGINS = ORIGINS[1:]
 
-__all__ = ["EQUILIBRIUM", "ORIGINS", "DISTORTED_ORIGINS", "GeometrySourceError", "build_pool", "is_probe_molecule"]
+__all__ = ["EQUILIBRIUM", "ORIGINS", "GeometrySourceError", "build_pool", "is_probe_molecule"]
 
 
 def is_probe_molecule(atoms: Atoms) -> bool:
@@ -94,13 +95,8 @@ def scans(config: dict) -> list[Atoms]:
         outside = sorted(set(scanned[0].get_chemical_symbols()) - set(config["elements"]))
         if outside:
             raise GeometrySourceError(f"{key}: '{scan['species']}' has elements {outside} outside geometries.elements")
-        points += [p for p in scanned if _min_distance_ok(p, config["min_distance"])]
+        points += [p for p in scanned if min_interatomic_distance(p) >= config["min_distance"]]
     return points
-
-
-def _min_distance_ok(atoms: Atoms, min_distance: float) -> bool:
-    distances = atoms.get_all_distances()
-    return bool(distances[np.triu_indices(len(atoms), k=1)].min() >= min_distance)
 
 
 def distorted_copies(molecule: Atoms, config: dict, hessian=None) -> list[Atoms]:

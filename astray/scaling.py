@@ -95,13 +95,17 @@ def _fit_dataset(values, coords: dict, targets: list, against: str) -> xr.Datase
         {f"{prefix}_{field}": (dims, values[..., column]) for column, field in enumerate(FIT_FIELDS)},
         coords={**coords, "target": targets},
     )
-    described = "training-set size N" if against == "size" else "parameter count P"
-    symbol = "N" if against == "size" else "P"
-    ds[f"{prefix}_exponent"].attrs = {"units": "1", "long_name": f"exponent b of error = a {symbol}^-b + c",
-                                      "description": f"power law in the {described}, fitted to every seed's run"}
-    ds[f"{prefix}_exponent_stderr"].attrs = {"units": "1", "long_name": "standard error of the exponent b"}
-    ds[f"{prefix}_amplitude"].attrs = {"units": "eV", "long_name": f"amplitude a of error = a {symbol}^-b + c"}
-    ds[f"{prefix}_floor"].attrs = {"units": "eV", "long_name": "error floor c (fixed at 0 with fewer than 4 points)"}
-    ds[f"{prefix}_points"].attrs = {"units": "1", "long_name": "runs the fit used"}
+    symbol, described = ("N", "training-set size") if against == "size" else ("P", "parameter count")
+    law = f"error = a {symbol}^-b + c"
+    attrs = {
+        "exponent": {"units": "1", "long_name": f"exponent b of {law}",
+                     "description": f"power law in the {described}, fitted to every seed's run"},
+        "exponent_stderr": {"units": "1", "long_name": "standard error of the exponent b"},
+        "amplitude": {"units": "eV", "long_name": f"amplitude a of {law}"},
+        "floor": {"units": "eV", "long_name": "error floor c (fixed at 0 with fewer than 4 points)"},
+        "points": {"units": "1", "long_name": "runs the fit used"},
+    }  # fmt: skip
+    for field, field_attrs in attrs.items():
+        ds[f"{prefix}_{field}"].attrs = field_attrs
     ds["target"].attrs = {"long_name": "fitted error", "description": "test_mae, or probe_mae/<probe>/<reference>"}
     return ds
