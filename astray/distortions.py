@@ -7,6 +7,7 @@ from collections import deque
 import numpy as np
 from ase import Atoms, units
 from ase.neighborlist import natural_cutoffs, neighbor_list
+from scipy.spatial.distance import pdist
 
 BOND_SCALED = "bond_scaled"
 RATTLED = "rattled"
@@ -62,10 +63,8 @@ def _fragment_beyond(atoms: Atoms, i: int, j: int) -> set[int]:
 
 
 def min_interatomic_distance(atoms: Atoms) -> float:
-    if len(atoms) < 2:
-        return np.inf
-    distances = atoms.get_all_distances()
-    return float(distances[np.triu_indices(len(atoms), k=1)].min())
+    # scipy's pdist: ASE's get_all_distances handles periodic cells and is ~10x slower on a molecule.
+    return float(pdist(atoms.positions).min()) if len(atoms) > 1 else np.inf
 
 
 def bond_scaled_copies(molecule: Atoms, factors, min_distance: float, element_pairs=()) -> list[Atoms]:

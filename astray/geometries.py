@@ -11,6 +11,7 @@ from collections import Counter
 import numpy as np
 from ase import Atoms
 from scipy.spatial import cKDTree
+from scipy.spatial.distance import pdist
 
 from astray.distortions import (
     BOND_SCALED,
@@ -161,8 +162,7 @@ def without_duplicates(pool: list[Atoms], tolerance: float, log=None) -> list[At
 
 def _sorted_distances(atoms: Atoms) -> np.ndarray:
     """Invariant to translation, rotation and the numbering of atoms."""
-    distances = atoms.get_all_distances()
-    return np.sort(distances[np.triu_indices(len(atoms), k=1)])
+    return np.sort(pdist(atoms.positions))
 
 
 def _check_unique_ids(pool) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from ase import Atoms
 from ase.data import atomic_numbers, covalent_radii
+from scipy.spatial.distance import pdist
 
 # Ground-state spin multiplicities of the isolated atoms (Hund's rules), for atomization energies.
 ATOM_MULTIPLICITY = {
@@ -105,7 +106,7 @@ def check_distances(atoms: Atoms, min_distance: float) -> None:
     positions = np.asarray(atoms.positions, dtype=float)
     if not np.all(np.isfinite(positions)):
         raise LabelInputError(f"{_name(atoms)}: field 'positions' contains NaN or infinite coordinates")
-    if len(atoms) < 2:
+    if len(atoms) < 2 or pdist(positions).min() >= min_distance:  # the common case, checked cheaply
         return
     distances = atoms.get_all_distances()
     np.fill_diagonal(distances, np.inf)

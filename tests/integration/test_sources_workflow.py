@@ -91,3 +91,21 @@ def test_the_shipped_qm9_config_plans_a_campaign_from_a_qm9_folder(tmp_path):
     assert result.returncode == 0, result.stderr[-4000:]
     # No G2: 3 molecules, each with 3 distinct bond-scaled copies (their X-H bonds are equivalent), 1 chunk.
     assert planned_jobs(result)["label_chunk"] == 1
+
+
+def test_the_paper_scale_config_plans_its_training_grid(tmp_path):
+    """config/paper_scale.yaml over three QM9 files and six G2 molecules, sizes shrunk to fit:
+    6 sizes x 8 rungs x 2 kinds x 3 seeds."""
+    shutil.copytree(QM9, tmp_path / "data" / "qm9")
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    shrunk = tmp_path / "shrunk.yaml"
+    shrunk.write_text(yaml.safe_dump({
+        "geometries": {"sources": {"ase": {"collection": "g2", "names": ["CO", "HCN", "C2H2", "N2", "H2CO", "CH3OH"]}}},
+        "datasets": {"sizes": [1, 2, 3, 4, 5, 6], "validation_molecules": 1, "test_molecules": 1},
+    }))  # fmt: skip
+    command = [*SNAKEMAKE, "-n", "--directory", str(tmp_path),
+               "--configfile", str(REPO / "config" / "paper_scale.yaml"), str(shrunk)]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-4000:]
+    jobs = planned_jobs(result)
+    assert jobs["train"] == jobs["evaluate"] == 6 * 8 * 2 * 3 and jobs["training_set"] == 6 * 2 * 3
