@@ -5,11 +5,11 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from astray.datasets import KIND_ORIGINS, select, split_molecules
+from astray.datasets import KIND_ORIGINS, split_molecules
 from astray.geometries import GeometrySourceError, build_pool
 from astray.labels import LabelInputError, Level, check_labeling_inputs
+from astray.planning import cached_summary, plan_key, source_fingerprint
 from astray.references import PROBES
-from astray.sources import matching_files
 
 
 # Stop before planning anything if the config has a misspelt key, a wrong type or a bad value.
@@ -70,58 +70,67 @@ def stage_code(stage):
 
 
 def planned_pool():
-    """The pool without its Hessians (milliseconds for G2): its size fixes the number of labeling chunks
-    up front, so `snakemake -n` plans the whole campaign without a checkpoint."""
+    """The pool without its Hessians, every geometry checked for labeling: unknown method, basis or
+    element, impossible charge or spin, overlapping atoms stop the run now, naming the geometry and field,
+    not hours later inside a labeling job."""
     try:
         pool = build_pool(GEOMETRIES, sample_normal_modes=False)
     except GeometrySourceError as error:
         raise GeometrySourceError(f"config/config.yaml: {error}") from None
     if not pool:
         raise GeometrySourceError("config/config.yaml: geometries: no molecule passes the sources and filters")
+    try:
+        check_labeling_inputs(pool, Level.from_config(LEVEL), LABELS["min_distance"])
+    except LabelInputError as error:
+        raise LabelInputError(f"config/config.yaml: {error}") from None
     return pool
 
 
-POOL = planned_pool()
+def pool_summary(fingerprint):
+    """How many geometries, of which molecule and origin: their number fixes the labeling chunks up front,
+    so `snakemake -n` plans the whole campaign without a checkpoint. Cached in .snakemake/astray/ until
+    the geometry config, the level, the pool code or a source file changes, so re-planning a QM9-sized
+    campaign after changing models, sizes or seeds skips rebuilding and rechecking the pool."""
+    checked = {
+        "level": LEVEL,
+        "min_distance": LABELS["min_distance"],
+        "code": [stage_code("geometries"), stage_code("labels")],
+    }
+    key = plan_key(GEOMETRIES, checked, fingerprint)
+    return cached_summary(Path(".snakemake") / "astray", key, planned_pool)
+
+
+try:
+    # A param of the geometries rule: a changed source file rebuilds the pool, without making 130k files
+    # inputs that Snakemake would track one by one.
+    SOURCES_FINGERPRINT = source_fingerprint(GEOMETRIES)
+except GeometrySourceError as error:
+    raise GeometrySourceError(f"config/config.yaml: {error}") from None
+POOL = pool_summary(SOURCES_FINGERPRINT)
 N_CHUNKS = math.ceil(len(POOL) / LABELS["chunk_size"])
 # Isolated-atom energies are needed for the elements of the pool and of the probes.
-ATOM_ELEMENTS = sorted(
-    {symbol for atoms in POOL for symbol in atoms.get_chemical_symbols()}
-    | {symbol for name in EVALUATION["probes"] for symbol in PROBES[name].symbols}
-)
+ATOM_ELEMENTS = sorted(set(POOL.elements) | {s for name in EVALUATION["probes"] for s in PROBES[name].symbols})
 
 
 def check_sizes_fit_pool():
     """Fail at planning time, not after labeling, when a training size cannot be drawn."""
-    molecules = [atoms.info["molecule"] for atoms in POOL]
     try:
         assignment = split_molecules(
-            molecules, DATASETS["validation_molecules"], DATASETS["test_molecules"], DATASETS["split_seed"]
+            POOL.molecules, DATASETS["validation_molecules"], DATASETS["test_molecules"], DATASETS["split_seed"]
         )
     except ValueError as error:
         raise ValueError(f"config/config.yaml: {error}") from None
     for kind in DATASETS["kinds"]:
-        available = len(select(POOL, assignment, "train", KIND_ORIGINS[kind]))
+        available = POOL.count(assignment, "train", KIND_ORIGINS[kind])
         too_large = [size for size in DATASETS["sizes"] if size > available]
         if too_large:
             raise ValueError(
                 f"config/config.yaml: datasets.sizes {too_large} exceed the {available} training geometries "
-                f"of kind '{kind}' ({len(POOL)} geometries from {len(set(molecules))} molecules in the pool)"
+                f"of kind '{kind}' ({len(POOL)} geometries from {len(set(POOL.molecules))} molecules in the pool)"
             )
 
 
 check_sizes_fit_pool()
-
-
-def check_labels():
-    """Unknown method, basis or element, impossible charge or spin, overlapping atoms: stop now, naming the
-    geometry and field, not hours later inside a labeling job."""
-    try:
-        check_labeling_inputs(POOL, Level.from_config(LEVEL), LABELS["min_distance"])
-    except LabelInputError as error:
-        raise LabelInputError(f"config/config.yaml: {error}") from None
-
-
-check_labels()
 
 
 wildcard_constraints:
@@ -130,12 +139,6 @@ wildcard_constraints:
     seed=r"\d+",
     size=r"\d+",
     model="|".join(MODELS),
-
-
-def source_files(wildcards):
-    """The user's geometry files, so editing one rebuilds the pool."""
-    files = GEOMETRIES["sources"].get("files") or {}
-    return [str(path) for path in matching_files(files.get("paths", []))]
 
 
 def label_chunks(wildcards):

@@ -1,12 +1,11 @@
 # Equilibrium molecules of every source, their distorted copies and scans, one extxyz frame per geometry.
 rule geometries:
-    input:
-        source_files,
     output:
         "results/geometries/pool.extxyz",
     params:
         code=stage_code("geometries"),
         geometries=GEOMETRIES,
+        sources=SOURCES_FINGERPRINT,
     # Threads come from the profile; only the normal-mode Hessians use more than one.
     threads: 1
     log:
