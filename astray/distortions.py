@@ -178,23 +178,18 @@ def _omega_squared(wavenumbers: np.ndarray) -> np.ndarray:
 
 def harmonic_hessian(molecule: Atoms, method: str = "hf", basis: str = "sto-3g", threads=None) -> np.ndarray:
     """Cartesian Hessian (eV/Å², shape 3N×3N) of a cheap mean-field method with PySCF, at the molecule's
-    own geometry and spin; restricted for closed shells, unrestricted otherwise."""
-    from pyscf import dft, lib, scf
+    own geometry and spin; restricted for closed shells, unrestricted otherwise. The SCF climbs the same
+    retry ladder as labeling and raises LabelFailure if it never converges."""
+    from pyscf import lib
 
-    from astray.engines.pyscf_engine import build_molecule
+    from astray.engines.pyscf_engine import build_molecule, converged_scf
+    from astray.levels import Level
     from astray.units import BOHR_TO_ANGSTROM, HARTREE_TO_EV
 
     if threads:
         lib.num_threads(threads)
     mol = build_molecule(molecule, basis)
-    open_shell = mol.spin != 0
-    if method.lower() == "hf":
-        mf = scf.UHF(mol) if open_shell else scf.RHF(mol)
-    else:
-        mf = dft.UKS(mol, xc=method) if open_shell else dft.RKS(mol, xc=method)
-    mf.kernel()
-    if not mf.converged:
-        mf = mf.newton().run()
+    mf = converged_scf(mol, Level(method, basis), unrestricted=mol.spin != 0)
     hessian = mf.Hessian().kernel()  # Hartree/Bohr², shape (N, N, 3, 3)
     n = len(molecule)
     return hessian.transpose(0, 2, 1, 3).reshape(3 * n, 3 * n) * HARTREE_TO_EV / BOHR_TO_ANGSTROM**2

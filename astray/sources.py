@@ -14,6 +14,8 @@ from ase import Atoms
 from ase.collections import g2, s22
 from ase.io import read
 
+from astray.distortions import scale_bond
+
 EQUILIBRIUM = "equilibrium"
 SCAN = "scan"
 
@@ -231,8 +233,6 @@ def scan_geometries(scan: dict) -> list[Atoms]:
 
     The rest of the molecule keeps its geometry; the smaller fragment moves rigidly along the bond.
     """
-    from astray.distortions import scale_bond  # scans are a source, but stretching a bond is a distortion
-
     start = species_molecule(scan["species"], scan.get("charge", 0))
     charge = int(scan.get("charge", start.info["charge"]))
     # The species' own spin, unless the scan gives it another charge (then the lowest spin, or the scan's).

@@ -15,8 +15,7 @@ def probe_metrics_table(cube: xr.Dataset) -> pd.DataFrame:
     mae = cube.probe_mae.to_dataframe().probe_mae.unstack("reference").add_prefix("mae_vs_")
     windows = cube.probe_window_mae.sel(reference="exact", drop=True).to_dataframe().probe_window_mae
     windows = windows.unstack("window").add_prefix("exact_mae_")
-    physics = cube[[name for name in PROBE_COLUMNS if name in cube]]
-    physics = physics.sel(reference="exact", drop=True).to_dataframe()[PROBE_COLUMNS]
+    physics = cube[PROBE_COLUMNS].sel(reference="exact", drop=True).to_dataframe()[PROBE_COLUMNS]
     expected = cube[["expected_minima", "expected_force_flips"]].to_dataframe()
     table = mae.join(windows).join(physics).join(expected, on="probe")
     return table.dropna(subset=["mae_vs_label_method"]).round(4).reset_index()

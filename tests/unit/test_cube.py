@@ -35,7 +35,7 @@ def small_cube():
         evaluation(model, kind, size, offset=0.1 * size)
         for model in ("small", "large")
         for kind in ("equilibrium", "with_distorted")
-        for size in (4, 8)
+        for size in (4, 8, 16)
     ]
     return assemble_cube(evaluations, references(), {"config_sha256": "abc"})
 
@@ -44,7 +44,7 @@ def test_cube_dimensions_and_coordinates():
     cube = small_cube()
     assert cube.predicted_energy.dims == ("model", "kind", "seed", "size", "probe", "distance")
     assert list(cube.kind.values) == ["equilibrium", "with_distorted"]
-    assert list(cube["size"].values) == [4, 8]
+    assert list(cube["size"].values) == [4, 8, 16]
     assert cube.n_parameters.sel(model="large") == 1000
 
 
@@ -70,10 +70,16 @@ def test_curve_physics_of_predictions_and_references_sit_side_by_side():
 
 def test_scaling_exponents_are_fitted_per_model_and_kind():
     cube = small_cube()
-    # test_mae = 0.1 * size grows linearly with the size: the exponent of a N^-b is -1.
-    exponent = cube.scaling_exponent.sel(model="small", kind="equilibrium", target="test_mae")
-    assert np.isnan(exponent)  # two sizes and one seed: too few runs to fit
-    assert "probe_mae/H2/exact" in cube.target.values
+    # test_mae = 0.1 * size grows linearly with the size: error = a N^-b with b = -1 and a = 0.1.
+    fit = cube.sel(model="small", kind="equilibrium", target="test_mae")
+    assert float(fit.scaling_exponent) == pytest.approx(-1.0, abs=1e-6)
+    assert float(fit.scaling_amplitude) == pytest.approx(0.1, rel=1e-5) and fit.scaling_points == 3
+    # The H2 error against the exact curve is 0.1 * size too (offset 0.1 * size on every point).
+    assert float(cube.scaling_exponent.sel(model="large", kind="with_distorted", target="probe_mae/H2/exact")) == (
+        pytest.approx(-1.0, abs=1e-6)
+    )
+    # Two models of one architecture are too few for a fit against parameter count.
+    assert np.isnan(cube.capacity_scaling_exponent).all()
 
 
 def test_every_variable_has_units_and_long_name(tmp_path):
