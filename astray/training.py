@@ -17,27 +17,24 @@ import torch
 
 from astray.datasets import atomization_energy
 from astray.models import build_model, count_parameters
+from astray.packing import PackedMolecules
 
 
 @dataclass
 class MoleculeBatch:
+    """Molecules to predict for, flattened the way SchNet expects (atoms concatenated, a molecule index each)."""
+
     z: torch.Tensor
     pos: torch.Tensor
     batch: torch.Tensor
-    energy: torch.Tensor  # atomization energy per molecule, eV
-
-    def to(self, device):
-        return MoleculeBatch(*(t.to(device) for t in (self.z, self.pos, self.batch, self.energy)))
 
 
-def collate(atoms_list, energies=None) -> MoleculeBatch:
-    """One flat batch of molecules, the layout SchNet expects (atoms concatenated, a molecule index each)."""
+def collate(atoms_list) -> MoleculeBatch:
     counts = [len(a) for a in atoms_list]
     return MoleculeBatch(
         z=torch.as_tensor(np.concatenate([a.numbers for a in atoms_list]), dtype=torch.long),
         pos=torch.as_tensor(np.concatenate([a.positions for a in atoms_list]), dtype=torch.float32),
         batch=torch.repeat_interleave(torch.arange(len(atoms_list)), torch.as_tensor(counts)),
-        energy=torch.as_tensor(np.zeros(len(atoms_list)) if energies is None else energies, dtype=torch.float32),
     )
 
 
@@ -63,16 +60,21 @@ def _fingerprint(spec, training, seed, train_atoms) -> str:
 def train(train_atoms, val_atoms, atom_energies, spec, training, seed, output, log=print) -> dict:
     """Train one model; write its best checkpoint to `output` and return the loss history.
 
-    A checkpoint of the last epoch is kept beside `output` while training runs, so a killed job restarted
-    with the same inputs continues from there instead of starting over.
+    The loss is the MSE of atomization energies (eV), plus `force_weight` times the MSE of force components
+    (eV/Å, by autograd) when that weight is above zero. A checkpoint of the last epoch is kept beside
+    `output` while training runs, so a killed job restarted with the same inputs continues from there.
     """
     torch.manual_seed(seed)
     device = select_device(training.get("device", "auto"))
+    force_weight = training.get("force_weight", 0.0)
     train_energies = [atomization_energy(a, atom_energies) for a in train_atoms]
-    val_batch = collate(val_atoms, [atomization_energy(a, atom_energies) for a in val_atoms]).to(device)
+    val_energies = [atomization_energy(a, atom_energies) for a in val_atoms]
+    train_data = PackedMolecules(train_atoms, train_energies, spec["cutoff"], force_weight > 0, device)
+    val_data = PackedMolecules(val_atoms, val_energies, spec["cutoff"], device=device)
     norm = normalisation(train_atoms, train_energies)
     model = build_model(spec, norm).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=training["learning_rate"])
+    # fused: one kernel updates all parameters; same update rule, a fifth of a small model's step time.
+    optimizer = torch.optim.AdamW(model.parameters(), lr=training["learning_rate"], fused=True)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, factor=0.5, patience=max(1, training["patience"] // 4)
     )
@@ -80,7 +82,7 @@ def train(train_atoms, val_atoms, atom_energies, spec, training, seed, output, l
     fingerprint = _fingerprint(spec, training, seed, train_atoms)
     resume_path = Path(output).with_name("resume.pt")
     if resume_path.exists():
-        saved = torch.load(resume_path, weights_only=False)
+        saved = torch.load(resume_path, weights_only=False, map_location=device)
         if saved["fingerprint"] == fingerprint:
             model.load_state_dict(saved["model"])
             optimizer.load_state_dict(saved["optimizer"])
@@ -90,28 +92,21 @@ def train(train_atoms, val_atoms, atom_energies, spec, training, seed, output, l
             log(f"resuming from epoch {state['epoch']} ({resume_path})")
 
     generator = torch.Generator().manual_seed(seed)
-    batch_size = training["batch_size"]
+    # Draw past the epochs already done so a resumed run shuffles exactly as an uninterrupted one would.
+    for _ in range(state["epoch"]):
+        torch.randperm(train_data.n_molecules, generator=generator)
     while state["epoch"] < training["max_epochs"]:
         start = time.perf_counter()
-        model.train()
-        order = torch.randperm(len(train_atoms), generator=generator).tolist()
-        squared_error = 0.0
-        for first in range(0, len(order), batch_size):
-            indices = order[first : first + batch_size]
-            batch = collate([train_atoms[i] for i in indices], [train_energies[i] for i in indices]).to(device)
-            prediction = model(batch.z, batch.pos, batch.batch).squeeze(-1)
-            loss = torch.nn.functional.mse_loss(prediction, batch.energy)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            squared_error += loss.item() * len(indices)
-        val_mae = _mean_absolute_error(model, val_batch)
+        order = torch.randperm(train_data.n_molecules, generator=generator).to(device)
+        losses = _train_epoch(model, optimizer, train_data.batches(training["batch_size"], order), force_weight)
+        val_mae = _mean_absolute_error(model, val_data)
         scheduler.step(val_mae)
         state["epoch"] += 1
         state["history"].append(
             {
                 "epoch": state["epoch"],
-                "train_rmse_eV": math.sqrt(squared_error / len(order)),
+                "train_rmse_eV": math.sqrt(losses["energy"] / train_data.n_molecules),
+                "train_force_rmse_eV_per_A": math.sqrt(losses["forces"] / max(1, losses["force_components"])),
                 "val_mae_eV": val_mae,
                 "learning_rate": optimizer.param_groups[0]["lr"],
                 "seconds": time.perf_counter() - start,
@@ -147,6 +142,7 @@ def train(train_atoms, val_atoms, atom_energies, spec, training, seed, output, l
             "species": sorted({s for a in train_atoms for s in a.get_chemical_symbols()}),
             "energy_convention": "atomization energy (eV), relative to isolated atoms at the label level",
             "charge_aware": False,
+            "force_weight": force_weight,
             "n_parameters": count_parameters(model),
             "best_epoch": state["best_epoch"],
             "best_val_mae_eV": state["best_val_mae"],
@@ -159,11 +155,40 @@ def train(train_atoms, val_atoms, atom_energies, spec, training, seed, output, l
     return state["history"]
 
 
-def _mean_absolute_error(model, batch: MoleculeBatch) -> float:
+def _train_epoch(model, optimizer, batches, force_weight: float) -> dict:
+    """One pass over the training batches; returns summed squared errors for the history.
+
+    The sums stay on the device until the epoch ends: a `.item()` per batch would make a GPU wait for
+    every step to finish before queuing the next.
+    """
+    model.train()
+    energy_sum, force_sum, force_components = 0.0, 0.0, 0
+    for batch in batches:
+        pos = batch.pos.requires_grad_(force_weight > 0)
+        energy = model(batch.z, pos, batch.batch, batch.pairs).squeeze(-1)
+        loss = torch.nn.functional.mse_loss(energy, batch.energy)
+        energy_sum = energy_sum + loss.detach() * len(batch.energy)
+        if force_weight > 0:
+            # create_graph: the force error must itself be differentiable with respect to the weights.
+            (gradient,) = torch.autograd.grad(energy.sum(), pos, create_graph=True)
+            force_loss = torch.nn.functional.mse_loss(-gradient, batch.forces)
+            loss = loss + force_weight * force_loss
+            force_sum = force_sum + force_loss.detach() * batch.forces.numel()
+            force_components += batch.forces.numel()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return {"energy": float(energy_sum), "forces": float(force_sum), "force_components": force_components}
+
+
+def _mean_absolute_error(model, data: PackedMolecules, batch_size: int = 1024) -> float:
     model.eval()
+    total = 0.0
     with torch.no_grad():
-        prediction = model(batch.z, batch.pos, batch.batch).squeeze(-1)
-    return float((prediction - batch.energy).abs().mean())
+        for batch in data.batches(batch_size):
+            prediction = model(batch.z, batch.pos, batch.batch, batch.pairs).squeeze(-1)
+            total += float((prediction - batch.energy).abs().sum())
+    return total / data.n_molecules
 
 
 def _atomic_save(obj, path) -> None:

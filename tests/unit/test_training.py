@@ -4,7 +4,9 @@ import torch
 from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
+from astray.models import build_model
 from astray.models.schnet import DenseRadiusGraph
+from astray.packing import PackedMolecules
 from astray.training import load_model, predict_energies, train
 
 SPEC = {
@@ -92,3 +94,21 @@ def test_killed_training_resumes_from_its_last_checkpoint(tmp_path):
     assert messages[0].startswith("resuming from epoch 5")
     assert [h["epoch"] for h in history] == list(range(1, 13))
     assert (tmp_path / "m.pt").exists() and not (tmp_path / "resume.pt").exists()
+
+
+def test_pairwise_forward_is_torch_geometrics_schnet(tmp_path):
+    """The training path (precomputed pairs, one filter per pair) computes the same energies and forces as
+    torch-geometric's own forward on the dense radius graph."""
+    molecules = morse_dimers([0.7, 1.1]) + [Atoms("H2O", positions=[(0, 0, 0), (0.76, 0.59, 0), (-0.76, 0.59, 0)])]
+    molecules[-1].calc = SinglePointCalculator(molecules[-1], energy=-10.0)
+    model = build_model(SPEC, {"mean": -1.0, "std": 2.0})
+    batch = PackedMolecules(molecules, [0.0] * 3, cutoff=SPEC["cutoff"]).batch(torch.tensor([2, 0, 1]))
+    pos = batch.pos.clone().requires_grad_(True)
+    pairwise = model(batch.z, pos, batch.batch, batch.pairs)
+    (pairwise_forces,) = torch.autograd.grad(pairwise.sum(), pos)
+    pos = batch.pos.clone().requires_grad_(True)
+    reference = model(batch.z, pos, batch.batch)
+    (reference_forces,) = torch.autograd.grad(reference.sum(), pos)
+    assert torch.allclose(pairwise, reference, atol=1e-5)
+    assert torch.allclose(pairwise_forces, reference_forces, atol=1e-5)
+    assert batch.pairs.shape[1] == 1 + 1 + 3  # one pair per dimer, three in water (all within 4 Å)

@@ -1,0 +1,199 @@
+"""Training benchmark: astray's SchNet path against a baseline written after the paper's training loop.
+
+    .venv/bin/python benchmarks/training.py [--data results/labels/labeled.extxyz] [--epochs 30]
+        [--repeats 2] [--device cpu] [--out benchmarks/results/training-cpu.json]
+
+The data are the default campaign's labels (run `./run.sh` first): HF/def2-SVP atomization energies (eV)
+of every labeled geometry, split 80/20 into training and validation by a fixed seed.
+
+The baseline follows the description of Lee & Dieng's SchNet script (vertaix/Quantum_chemistry_neural_
+scaling, SchNet_scripts/SchNet_script.py), written here from that description: one torch-geometric `Data`
+object per molecule in an `InMemoryDataset`, torch-geometric's `DataLoader` (shuffled, batch 50), SchNet,
+AdamW, MSE on the energy, gradient-norm clipping at 1000, a validation pass every epoch, a 10-epoch linear
+warm-up then halving on a 20-epoch plateau, the best model saved whenever validation improves. One forced
+departure, shared with astray: the radius graph is astray's dense one (torch-geometric's default needs
+torch-cluster, which is not on PyPI).
+
+astray's side is `astray.training.train` with the same spec, batch size, learning rate and epochs. Both
+see the same geometries and targets on the same device; runs alternate (baseline, astray, baseline, ...)
+and the best wall time of the repeats is reported. Throughput counts training samples per second of the
+whole training call, validation passes and checkpoint writes included.
+"""
+
+import argparse
+import json
+import math
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from astray.datasets import atomization_energy
+from astray.io import read_geometries, read_json
+from astray.models.schnet import DenseRadiusGraph
+from astray.training import select_device, train
+
+REPO = Path(__file__).resolve().parents[1]
+CAPACITIES = {
+    # astray's default ladder rung and the paper's largest SchNet (250 channels, 5 interactions).
+    "schnet_m": {"hidden_channels": 64, "num_filters": 64, "num_interactions": 3, "num_gaussians": 50},
+    "paper_250": {"hidden_channels": 250, "num_filters": 250, "num_interactions": 5, "num_gaussians": 50},
+}
+BATCH_SIZE, LEARNING_RATE, CUTOFF = 50, 5e-4, 5.0
+
+
+def baseline_train(train_atoms, train_targets, val_atoms, val_targets, spec, epochs, device, workdir):
+    """The paper's loop, as described above; returns the best validation MAE (eV)."""
+    from torch_geometric.data import Data, InMemoryDataset
+    from torch_geometric.loader import DataLoader
+    from torch_geometric.nn import SchNet
+
+    class MoleculeDataset(InMemoryDataset):
+        def __init__(self, atoms_list, targets):
+            super().__init__(None)
+            self.molecules = [
+                Data(
+                    z=torch.tensor(a.numbers, dtype=torch.long),
+                    pos=torch.tensor(a.positions, dtype=torch.float),
+                    y=torch.tensor([target], dtype=torch.float),
+                )
+                for a, target in zip(atoms_list, targets)
+            ]
+
+        def len(self):
+            return len(self.molecules)
+
+        def get(self, index):
+            return self.molecules[index]
+
+    train_loader = DataLoader(MoleculeDataset(train_atoms, train_targets), batch_size=BATCH_SIZE, shuffle=True)
+    val_loader = DataLoader(MoleculeDataset(val_atoms, val_targets), batch_size=BATCH_SIZE)
+    model = SchNet(
+        hidden_channels=spec["hidden_channels"],
+        num_filters=spec["num_filters"],
+        num_interactions=spec["num_interactions"],
+        num_gaussians=spec["num_gaussians"],
+        cutoff=CUTOFF,
+        interaction_graph=DenseRadiusGraph(CUTOFF),
+    ).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE)
+    warmup = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: min(1.0, (epoch + 1) / 10))
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=20)
+    best = math.inf
+    for epoch in range(epochs):
+        model.train()
+        for data in train_loader:
+            data = data.to(device)
+            optimizer.zero_grad()
+            loss = torch.nn.functional.mse_loss(model(data.z, data.pos, data.batch).view(-1), data.y.view(-1))
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1000)
+            optimizer.step()
+        model.eval()
+        absolute_error = 0.0
+        with torch.no_grad():
+            for data in val_loader:
+                data = data.to(device)
+                absolute_error += float((model(data.z, data.pos, data.batch).view(-1) - data.y.view(-1)).abs().sum())
+        val_mae = absolute_error / len(val_atoms)
+        warmup.step() if epoch < 10 else plateau.step(val_mae)
+        if val_mae < best:
+            best = val_mae
+            torch.save({"model_state_dict": model.state_dict()}, Path(workdir) / "best_model.ckpt")
+    return best
+
+
+def astray_train(train_atoms, val_atoms, atom_energies, spec, epochs, device, workdir):
+    """astray's training call with the baseline's settings; returns the best validation MAE (eV)."""
+    settings = {
+        "max_epochs": epochs,
+        "patience": epochs,  # no early stop: both sides run every epoch
+        "batch_size": BATCH_SIZE,
+        "learning_rate": LEARNING_RATE,
+        "device": str(device),
+        "checkpoint_every": 5,  # the baseline saves its last checkpoint every 5 epochs too
+    }
+    output = Path(workdir) / "model.pt"
+    train(train_atoms, val_atoms, atom_energies, {"architecture": "schnet", "cutoff": CUTOFF, **spec},
+          settings, seed=0, output=output, log=lambda *_: None)  # fmt: skip
+    return torch.load(output, weights_only=False)["best_val_mae_eV"]
+
+
+def timed(function, *args, device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    result = function(*args)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start, result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", default=REPO / "results/labels/labeled.extxyz", type=Path)
+    parser.add_argument("--atom-energies", default=REPO / "results/labels/atom_energies.json", type=Path)
+    parser.add_argument("--epochs", default=30, type=int)
+    parser.add_argument("--repeats", default=2, type=int)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", default=None, type=int, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--out", default=None, type=Path)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = select_device(args.device)
+
+    atoms = read_geometries(args.data)
+    atom_energies = read_json(args.atom_energies)["energies"]
+    order = np.random.default_rng(0).permutation(len(atoms))
+    n_train = int(0.8 * len(atoms))
+    train_atoms = [atoms[i] for i in order[:n_train]]
+    val_atoms = [atoms[i] for i in order[n_train:]]
+    targets = lambda subset: [atomization_energy(a, atom_energies) for a in subset]  # noqa: E731
+
+    results = {}
+    for name, spec in CAPACITIES.items():
+        runs = {"baseline": [], "astray": []}
+        for repeat in range(args.repeats):
+            with tempfile.TemporaryDirectory() as workdir:
+                torch.manual_seed(repeat)
+                runs["baseline"].append(timed(baseline_train, train_atoms, targets(train_atoms), val_atoms,
+                                              targets(val_atoms), spec, args.epochs, device, workdir, device=device))
+                runs["astray"].append(timed(astray_train, train_atoms, val_atoms, atom_energies, spec, args.epochs,
+                                            device, workdir, device=device))  # fmt: skip
+        samples = n_train * args.epochs
+        summary = {
+            side: {
+                "best_seconds": min(seconds for seconds, _ in measured),
+                "samples_per_second": samples / min(seconds for seconds, _ in measured),
+                "best_val_mae_eV": [mae for _, mae in measured],
+            }
+            for side, measured in runs.items()
+        }
+        summary["throughput_ratio"] = summary["astray"]["samples_per_second"] / summary["baseline"]["samples_per_second"]
+        results[name] = summary
+        print(f"{name}: baseline {summary['baseline']['samples_per_second']:.0f} samples/s "
+              f"(val MAE {summary['baseline']['best_val_mae_eV']}), astray "
+              f"{summary['astray']['samples_per_second']:.0f} samples/s (val MAE {summary['astray']['best_val_mae_eV']}), "
+              f"ratio {summary['throughput_ratio']:.2f}", flush=True)  # fmt: skip
+
+    record = {
+        "device": torch.cuda.get_device_name() if device.type == "cuda" else platform.processor() or "cpu",
+        "torch_threads": torch.get_num_threads(),
+        "n_train": n_train,
+        "n_validation": len(val_atoms),
+        "mean_atoms_per_molecule": float(np.mean([len(a) for a in atoms])),
+        "epochs": args.epochs,
+        "batch_size": BATCH_SIZE,
+        "results": results,
+    }
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(record, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
