@@ -4,34 +4,34 @@ import numpy as np
 
 from astray.datasets import atomization_energy
 from astray.references import PROBES, probe_geometry
-from astray.training import load_model, predict_energies, predict_forces
+from astray.predictors import load_predictor
 
 
-def evaluate_checkpoint(checkpoint_path, test_atoms, atom_energies: dict, distances, fragment_shifts: dict):
+def evaluate_model(model_path, test_atoms, atom_energies: dict, distances, fragment_shifts: dict):
     """Returns (predictions per probe, metrics of this training run, facts about the model).
 
     Predictions are on each probe's fragment scale: the model's atomization energy plus the probe's
     fragment shift (`astray.references.fragment_shift`), so they compare with the reference curves.
     """
-    model, meta = load_model(checkpoint_path)
+    model = load_predictor(model_path)
     predictions = {
         # A model without a charge input sees a charged probe only as its geometry: that it cannot tell two
         # protons from H2 is itself the finding, recorded as charge_aware = 0.
-        name: predict_energies(model, [probe_geometry(PROBES[name], r) for r in distances]) + shift
+        name: model.energies([probe_geometry(PROBES[name], r) for r in distances]) + shift
         for name, shift in fragment_shifts.items()
     }
-    metrics = {**holdout_errors(model, test_atoms, atom_energies), "best_epoch": meta["best_epoch"]}
+    metrics = {**holdout_errors(model, test_atoms, atom_energies), "best_epoch": model.info["best_epoch"]}
     model_info = {
-        "n_parameters": meta["n_parameters"],
-        "charge_aware": int(meta["charge_aware"]),
-        "model_architecture": meta["spec"]["architecture"],
+        "n_parameters": model.info["n_parameters"],
+        "charge_aware": int(model.info["charge_aware"]),
+        "model_architecture": model.info["spec"]["architecture"],
     }
     return predictions, metrics, model_info
 
 
 def holdout_errors(model, test_atoms, atom_energies: dict) -> dict:
     truth = np.array([atomization_energy(a, atom_energies) for a in test_atoms])
-    error = predict_energies(model, test_atoms) - truth
+    error = model.energies(test_atoms) - truth
     equilibrium = np.array([a.info["origin"] == "equilibrium" for a in test_atoms])
     return {
         "test_mae": float(np.abs(error).mean()),
@@ -46,6 +46,6 @@ def force_mae(model, test_atoms) -> float:
     with_forces = [a for a in test_atoms if "forces" in a.calc.results]
     if not with_forces:
         return np.nan
-    predicted = np.concatenate(predict_forces(model, with_forces))
+    predicted = np.concatenate(model.forces(with_forces))
     truth = np.concatenate([a.get_forces() for a in with_forces])
     return float(np.abs(predicted - truth).mean())

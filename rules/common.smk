@@ -49,9 +49,10 @@ STAGE_MODULES = {
     "geometries": ["geometries.py", "sources.py", "distortions.py"],
     "labels": ["labels.py", "levels.py", "engines", "units.py"],
     "datasets": ["datasets.py"],
-    "training": ["training.py", "models"],
+    "training": ["training.py", "packing.py", "models/__init__.py", "models/schnet.py"],
+    "nequip": ["models/nequip.py"],
     "references": ["references.py"],
-    "evaluation": ["evaluation.py", "curve_metrics.py"],
+    "evaluation": ["evaluation.py", "curve_metrics.py", "predictors.py"],
     "cube": ["cube.py", "scaling.py", "provenance.py"],
     "plots": ["plots.py"],
     "tables": ["tables.py"],
@@ -172,6 +173,21 @@ def evaluations_of_model(wildcards):
 
 def model_spec(wildcards):
     return MODELS[wildcards.model]
+
+
+def models_of(architecture):
+    """The model names of one architecture as a wildcard pattern, so each name has one training rule."""
+    return "|".join(name for name, spec in MODELS.items() if spec["architecture"] == architecture) or "^$"
+
+
+def trained_model(wildcards):
+    """The file evaluation reads: SchNet's checkpoint, or NequIP's compiled model (its package when the
+    spec turns compilation off)."""
+    run = "results/models/{kind}/seed{seed}/n{size}/{model}".format(**wildcards)
+    spec = MODELS[wildcards.model]
+    if spec["architecture"] == "schnet":
+        return f"{run}/model.pt"
+    return f"{run}/model.nequip.pt2" if spec["compile"] else f"{run}/model.nequip.zip"
 
 
 def largest_training_sets(wildcards):

@@ -24,7 +24,7 @@ rule reference_curves:
 # One model's probe predictions and holdout errors.
 rule evaluate:
     input:
-        model="results/models/{kind}/seed{seed}/n{size}/{model}/model.pt",
+        model=trained_model,
         test="results/datasets/test.extxyz",
         atom_energies="results/labels/atom_energies.json",
         references="results/references/probes.nc",

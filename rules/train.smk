@@ -1,12 +1,22 @@
-# One trained model: best checkpoint (with its spec and normalisation inside) and loss history.
+# One trained model per capacity, dataset kind, seed and size. SchNet trains in astray's own loop; NequIP
+# through its tools, one rule each: nequip-train, nequip-package, nequip-compile.
+RUN = "results/models/{kind}/seed{seed}/n{size}/{model}"
+TRAINING_INPUTS = dict(
+    train="results/datasets/{kind}/seed{seed}/train_n{size}.extxyz",
+    validation="results/datasets/{kind}/validation.extxyz",
+    atom_energies="results/labels/atom_energies.json",
+)
+
+
+# SchNet: best checkpoint (with its spec and normalisation inside) and loss history.
 rule train:
     input:
-        train="results/datasets/{kind}/seed{seed}/train_n{size}.extxyz",
-        validation="results/datasets/{kind}/validation.extxyz",
-        atom_energies="results/labels/atom_energies.json",
+        **TRAINING_INPUTS,
     output:
-        model="results/models/{kind}/seed{seed}/n{size}/{model}/model.pt",
-        history="results/models/{kind}/seed{seed}/n{size}/{model}/history.csv",
+        model=f"{RUN}/model.pt",
+        history=f"{RUN}/history.csv",
+    wildcard_constraints:
+        model=models_of("schnet"),
     params:
         code=stage_code("training"),
         spec=model_spec,
@@ -19,3 +29,60 @@ rule train:
         "../envs/ml.yaml"
     script:
         "../workflow_scripts/train.py"
+
+
+# NequIP: nequip-train in RUN/nequip/ (kept there, so a killed job resumes from its last.ckpt), then the
+# best checkpoint, the loss history and a summary for evaluation.
+rule train_nequip:
+    input:
+        **TRAINING_INPUTS,
+    output:
+        checkpoint=f"{RUN}/best.ckpt",
+        summary=f"{RUN}/summary.json",
+        history=f"{RUN}/history.csv",
+    wildcard_constraints:
+        model=models_of("nequip"),
+    params:
+        code=stage_code("nequip"),
+        spec=model_spec,
+        training=config["training"],
+        workdir=f"{RUN}/nequip",
+    log:
+        "results/logs/train/{kind}/seed{seed}/n{size}/{model}.log",
+    benchmark:
+        "results/benchmarks/train/{kind}/seed{seed}/n{size}/{model}.tsv"
+    conda:
+        "../envs/ml.yaml"
+    script:
+        "../workflow_scripts/train_nequip.py"
+
+
+rule package_nequip:
+    input:
+        f"{RUN}/best.ckpt",
+    output:
+        f"{RUN}/model.nequip.zip",
+    params:
+        code=stage_code("nequip"),
+    log:
+        "results/logs/package/{kind}/seed{seed}/n{size}/{model}.log",
+    conda:
+        "../envs/ml.yaml"
+    script:
+        "../workflow_scripts/package_nequip.py"
+
+
+# Ahead-of-time compiled for the ASE calculator on the CPU, where evaluation runs.
+rule compile_nequip:
+    input:
+        f"{RUN}/model.nequip.zip",
+    output:
+        f"{RUN}/model.nequip.pt2",
+    params:
+        code=stage_code("nequip"),
+    log:
+        "results/logs/compile/{kind}/seed{seed}/n{size}/{model}.log",
+    conda:
+        "../envs/ml.yaml"
+    script:
+        "../workflow_scripts/compile_nequip.py"

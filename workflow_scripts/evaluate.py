@@ -7,12 +7,12 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 import xarray as xr
 
 from astray.cube import evaluation_dataset, write_netcdf
-from astray.evaluation import evaluate_checkpoint
+from astray.evaluation import evaluate_model
 from astray.io import read_geometries, read_json
 
 wildcards = snakemake.wildcards
 references = xr.load_dataset(snakemake.input.references)
-predictions, metrics, model_info = evaluate_checkpoint(
+predictions, metrics, model_info = evaluate_model(
     snakemake.input.model,
     read_geometries(snakemake.input.test),
     read_json(snakemake.input.atom_energies)["energies"],

@@ -1,0 +1,259 @@
+"""NequIP through its own tools: `nequip-train` on a generated config, `nequip-package`, `nequip-compile`.
+
+astray learns atomization energies (eV, relative to the isolated atoms at the label level), so NequIP's
+per-type energy shifts are zero: they are the energies of isolated atoms, and on this scale those are zero.
+nequip's default, the mean energy per atom of the training set, would tie every element to the average
+molecule's composition (hundreds of eV off on mixed molecules). Molecules are written into a large box with
+periodicity off, because `nequip-compile` checks stress on a cell that must exist.
+"""
+
+import csv
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import yaml
+from ase.calculators.singlepoint import SinglePointCalculator
+
+from astray.datasets import atomization_energy
+from astray.io import write_geometries
+
+BOX = 100.0  # Å: far beyond any cutoff, so no atom sees an image of another
+VALIDATION_METRIC = "val0_epoch/weighted_sum"  # the validation energy MAE, the only weighted metric
+
+
+def training_data(atoms_list, atom_energies: dict) -> list:
+    """Copies of the molecules labeled with atomization energy (eV) and forces (eV/Å), in a closed box."""
+    converted = []
+    for atoms in atoms_list:
+        copy = atoms.copy()
+        copy.info = {"geometry_id": atoms.info["geometry_id"]}
+        copy.set_cell(np.eye(3) * BOX)
+        copy.pbc = False
+        results = {"energy": atomization_energy(atoms, atom_energies)}
+        if "forces" in atoms.calc.results:
+            results["forces"] = atoms.get_forces()
+        copy.calc = SinglePointCalculator(copy, **results)
+        converted.append(copy)
+    return converted
+
+
+def nequip_config(spec, training, seed, species, train_file, val_file, with_forces: bool) -> dict:
+    """The `nequip-train` config for one capacity of the ladder and one training set."""
+    force_weight = training.get("force_weight", 0.0) if with_forces else 0.0
+    if force_weight > 0:
+        loss = {"_target_": "nequip.train.EnergyForceLoss", "per_atom_energy": False,
+                "coeffs": {"total_energy": 1.0, "forces": force_weight}}  # fmt: skip
+    else:
+        loss = {"_target_": "nequip.train.EnergyOnlyLoss", "per_atom_energy": False}
+    transforms = [
+        {"_target_": "nequip.data.transforms.ChemicalSpeciesToAtomTypeMapper", "model_type_names": species,
+         "chemical_species_to_atom_type_map": {s: s for s in species}},
+        {"_target_": "nequip.data.transforms.NeighborListTransform", "r_max": spec["cutoff"]},
+    ]  # fmt: skip
+    loader = {"_target_": "torch.utils.data.DataLoader", "batch_size": training["batch_size"]}
+    return {
+        "run": ["train"],
+        "seed": seed,
+        "data": {
+            "_target_": "nequip.data.datamodule.ASEDataModule",
+            "seed": seed,
+            "train_file_path": str(train_file),
+            "val_file_path": str(val_file),
+            "transforms": transforms,
+            "train_dataloader": {**loader, "shuffle": True},
+            "val_dataloader": loader,
+            "stats_manager": {"_target_": "nequip.data.CommonDataStatisticsManager", "type_names": species},
+        },
+        "trainer": {
+            "_target_": "lightning.Trainer",
+            "max_epochs": training["max_epochs"],
+            "accelerator": _accelerator(training.get("device", "auto")),
+            "enable_progress_bar": False,
+            "deterministic": True,
+            "logger": {"_target_": "lightning.pytorch.loggers.CSVLogger", "save_dir": "${hydra:runtime.output_dir}",
+                       "name": "", "version": ""},
+            "callbacks": [
+                {"_target_": "lightning.pytorch.callbacks.ModelCheckpoint", "monitor": VALIDATION_METRIC,
+                 "dirpath": "${hydra:runtime.output_dir}", "filename": "best", "save_top_k": 1,
+                 # last.ckpt after every epoch: a killed job resumes from it
+                 "save_last": True},
+                {"_target_": "lightning.pytorch.callbacks.EarlyStopping", "monitor": VALIDATION_METRIC,
+                 "patience": training["patience"], "min_delta": 0.0},
+            ],
+        },  # fmt: skip
+        "training_module": {
+            "_target_": "nequip.train.EMALightningModule",
+            "loss": loss,
+            "val_metrics": {"_target_": "nequip.train.EnergyOnlyMetrics",
+                            "coeffs": {"total_energy_mae": 1.0, "total_energy_rmse": None}},
+            "optimizer": {"_target_": "torch.optim.Adam", "lr": training["learning_rate"]},
+            "lr_scheduler": {
+                "scheduler": {"_target_": "torch.optim.lr_scheduler.ReduceLROnPlateau", "factor": 0.5,
+                              "patience": max(1, training["patience"] // 4)},
+                "monitor": VALIDATION_METRIC,
+            },  # fmt: skip
+            "model": {
+                "_target_": "nequip.model.NequIPGNNModel",
+                "seed": seed,
+                "model_dtype": "float32",
+                "type_names": species,
+                "r_max": spec["cutoff"],
+                "l_max": spec["l_max"],
+                "parity": True,
+                "num_layers": spec["num_layers"],
+                "num_features": spec["num_features"],
+                "radial_mlp_depth": spec.get("radial_mlp_depth", 1),
+                "radial_mlp_width": spec.get("radial_mlp_width", spec["num_features"]),
+                "avg_num_neighbors": "${training_data_stats:num_neighbors_mean}",
+                "per_type_energy_shifts": {s: 0.0 for s in species},
+                "per_type_energy_scales": "${training_data_stats:forces_rms}"
+                if with_forces
+                else "${training_data_stats:per_atom_energy_std}",
+            },
+        },
+    }
+
+
+def _accelerator(device: str) -> str:
+    return {"auto": "auto", "cpu": "cpu", "cuda": "gpu"}[device]
+
+
+def train(train_atoms, val_atoms, atom_energies, spec, training, seed, workdir, log=print) -> Path:
+    """Run `nequip-train` in `workdir`; returns the best checkpoint.
+
+    Lightning writes last.ckpt after every epoch; if one is there from a killed run, training continues from
+    it (nequip's restart) instead of starting over.
+    """
+    workdir = Path(workdir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    train_data, val_data = training_data(train_atoms, atom_energies), training_data(val_atoms, atom_energies)
+    with_forces = all("forces" in a.calc.results for a in train_data + val_data)
+    species = sorted({s for a in train_data + val_data for s in a.get_chemical_symbols()})
+    write_geometries(workdir / "train.extxyz", train_data)
+    write_geometries(workdir / "validation.extxyz", val_data)
+    config = nequip_config(spec, training, seed, species, workdir / "train.extxyz", workdir / "validation.extxyz",
+                           with_forces)  # fmt: skip
+    config_text = yaml.safe_dump(config, sort_keys=False)
+    identity = hashlib.sha256((config_text + "".join(a.info["geometry_id"] for a in train_data)).encode()).hexdigest()
+    _forget_other_runs(workdir, identity)
+    (workdir / "config.yaml").write_text(config_text)
+    command = [_tool("nequip-train"), "-cp", str(workdir), "-cn", "config", f"hydra.run.dir={workdir}"]
+    last = workdir / "last.ckpt"
+    if last.exists():
+        log(f"resuming from {last}")
+        command.append(f"++ckpt_path={last}")
+    _run(command, log)
+    return workdir / "best.ckpt"
+
+
+def _forget_other_runs(workdir: Path, identity: str) -> None:
+    """Remove checkpoints left by a run of another config or training set: resuming those would be wrong."""
+    stamp = workdir / "identity"
+    if stamp.exists() and stamp.read_text() == identity:
+        return
+    for leftover in ("last.ckpt", "best.ckpt", "metrics.csv"):
+        (workdir / leftover).unlink(missing_ok=True)
+    stamp.write_text(identity)
+
+
+def package(checkpoint, output, log=print) -> None:
+    """`nequip-package`: the model with its code, independent of the nequip version that reads it."""
+    _run([_tool("nequip-package"), "build", str(checkpoint), str(output)], log)
+
+
+def compile_model(packaged, output, device: str = "cpu", log=print) -> None:
+    """`nequip-compile` ahead of time (AOTInductor) for the ASE calculator on one device."""
+    _run([_tool("nequip-compile"), str(packaged), str(output), "--mode", "aotinductor", "--device", device,
+          "--target", "ase"], log)  # fmt: skip
+
+
+def history(workdir) -> list[dict]:
+    """Loss history from Lightning's CSV log, one row per epoch, in astray's column names."""
+    rows = {}
+    with open(Path(workdir) / "metrics.csv") as handle:
+        for row in csv.DictReader(handle):
+            epoch = int(row["epoch"]) + 1
+            entry = rows.setdefault(epoch, {"epoch": epoch})
+            if row.get("val0_epoch/total_energy_mae"):
+                entry["val_mae_eV"] = float(row["val0_epoch/total_energy_mae"])
+            loss = row.get("train_loss_epoch/weighted_sum") or row.get("train_loss_epoch/total_energy_mse")
+            if loss:
+                entry["train_rmse_eV"] = float(loss) ** 0.5
+    return [rows[epoch] for epoch in sorted(rows)]
+
+
+def _tool(name: str) -> str:
+    """The nequip command installed beside this Python, so the workflow's environment is the one used."""
+    return str(Path(sys.executable).with_name(name))
+
+
+def _run(command, log) -> None:
+    environment = {**os.environ, "HYDRA_FULL_ERROR": "1"}
+    process = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment)
+    for line in process.stdout.splitlines():
+        log(line)
+    if process.returncode != 0:
+        tail = "\n".join(process.stdout.splitlines()[-15:])
+        raise RuntimeError(f"{Path(command[0]).name} failed (exit {process.returncode}):\n{tail}")
+
+
+def summary(workdir, spec, n_train: int) -> dict:
+    """What evaluation needs to know about a trained NequIP model, read back from its run."""
+    from nequip.model.saved_models.load_utils import load_saved_model
+    from nequip.utils.global_state import set_global_state
+
+    set_global_state()
+    model = load_saved_model(str(Path(workdir) / "best.ckpt"), compile_mode="eager", model_key="sole_model")
+    epochs = history(workdir)
+    best = min((e for e in epochs if "val_mae_eV" in e), key=lambda e: e["val_mae_eV"])
+    return {
+        "architecture": "nequip",
+        "spec": spec,
+        "charge_aware": False,
+        "n_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "best_epoch": best["epoch"],
+        "best_val_mae_eV": best["val_mae_eV"],
+        "n_train": n_train,
+        "energy_convention": "atomization energy (eV), relative to isolated atoms at the label level",
+    }
+
+
+def write_summary(path, record: dict) -> None:
+    Path(path).write_text(json.dumps(record, indent=2) + "\n")
+
+
+class NequIPPredictor:
+    """A trained NequIP model behind astray's predictor interface, through nequip's ASE calculator.
+
+    Reads the compiled model (`.nequip.pt2`, AOTInductor for the ASE target) or, when compilation is off,
+    the packaged one (`.nequip.zip`) run eagerly; `summary.json` beside it says what the model is.
+    """
+
+    def __init__(self, path):
+        from nequip.integrations.ase import NequIPCalculator
+
+        path = Path(path)
+        if path.name.endswith(".pt2"):
+            self.calculator = NequIPCalculator.from_compiled_model(str(path), device="cpu")
+        else:
+            # nequip's loader for packaged models; its public counterpart takes compiled ones only.
+            self.calculator = NequIPCalculator._from_saved_model(str(path), device="cpu")
+        self.info = json.loads(path.with_name("summary.json").read_text())
+
+    def _calculated(self, atoms):
+        boxed = atoms.copy()
+        boxed.set_cell(np.eye(3) * BOX)
+        boxed.pbc = False
+        boxed.calc = self.calculator
+        return boxed
+
+    def energies(self, atoms_list) -> np.ndarray:
+        return np.array([self._calculated(a).get_potential_energy() for a in atoms_list])
+
+    def forces(self, atoms_list) -> list[np.ndarray]:
+        return [self._calculated(a).get_forces() for a in atoms_list]

@@ -1,0 +1,30 @@
+"""One interface to every trained model: energies, and forces, for a list of ASE Atoms.
+
+Evaluation asks `load_predictor` for the model behind a file and never needs to know its architecture.
+A predictor has `info` (architecture, n_parameters, charge_aware, best_epoch, ...), `energies(atoms_list)`
+(atomization energies, eV) and `forces(atoms_list)` (eV/Å, minus the gradient of the energy).
+"""
+
+from pathlib import Path
+
+from astray.training import load_model, predict_energies, predict_forces
+
+
+class SchNetPredictor:
+    def __init__(self, path):
+        self.model, self.info = load_model(path)
+
+    def energies(self, atoms_list):
+        return predict_energies(self.model, atoms_list)
+
+    def forces(self, atoms_list):
+        return predict_forces(self.model, atoms_list)
+
+
+def load_predictor(path):
+    """The predictor for a trained model file: a SchNet checkpoint (.pt) or a NequIP model (.nequip.*)."""
+    if ".nequip." in Path(path).name:
+        from astray.models.nequip import NequIPPredictor  # imports nequip only when a NequIP model is read
+
+        return NequIPPredictor(path)
+    return SchNetPredictor(path)

@@ -1,0 +1,31 @@
+"""Train one NequIP capacity on one nested training set with nequip-train."""
+
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import os
+import shutil
+from functools import partial
+
+import pandas as pd
+
+from astray.io import read_geometries, read_json
+from astray.models import nequip
+
+os.environ["OMP_NUM_THREADS"] = str(snakemake.threads)
+workdir = snakemake.params.workdir
+train_atoms = read_geometries(snakemake.input.train)
+best = nequip.train(
+    train_atoms=train_atoms,
+    val_atoms=read_geometries(snakemake.input.validation),
+    atom_energies=read_json(snakemake.input.atom_energies)["energies"],
+    spec=snakemake.params.spec,
+    training=snakemake.params.training,
+    seed=int(snakemake.wildcards.seed),
+    workdir=workdir,
+    log=partial(print, file=sys.stderr, flush=True),
+)
+nequip.write_summary(snakemake.output.summary, nequip.summary(workdir, snakemake.params.spec, len(train_atoms)))
+pd.DataFrame(nequip.history(workdir)).to_csv(snakemake.output.history, index=False)
+shutil.copyfile(best, snakemake.output.checkpoint)
