@@ -147,7 +147,8 @@ def train(train_atoms, val_atoms, atom_energies, spec, training, seed, workdir, 
     if last.exists():
         log(f"resuming from {last}")
         command.append(f"++ckpt_path={last}")
-    _run(command, log)
+        _keep_metrics_of_earlier_attempts(workdir)
+    _run(command, log, cwd=workdir)
     return workdir / "best.ckpt"
 
 
@@ -156,27 +157,49 @@ def _forget_other_runs(workdir: Path, identity: str) -> None:
     stamp = workdir / "identity"
     if stamp.exists() and stamp.read_text() == identity:
         return
-    for leftover in ("last.ckpt", "best.ckpt", "metrics.csv"):
+    for leftover in ["last.ckpt", "best.ckpt", *_metrics_files(workdir)]:
         (workdir / leftover).unlink(missing_ok=True)
     stamp.write_text(identity)
 
 
+def _keep_metrics_of_earlier_attempts(workdir: Path) -> None:
+    """Lightning's CSV log starts afresh on a restart; the epochs before it are kept under another name."""
+    current = workdir / "metrics.csv"
+    if current.exists():
+        current.rename(workdir / f"metrics.attempt{len(_metrics_files(workdir))}.csv")
+
+
+def _metrics_files(workdir: Path) -> list[Path]:
+    """Metrics of every attempt, oldest first: attempt0, attempt1, ..., then the current run's."""
+    attempts = sorted(workdir.glob("metrics.attempt*.csv"), key=lambda p: int(p.name.split("attempt")[1][:-4]))
+    current = workdir / "metrics.csv"
+    return attempts + ([current] if current.exists() else [])
+
+
 def package(checkpoint, output, log=print) -> None:
     """`nequip-package`: the model with its code, independent of the nequip version that reads it."""
-    _run([_tool("nequip-package"), "build", str(checkpoint), str(output)], log)
+    output = Path(output).resolve()
+    _run([_tool("nequip-package"), "build", str(Path(checkpoint).resolve()), str(output)], log, cwd=output.parent)
 
 
 def compile_model(packaged, output, device: str = "cpu", log=print) -> None:
-    """`nequip-compile` ahead of time (AOTInductor) for the ASE calculator on one device."""
-    _run([_tool("nequip-compile"), str(packaged), str(output), "--mode", "aotinductor", "--device", device,
-          "--target", "ase"], log)  # fmt: skip
+    """`nequip-compile` ahead of time (AOTInductor) for the ASE calculator on one device.
+
+    nequip traces the model on the first training molecule of more than three atoms; a training set of
+    diatomics alone cannot be compiled (nequip's shape check fails) and is evaluated from its package.
+    """
+    output = Path(output).resolve()
+    _run([_tool("nequip-compile"), str(Path(packaged).resolve()), str(output), "--mode", "aotinductor",
+          "--device", device, "--target", "ase"], log, cwd=output.parent)  # fmt: skip
 
 
 def history(workdir) -> list[dict]:
     """Loss history from Lightning's CSV log, one row per epoch, in astray's column names."""
     rows = {}
-    with open(Path(workdir) / "metrics.csv") as handle:
-        for row in csv.DictReader(handle):
+    for path in _metrics_files(Path(workdir)):
+        with open(path) as handle:
+            rows_of_attempt = list(csv.DictReader(handle))
+        for row in rows_of_attempt:
             epoch = int(row["epoch"]) + 1
             entry = rows.setdefault(epoch, {"epoch": epoch})
             if row.get("val0_epoch/total_energy_mae"):
@@ -192,9 +215,12 @@ def _tool(name: str) -> str:
     return str(Path(sys.executable).with_name(name))
 
 
-def _run(command, log) -> None:
+def _run(command, log, cwd) -> None:
+    """Run a nequip tool in `cwd`, where it may leave files of its own (logs, debugging dumps)."""
     environment = {**os.environ, "HYDRA_FULL_ERROR": "1"}
-    process = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment)
+    process = subprocess.run(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment, cwd=cwd
+    )
     for line in process.stdout.splitlines():
         log(line)
     if process.returncode != 0:

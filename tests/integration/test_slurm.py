@@ -117,7 +117,8 @@ def site_profile(tmp_path: Path) -> Path:
     """profiles/slurm with this cluster's partition names filled in and quicker status checks."""
     profile = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())
     profile["default-resources"].update(slurm_partition="cpu", mem_mb=500)
-    profile["set-resources"]["train"].update(slurm_partition="gpu", mem_mb=1000)
+    for training in ("train", "train_nequip"):
+        profile["set-resources"][training].update(slurm_partition="gpu", mem_mb=1000)
     profile["set-resources"]["label_chunk"].update(mem_mb=1000)
     profile["set-threads"] = {rule: 1 for rule in profile["set-threads"]}
     profile["group-components"] = {"labeling": 2}  # a group job asks for its chunks' threads summed: 2 CPUs here
@@ -139,7 +140,8 @@ def test_tiny_campaign_runs_through_sbatch_with_gpus_for_training(slurm_cluster,
     workdir = tmp_path / "campaign"
     workdir.mkdir()
     config = yaml.safe_load(TINY_CONFIG.read_text())
-    config["models"] = {"tiny_a": config["models"]["tiny_a"]}  # one model keeps the test to a few minutes
+    # One model of each architecture keeps the test to a few minutes.
+    config["models"] = {name: config["models"][name] for name in ("tiny_a", "tiny_nequip")}
     config_path = workdir / "config.yaml"
     config_path.write_text(yaml.safe_dump(config))
     command = [*SNAKEMAKE[:-2], "--profile", str(site_profile(tmp_path)), "--directory", str(workdir),
@@ -153,11 +155,11 @@ def test_tiny_campaign_runs_through_sbatch_with_gpus_for_training(slurm_cluster,
     submitted = result.stderr.count("has been submitted with SLURM jobid")
     assert submitted == len(jobs) > 0  # every job Snakemake ran went through sbatch
     rules = [_rule(job) for job in jobs]
-    assert rules.count("train") == 4  # kinds x sizes
+    assert rules.count("train") == rules.count("train_nequip") == rules.count("package_nequip") == 4  # kinds x sizes
     # 3 labeling chunks travel in groups of two: 2 SLURM jobs.
     assert rules.count("labeling_label_chunk") == 2 and "label_chunk" not in rules
     for job, rule in zip(jobs, rules):
-        training = rule == "train"
+        training = rule in ("train", "train_nequip")
         assert ("gpu" in job.get("TresPerJob", "")) == training, (rule, job.get("TresPerJob"))
         assert job["Partition"] == ("gpu" if training else "cpu"), rule
 

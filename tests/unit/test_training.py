@@ -112,3 +112,32 @@ def test_pairwise_forward_is_torch_geometrics_schnet(tmp_path):
     assert torch.allclose(pairwise, reference, atol=1e-5)
     assert torch.allclose(pairwise_forces, reference_forces, atol=1e-5)
     assert batch.pairs.shape[1] == 1 + 1 + 3  # one pair per dimer, three in water (all within 4 Å)
+
+
+def test_training_killed_with_sigkill_resumes(tmp_path):
+    """A real kill -9 between checkpoints (no chance to clean up); the restart continues from resume.pt."""
+    import pickle
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    data = morse_dimers(np.linspace(0.5, 2.5, 16))
+    settings = {**TRAINING, "max_epochs": 800, "patience": 10000, "checkpoint_every": 3}
+    (tmp_path / "args.pkl").write_bytes(pickle.dumps((data, data[:4], ATOM_ENERGIES, SPEC, settings, 0, tmp_path / "m.pt")))
+    script = "import pickle, sys; from astray.training import train; train(*pickle.load(open(sys.argv[1], 'rb')), log=lambda m: None)"
+    job = subprocess.Popen([sys.executable, "-c", script, tmp_path / "args.pkl"])
+    deadline = time.time() + 120
+    while not (tmp_path / "resume.pt").exists():
+        assert job.poll() is None and time.time() < deadline
+        time.sleep(0.05)
+    time.sleep(0.2)
+    job.send_signal(signal.SIGKILL)
+    job.wait()
+    assert not (tmp_path / "m.pt").exists()
+
+    messages = []
+    history = train(data, data[:4], ATOM_ENERGIES, SPEC, settings, 0, tmp_path / "m.pt", log=messages.append)
+    assert messages[0].startswith("resuming from epoch")
+    assert [h["epoch"] for h in history] == list(range(1, 801))
+    assert (tmp_path / "m.pt").exists() and not (tmp_path / "resume.pt").exists()

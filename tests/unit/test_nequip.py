@@ -1,0 +1,110 @@
+"""NequIP through nequip's own tools: config, training, resume after kill -9, package, compile."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import yaml
+from ase import Atoms
+from ase.calculators.singlepoint import SinglePointCalculator
+
+from astray.models import nequip
+from astray.predictors import load_predictor
+
+SPEC = {"architecture": "nequip", "num_layers": 2, "num_features": 8, "l_max": 1, "cutoff": 4.0,
+        "radial_mlp_depth": 1, "radial_mlp_width": 8, "compile": True}  # fmt: skip
+TRAINING = {"max_epochs": 6, "patience": 50, "batch_size": 4, "learning_rate": 0.01, "device": "cpu"}
+ATOM_ENERGIES = {"H": -13.6, "O": -2040.0}
+
+
+def labeled(symbols, positions, energy):
+    atoms = Atoms(symbols, positions=positions)
+    atoms.info.update(geometry_id=f"{symbols}@{positions[1][2]:.2f}", origin="equilibrium")
+    forces = np.random.default_rng(len(positions)).normal(size=(len(atoms), 3))
+    atoms.calc = SinglePointCalculator(atoms, energy=energy, forces=forces)
+    return atoms
+
+
+def molecules(n):
+    """H2, OH and a planar H2O2 at several bond lengths, labeled with Morse-like total energies (eV).
+    nequip-compile traces the model on a training molecule of more than three atoms: H2O2 is that one."""
+    data = []
+    for r in np.linspace(0.6, 2.0, n):
+        well = 4.7 * ((1 - np.exp(-1.9 * (r - 0.74))) ** 2 - 1)
+        data.append(labeled("H2", [(0, 0, 0), (0, 0, r)], 2 * ATOM_ENERGIES["H"] + well))
+        data.append(labeled("OH", [(0, 0, 0), (0, 0, r)], ATOM_ENERGIES["O"] + ATOM_ENERGIES["H"] + 1.1 * well))
+        peroxide = [(0.9, 0.6, 0), (0, 0, r), (0, 0, r + 1.45), (-0.9, 0.6, r + 1.45)]
+        data.append(labeled("HOOH", peroxide, 2 * sum(ATOM_ENERGIES.values()) + 2 * well))
+    return data
+
+
+def test_config_learns_atomization_energies_with_zero_shifts(tmp_path):
+    train_data = nequip.training_data(molecules(3), ATOM_ENERGIES)
+    assert train_data[0].get_potential_energy() == pytest.approx(-4.7 * (1 - (1 - np.exp(-1.9 * -0.14)) ** 2), abs=1e-9)
+    assert not train_data[0].pbc.any() and train_data[0].cell[0, 0] == nequip.BOX
+    config = nequip.nequip_config(SPEC, {**TRAINING, "force_weight": 0.5}, 0, ["H", "O"], "t.xyz", "v.xyz", True)
+    model = config["training_module"]["model"]
+    assert model["per_type_energy_shifts"] == {"H": 0.0, "O": 0.0}
+    assert config["training_module"]["loss"]["coeffs"] == {"total_energy": 1.0, "forces": 0.5}
+    energy_only = nequip.nequip_config(SPEC, TRAINING, 0, ["H", "O"], "t.xyz", "v.xyz", True)
+    assert energy_only["training_module"]["loss"]["_target_"] == "nequip.train.EnergyOnlyLoss"
+
+
+def test_killed_training_resumes_then_packages_and_compiles(tmp_path):
+    """kill -9 mid-training, restart: nequip continues from last.ckpt and finishes every epoch. The
+    compiled model then predicts what the packaged one does."""
+    data = molecules(6)
+    settings = {**TRAINING, "max_epochs": 40}
+    script = (
+        "import pickle, sys; from astray.models import nequip; "
+        "args = pickle.load(open(sys.argv[1], 'rb')); nequip.train(*args, log=lambda m: None)"
+    )
+    import pickle
+
+    (tmp_path / "args.pkl").write_bytes(pickle.dumps((data, data[:4], ATOM_ENERGIES, SPEC, settings, 0, tmp_path / "run")))
+    job = subprocess.Popen([sys.executable, "-c", script, tmp_path / "args.pkl"], start_new_session=True)
+    metrics = tmp_path / "run" / "metrics.csv"
+    deadline = time.time() + 240
+    while not (metrics.exists() and (tmp_path / "run" / "last.ckpt").exists() and _epochs_logged(metrics) >= 3):
+        assert job.poll() is None and time.time() < deadline, "training ended or stalled before it could be killed"
+        time.sleep(0.2)
+    os.killpg(job.pid, signal.SIGKILL)  # the whole job: Python and its nequip-train child
+    job.wait()
+    killed_at = _epochs_logged(metrics)
+    assert killed_at < settings["max_epochs"]
+
+    messages = []
+    best = nequip.train(data, data[:4], ATOM_ENERGIES, SPEC, settings, 0, tmp_path / "run", log=messages.append)
+    assert messages[0].startswith("resuming from")
+    assert any("Continuing training with checkpoint" in m for m in messages)
+    epochs = [e["epoch"] for e in nequip.history(tmp_path / "run")]
+    assert epochs == list(range(1, settings["max_epochs"] + 1))
+
+    nequip.package(best, tmp_path / "model.nequip.zip", log=lambda m: None)
+    nequip.compile_model(tmp_path / "model.nequip.zip", tmp_path / "model.nequip.pt2", log=lambda m: None)
+    nequip.write_summary(tmp_path / "summary.json", nequip.summary(tmp_path / "run", SPEC, len(data)))
+    packaged, compiled = load_predictor(tmp_path / "model.nequip.zip"), load_predictor(tmp_path / "model.nequip.pt2")
+    probes = molecules(4)
+    assert np.allclose(compiled.energies(probes), packaged.energies(probes), atol=1e-4)
+    assert np.allclose(np.concatenate(compiled.forces(probes)), np.concatenate(packaged.forces(probes)), atol=1e-4)
+    assert packaged.info["n_parameters"] > 0 and packaged.info["architecture"] == "nequip"
+
+
+def test_changed_config_does_not_resume_a_stale_run(tmp_path):
+    data = molecules(3)
+    nequip.train(data, data[:2], ATOM_ENERGIES, SPEC, {**TRAINING, "max_epochs": 2}, 0, tmp_path, log=lambda m: None)
+    messages = []
+    nequip.train(data, data[:2], ATOM_ENERGIES, SPEC, {**TRAINING, "max_epochs": 3, "learning_rate": 0.02}, 0,
+                 tmp_path, log=messages.append)  # fmt: skip
+    assert not any(m.startswith("resuming") for m in messages)
+    assert yaml.safe_load((tmp_path / "config.yaml").read_text())["trainer"]["max_epochs"] == 3
+    assert [e["epoch"] for e in nequip.history(tmp_path)] == [1, 2, 3]
+
+
+def _epochs_logged(metrics) -> int:
+    lines = metrics.read_text().splitlines()[1:]
+    return len({line.split(",")[0] for line in lines if line})
