@@ -60,6 +60,12 @@ VARIABLE_ATTRS = {
         "long_name": "model receives the total charge",
         "description": "1 if the model was given charge +2 on H2_2plus; 0 if it saw only the geometry",
     },
+    "physics_prior": {
+        "units": "1",
+        "long_name": "physics built into the model",
+        "description": "coulomb: exact nuclear repulsion plus a learned electronic energy that vanishes "
+        "without electrons; none: the network alone",
+    },
     "best_epoch": {"units": "1", "long_name": "epoch of the best validation error"},
     "test_force_mae": {
         "units": "eV/angstrom",
@@ -156,7 +162,7 @@ def _physics(energies: xr.DataArray) -> xr.Dataset:
 def evaluation_dataset(model, kind, seed, size, predictions: dict, references, metrics: dict, model_info: dict):
     """One trained model's evaluation: probe predictions on the reference grid and its error metrics.
 
-    `metrics` vary with the training run (kind, seed, size); `model_info` (n_parameters, charge_aware)
+    `metrics` vary with the training run (kind, seed, size); `model_info` (n_parameters, charge_aware, physics_prior)
     describes the model specification alone.
     """
     probes = list(references.probe.values)

@@ -15,8 +15,9 @@ def evaluate_model(model_path, test_atoms, atom_energies: dict, distances, fragm
     """
     model = load_predictor(model_path)
     predictions = {
-        # A model without a charge input sees a charged probe only as its geometry: that it cannot tell two
-        # protons from H2 is itself the finding, recorded as charge_aware = 0.
+        # Probe geometries carry their charge and multiplicity; a model without a charge input sees a charged
+        # probe only as its geometry: that it cannot tell two protons from H2 is itself the finding, recorded
+        # as charge_aware = 0.
         name: model.energies([probe_geometry(PROBES[name], r) for r in distances]) + shift
         for name, shift in fragment_shifts.items()
     }
@@ -24,9 +25,18 @@ def evaluate_model(model_path, test_atoms, atom_energies: dict, distances, fragm
     model_info = {
         "n_parameters": model.info["n_parameters"],
         "charge_aware": int(model.info["charge_aware"]),
-        "model_architecture": model.info["spec"]["architecture"],
+        "physics_prior": model.info.get("physics_prior", "none"),
+        "model_architecture": model_family(model.info),
     }
     return predictions, metrics, model_info
+
+
+def model_family(info: dict) -> str:
+    """The architecture, marked with the physics built in (schnet, schnet+charge, schnet+coulomb): capacity
+    fits run within one family, so an anchored SchNet is never fitted as a rung of the plain ladder."""
+    if info.get("physics_prior", "none") != "none":
+        return f"{info['spec']['architecture']}+{info['physics_prior']}"
+    return info["spec"]["architecture"] + ("+charge" if info["charge_aware"] else "")
 
 
 def holdout_errors(model, test_atoms, atom_energies: dict) -> dict:

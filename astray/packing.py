@@ -22,6 +22,8 @@ class Batch:
     pairs: torch.Tensor  # 2 x P: atom pairs i < j closer than the cutoff, as indices into the batch's atoms
     energy: torch.Tensor  # per molecule, eV
     forces: torch.Tensor | None  # per atom, eV/Å
+    charge: torch.Tensor  # per molecule, elementary charges
+    multiplicity: torch.Tensor  # per molecule, 2S + 1
 
 
 class PackedMolecules:
@@ -43,6 +45,8 @@ class PackedMolecules:
         self.pos = torch.as_tensor(np.concatenate([a.positions for a in atoms_list]), dtype=torch.float32, device=device)
         self.local_pairs = as_long(np.concatenate(local_pairs, axis=1))
         self.energy = torch.as_tensor(np.asarray(energies), dtype=torch.float32, device=device)
+        self.charge = as_long([a.info.get("charge", 0) for a in atoms_list])
+        self.multiplicity = as_long([a.info.get("multiplicity", 1) for a in atoms_list])
         self.forces = (
             torch.as_tensor(np.concatenate([a.get_forces() for a in atoms_list]), dtype=torch.float32, device=device)
             if with_forces
@@ -63,6 +67,8 @@ class PackedMolecules:
             pairs=self.local_pairs[:, pairs] + torch.repeat_interleave(first_atom_in_batch, pair_counts),
             energy=self.energy[molecules],
             forces=None if self.forces is None else self.forces[atoms],
+            charge=self.charge[molecules],
+            multiplicity=self.multiplicity[molecules],
         )
 
     def batches(self, batch_size: int, order: torch.Tensor | None = None):

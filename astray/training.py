@@ -17,6 +17,7 @@ import torch
 
 from astray.datasets import atomization_energy
 from astray.models import build_model, count_parameters
+from astray.models.schnet import is_charge_aware, nuclear_repulsion
 from astray.packing import PackedMolecules
 
 
@@ -27,6 +28,8 @@ class MoleculeBatch:
     z: torch.Tensor
     pos: torch.Tensor
     batch: torch.Tensor
+    charge: torch.Tensor  # per molecule; read by charge-aware models only
+    multiplicity: torch.Tensor
 
 
 def collate(atoms_list) -> MoleculeBatch:
@@ -35,7 +38,23 @@ def collate(atoms_list) -> MoleculeBatch:
         z=torch.as_tensor(np.concatenate([a.numbers for a in atoms_list]), dtype=torch.long),
         pos=torch.as_tensor(np.concatenate([a.positions for a in atoms_list]), dtype=torch.float32),
         batch=torch.repeat_interleave(torch.arange(len(atoms_list)), torch.as_tensor(counts)),
+        charge=torch.as_tensor([a.info.get("charge", 0) for a in atoms_list], dtype=torch.long),
+        multiplicity=torch.as_tensor([a.info.get("multiplicity", 1) for a in atoms_list], dtype=torch.long),
     )
+
+
+def is_physics_anchored(spec) -> bool:
+    return spec.get("physics_prior", "none") == "coulomb"
+
+
+def learned_part(spec, atoms_list, energies) -> np.ndarray:
+    """What the network itself must learn: the energies, less the exact nuclear repulsion when the model
+    adds that by construction."""
+    energies = np.asarray(energies, dtype=float)
+    if not is_physics_anchored(spec):
+        return energies
+    batch = collate(atoms_list)
+    return energies - nuclear_repulsion(batch.z, batch.pos.double(), batch.batch, len(atoms_list)).numpy()
 
 
 def normalisation(atoms_list, energies) -> dict:
@@ -71,7 +90,9 @@ def train(train_atoms, val_atoms, atom_energies, spec, training, seed, output, l
     val_energies = [atomization_energy(a, atom_energies) for a in val_atoms]
     train_data = PackedMolecules(train_atoms, train_energies, spec["cutoff"], force_weight > 0, device)
     val_data = PackedMolecules(val_atoms, val_energies, spec["cutoff"], device=device)
-    norm = normalisation(train_atoms, train_energies)
+    norm = normalisation(train_atoms, learned_part(spec, train_atoms, train_energies))
+    if is_physics_anchored(spec):
+        norm["atom_energies"] = {s: atom_energies[s] for s in {s for a in train_atoms for s in a.get_chemical_symbols()}}
     model = build_model(spec, norm).to(device)
     # fused: one kernel updates all parameters; same update rule, a fifth of a small model's step time.
     optimizer = torch.optim.AdamW(model.parameters(), lr=training["learning_rate"], fused=True)
@@ -141,7 +162,8 @@ def train(train_atoms, val_atoms, atom_energies, spec, training, seed, output, l
             "normalisation": norm,
             "species": sorted({s for a in train_atoms for s in a.get_chemical_symbols()}),
             "energy_convention": "atomization energy (eV), relative to isolated atoms at the label level",
-            "charge_aware": False,
+            "charge_aware": is_charge_aware(spec),
+            "physics_prior": spec.get("physics_prior", "none"),
             "force_weight": force_weight,
             "n_parameters": count_parameters(model),
             "best_epoch": state["best_epoch"],
@@ -165,7 +187,7 @@ def _train_epoch(model, optimizer, batches, force_weight: float) -> dict:
     energy_sum, force_sum, force_components = 0.0, 0.0, 0
     for batch in batches:
         pos = batch.pos.requires_grad_(force_weight > 0)
-        energy = model(batch.z, pos, batch.batch, batch.pairs).squeeze(-1)
+        energy = _energies(model, batch, batch.pairs)
         loss = torch.nn.functional.mse_loss(energy, batch.energy)
         energy_sum = energy_sum + loss.detach() * len(batch.energy)
         if force_weight > 0:
@@ -181,12 +203,17 @@ def _train_epoch(model, optimizer, batches, force_weight: float) -> dict:
     return {"energy": float(energy_sum), "forces": float(force_sum), "force_components": force_components}
 
 
+def _energies(model, batch, pairs=None) -> torch.Tensor:
+    """One energy per molecule of a batch (packed for training, or collated for inference)."""
+    return model(batch.z, batch.pos, batch.batch, pairs, batch.charge, batch.multiplicity).squeeze(-1)
+
+
 def _mean_absolute_error(model, data: PackedMolecules, batch_size: int = 1024) -> float:
     model.eval()
     total = 0.0
     with torch.no_grad():
         for batch in data.batches(batch_size):
-            prediction = model(batch.z, batch.pos, batch.batch, batch.pairs).squeeze(-1)
+            prediction = _energies(model, batch, batch.pairs)
             total += float((prediction - batch.energy).abs().sum())
     return total / data.n_molecules
 
@@ -214,7 +241,7 @@ def predict_energies(model, atoms_list, batch_size: int = 256) -> np.ndarray:
     with torch.no_grad():
         for first in range(0, len(atoms_list), batch_size):
             batch = collate(atoms_list[first : first + batch_size])
-            predictions.append(model(batch.z, batch.pos, batch.batch).squeeze(-1).numpy())
+            predictions.append(_energies(model, batch).numpy())
     return np.concatenate(predictions) if predictions else np.zeros(0)
 
 
@@ -225,7 +252,7 @@ def predict_forces(model, atoms_list, batch_size: int = 256) -> list[np.ndarray]
         chunk = atoms_list[first : first + batch_size]
         batch = collate(chunk)
         batch.pos.requires_grad_(True)
-        energy = model(batch.z, batch.pos, batch.batch).sum()
+        energy = _energies(model, batch).sum()
         (gradient,) = torch.autograd.grad(energy, batch.pos)
         forces += np.split(-gradient.numpy(), np.cumsum([len(a) for a in chunk])[:-1])
     return forces

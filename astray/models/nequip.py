@@ -241,6 +241,7 @@ def summary(workdir, spec, n_train: int) -> dict:
         "architecture": "nequip",
         "spec": spec,
         "charge_aware": False,
+        "physics_prior": "none",
         "n_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
         "best_epoch": best["epoch"],
         "best_val_mae_eV": best["val_mae_eV"],
@@ -265,10 +266,14 @@ class NequIPPredictor:
 
         path = Path(path)
         if path.name.endswith(".pt2"):
-            self.calculator = NequIPCalculator.from_compiled_model(str(path), device="cpu")
+            self.calculator = NequIPCalculator.from_compiled_model(
+                str(path), device="cpu", chemical_species_to_atom_type_map=True  # astray's types are elements
+            )
         else:
             # nequip's loader for packaged models; its public counterpart takes compiled ones only.
-            self.calculator = NequIPCalculator._from_saved_model(str(path), device="cpu")
+            self.calculator = NequIPCalculator._from_saved_model(
+                str(path), device="cpu", chemical_species_to_atom_type_map=True
+            )
         self.info = json.loads(path.with_name("summary.json").read_text())
 
     def _calculated(self, atoms):

@@ -59,7 +59,7 @@ def test_cube_holds_every_model_and_the_physics_of_the_references(campaign):
     workdir, _ = campaign
     cube = xr.load_dataset(workdir / "results" / "cube.nc")
     assert {name: cube.sizes[name] for name in ("reference", "probe", "distance", "model", "kind", "seed", "size")} == {
-        "reference": 2, "probe": 2, "distance": 4, "model": 2, "kind": 2, "seed": 1, "size": 2
+        "reference": 2, "probe": 2, "distance": 4, "model": 3, "kind": 2, "seed": 1, "size": 2
     }  # fmt: skip
     assert np.isfinite(cube.predicted_energy).all()
     assert np.isfinite(cube.test_mae).all()
@@ -79,12 +79,18 @@ def test_cube_holds_every_model_and_the_physics_of_the_references(campaign):
 
     # A model with no charge input cannot tell two protons from H2: the paper's finding, recorded as such.
     # Only the isolated-atom shift to the protons' scale (two H atoms above two bare protons) differs.
-    assert (cube.charge_aware == 0).all()
+    plain = cube.sel(model=["tiny_a", "tiny_nequip"])
+    assert (plain.charge_aware == 0).all() and (plain.physics_prior == "none").all()
     shift = float(cube.fragment_shift.sel(probe="H2_2plus"))
     hydrogen = json.loads((workdir / "results/labels/atom_energies.json").read_text())["energies"]["H"]
     assert shift == pytest.approx(2 * hydrogen)  # -25.4 eV at HF/STO-3G (-27.2 eV at the exact limit)
-    protons_as_h2 = cube.predicted_energy.sel(probe="H2_2plus") - shift
-    assert np.allclose(protons_as_h2, cube.predicted_energy.sel(probe="H2"), atol=1e-5)
+    protons_as_h2 = plain.predicted_energy.sel(probe="H2_2plus") - shift
+    assert np.allclose(protons_as_h2, plain.predicted_energy.sel(probe="H2"), atol=1e-5)
+    # The Coulomb-anchored model is told the charge and gives two protons exactly 1/r, whatever it learned.
+    anchored = cube.sel(model="tiny_b")
+    assert int(anchored.charge_aware) == 1 and str(anchored.physics_prior.values) == "coulomb"
+    assert np.allclose(anchored.predicted_energy.sel(probe="H2_2plus"), coulomb_curve(distance), rtol=1e-5)
+    assert float(anchored.probe_mae.sel(probe="H2_2plus", reference="exact").max()) < 1e-3
     assert np.isfinite(cube.scaling_exponent.sel(target="test_mae")).sum() == 0  # two sizes, one seed: no fit
     for name in cube.data_vars:
         assert cube[name].attrs["units"] and cube[name].attrs["long_name"], name
@@ -98,9 +104,9 @@ def test_cube_holds_every_model_and_the_physics_of_the_references(campaign):
 def test_plots_and_datasets_are_written(campaign):
     workdir, _ = campaign
     results = workdir / "results"
-    assert {p.name for p in (results / "plots").iterdir()} == {"tiny_a.png", "tiny_b.png", "scaling.png"}
+    assert {p.name for p in (results / "plots").iterdir()} == {"tiny_a.png", "tiny_b.png", "tiny_nequip.png", "scaling.png"}
     metrics = (results / "tables/probe_metrics.csv").read_text().splitlines()
-    assert len(metrics) == 1 + 2 * 2 * 2 * 2  # header + models x kinds x sizes x probes
+    assert len(metrics) == 1 + 3 * 2 * 2 * 2  # header + models x kinds x sizes x probes
     small = (results / "datasets/with_distorted/seed0/train_n3.extxyz").read_text()
     large = (results / "datasets/with_distorted/seed0/train_n6.extxyz").read_text()
     assert large.startswith(small)  # nested, byte for byte
@@ -192,20 +198,21 @@ def plan_after(campaign, change, snakefile=None) -> dict:
 
 def test_adding_a_training_size_plans_only_the_new_sets_and_their_models(campaign):
     jobs = plan_after(campaign, lambda c: c["datasets"].update(sizes=[3, 4, 6]))
-    assert jobs == {"training_set": 2, "train": 4, "evaluate": 4, "dataset_manifest": 1, "cube": 1,
-                    "plot_model": 2, "plot_scaling": 1, "tables": 1, "all": 1}  # fmt: skip
+    assert jobs == {"training_set": 2, "train": 4, "train_nequip": 2, "package_nequip": 2, "evaluate": 6,
+                    "dataset_manifest": 1, "cube": 1, "plot_model": 3, "plot_scaling": 1, "tables": 1,
+                    "all": 1}  # fmt: skip
 
 
 def test_changing_the_label_method_relabels_everything_downstream_but_not_the_geometries(campaign):
     jobs = plan_after(campaign, lambda c: c["labels"].update(basis="3-21g"))
     assert "geometries" not in jobs
     assert jobs["label_chunk"] == 3 and jobs["atom_energies"] == 1 and jobs["reference_curves"] == 1
-    assert jobs["train"] == 8 and jobs["evaluate"] == 8 and jobs["cube"] == 1
+    assert jobs["train"] == 8 and jobs["train_nequip"] == 4 and jobs["evaluate"] == 12 and jobs["cube"] == 1
 
 
 def test_changing_a_plot_setting_redraws_only_the_plots(campaign):
     jobs = plan_after(campaign, lambda c: c.setdefault("plots", {}).update(dpi=72))
-    assert jobs == {"plot_model": 2, "plot_scaling": 1, "all": 1}
+    assert jobs == {"plot_model": 3, "plot_scaling": 1, "all": 1}
 
 
 def test_changing_one_stages_code_reruns_only_that_stage(campaign, tmp_path):
@@ -218,7 +225,7 @@ def test_changing_one_stages_code_reruns_only_that_stage(campaign, tmp_path):
     with open(copy / "astray" / "plots.py", "a") as module:
         module.write("\n# a changed line\n")
     jobs = plan_after(campaign, lambda c: None, snakefile=copy / "Snakefile")
-    assert jobs == {"plot_model": 2, "plot_scaling": 1, "all": 1}
+    assert jobs == {"plot_model": 3, "plot_scaling": 1, "all": 1}
 
 
 @pytest.mark.parametrize(
