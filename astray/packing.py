@@ -37,6 +37,8 @@ class PackedMolecules:
         n_pairs = np.array([p.shape[1] for p in local_pairs])
         as_long = lambda array: torch.as_tensor(array, dtype=torch.long, device=device)  # noqa: E731
         self.n_molecules = len(atoms_list)
+        # Host copies of the sizes: batch sizes are summed here, so building a batch never waits for the GPU.
+        self.host_n_atoms, self.host_n_pairs = n_atoms, n_pairs
         self.n_atoms = as_long(n_atoms)
         self.n_pairs = as_long(n_pairs)
         self.atom_start = as_long(np.cumsum(n_atoms) - n_atoms)
@@ -53,18 +55,22 @@ class PackedMolecules:
             else None
         )
 
-    def batch(self, molecules: torch.Tensor) -> Batch:
-        """The molecules with these indices as one batch, in this order."""
+    def batch(self, molecules: torch.Tensor, host_molecules: np.ndarray | None = None) -> Batch:
+        """The molecules with these indices (on the data's device, and optionally the same on the host) as
+        one batch, in this order."""
+        host_molecules = molecules.cpu().numpy() if host_molecules is None else host_molecules
+        n_atoms = int(self.host_n_atoms[host_molecules].sum())
+        n_pairs = int(self.host_n_pairs[host_molecules].sum())
         counts = self.n_atoms[molecules]
-        atoms = _segment_arange(self.atom_start[molecules], counts)
+        atoms = _segment_arange(self.atom_start[molecules], counts, n_atoms)
         pair_counts = self.n_pairs[molecules]
-        pairs = _segment_arange(self.pair_start[molecules], pair_counts)
+        pairs = _segment_arange(self.pair_start[molecules], pair_counts, n_pairs)
         first_atom_in_batch = torch.cumsum(counts, 0) - counts
         return Batch(
             z=self.z[atoms],
             pos=self.pos[atoms],
-            batch=torch.repeat_interleave(torch.arange(len(molecules), device=counts.device), counts),
-            pairs=self.local_pairs[:, pairs] + torch.repeat_interleave(first_atom_in_batch, pair_counts),
+            batch=torch.repeat_interleave(torch.arange(len(molecules), device=counts.device), counts, output_size=n_atoms),
+            pairs=self.local_pairs[:, pairs] + torch.repeat_interleave(first_atom_in_batch, pair_counts, output_size=n_pairs),
             energy=self.energy[molecules],
             forces=None if self.forces is None else self.forces[atoms],
             charge=self.charge[molecules],
@@ -72,9 +78,13 @@ class PackedMolecules:
         )
 
     def batches(self, batch_size: int, order: torch.Tensor | None = None):
-        order = torch.arange(self.n_molecules, device=self.n_atoms.device) if order is None else order
+        """Batches in `order` (a CPU tensor of molecule indices; default: as packed)."""
+        order = torch.arange(self.n_molecules) if order is None else order.cpu()
+        on_device = order.to(self.n_atoms.device)  # one copy per pass, not one per batch
+        host = order.numpy()
         for first in range(0, len(order), batch_size):
-            yield self.batch(order[first : first + batch_size])
+            last = first + batch_size
+            yield self.batch(on_device[first:last], host[first:last])
 
 
 def _pairs_within(positions: np.ndarray, cutoff: float) -> np.ndarray:
@@ -84,8 +94,8 @@ def _pairs_within(positions: np.ndarray, cutoff: float) -> np.ndarray:
     return np.stack([i[close], j[close]]).astype(np.int64)
 
 
-def _segment_arange(starts: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
-    """Concatenation of arange(start, start + count) for each pair, without a Python loop."""
-    total = int(counts.sum())
-    offsets = torch.repeat_interleave(starts - (torch.cumsum(counts, 0) - counts), counts)
+def _segment_arange(starts: torch.Tensor, counts: torch.Tensor, total: int) -> torch.Tensor:
+    """Concatenation of arange(start, start + count) for each pair (`total` = sum of counts, known on the
+    host), without a Python loop and without a device-to-host copy."""
+    offsets = torch.repeat_interleave(starts - (torch.cumsum(counts, 0) - counts), counts, output_size=total)
     return offsets + torch.arange(total, device=counts.device)

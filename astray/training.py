@@ -118,7 +118,7 @@ def train(train_atoms, val_atoms, atom_energies, spec, training, seed, output, l
         torch.randperm(train_data.n_molecules, generator=generator)
     while state["epoch"] < training["max_epochs"]:
         start = time.perf_counter()
-        order = torch.randperm(train_data.n_molecules, generator=generator).to(device)
+        order = torch.randperm(train_data.n_molecules, generator=generator)
         losses = _train_epoch(model, optimizer, train_data.batches(training["batch_size"], order), force_weight)
         val_mae = _mean_absolute_error(model, val_data)
         scheduler.step(val_mae)
@@ -135,7 +135,8 @@ def train(train_atoms, val_atoms, atom_energies, spec, training, seed, output, l
         )
         if val_mae < state["best_val_mae"]:
             state.update(best_val_mae=val_mae, best_epoch=state["epoch"])
-            state["best_state"] = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+            # Kept on the device: a copy to the host at every improvement would stall a GPU each time.
+            state["best_state"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
         if state["epoch"] % 10 == 0 or state["epoch"] == 1:
             log(f"epoch {state['epoch']}: train RMSE {state['history'][-1]['train_rmse_eV']:.4f} eV, "
                 f"val MAE {val_mae:.4f} eV (best {state['best_val_mae']:.4f} at {state['best_epoch']})")
