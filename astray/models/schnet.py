@@ -129,13 +129,15 @@ class CoulombAnchoredSchNet(ChargeAwareSchNet):
     def forward(self, z, pos, batch=None, pairs=None, charge=None, multiplicity=None):
         batch = torch.zeros_like(z) if batch is None else batch
         learned = super().forward(z, pos, batch, pairs, charge, multiplicity).squeeze(-1)
-        n_molecules = learned.shape[0]
-        electrons = torch.zeros(n_molecules, dtype=z.dtype, device=z.device).index_add_(0, batch, z) - charge
-        isolated_atoms = torch.zeros(n_molecules, dtype=torch.float64, device=z.device).index_add_(
-            0, batch, self.atom_reference[z]
-        )
-        bare_nuclei = (-isolated_atoms).to(learned.dtype)
-        return (nuclear_repulsion(z, pos, batch, n_molecules) + torch.where(electrons > 0, learned, bare_nuclei)).unsqueeze(-1)
+        electrons = _sum_per_molecule(z, batch, len(learned)) - charge
+        # No electrons, no electronic energy: what is left of the isolated atoms' reference is minus itself.
+        bare_nuclei = -_sum_per_molecule(self.atom_reference[z], batch, len(learned)).to(learned.dtype)
+        electronic = torch.where(electrons > 0, learned, bare_nuclei)
+        return (nuclear_repulsion(z, pos, batch, len(learned)) + electronic).unsqueeze(-1)
+
+
+def _sum_per_molecule(values, batch, n_molecules: int):
+    return torch.zeros(n_molecules, dtype=values.dtype, device=values.device).index_add_(0, batch, values)
 
 
 def nuclear_repulsion(z, pos, batch, n_molecules: int | None = None) -> torch.Tensor:
@@ -144,8 +146,7 @@ def nuclear_repulsion(z, pos, batch, n_molecules: int | None = None) -> torch.Te
     pairs = all_pairs(batch)
     charge_product = (z[pairs[0]] * z[pairs[1]]).to(pos.dtype)
     distance = (pos[pairs[0]] - pos[pairs[1]]).norm(dim=-1)
-    energy = COULOMB_EV_ANGSTROM * charge_product / distance
-    return torch.zeros(n_molecules, dtype=pos.dtype, device=pos.device).index_add_(0, batch[pairs[0]], energy)
+    return _sum_per_molecule(COULOMB_EV_ANGSTROM * charge_product / distance, batch[pairs[0]], n_molecules)
 
 
 def all_pairs(batch) -> torch.Tensor:
@@ -176,12 +177,16 @@ def build_schnet(spec: dict, normalisation: dict) -> GraphSchNet:
         mean=normalisation["mean"],
         std=normalisation["std"],
     )
-    if spec.get("physics_prior", "none") == "coulomb":
+    if is_physics_anchored(spec):
         return CoulombAnchoredSchNet(atom_energies=normalisation["atom_energies"], **settings)
     if spec.get("charge_aware", False):
         return ChargeAwareSchNet(**settings)
     return GraphSchNet(**settings)
 
 
+def is_physics_anchored(spec: dict) -> bool:
+    return spec.get("physics_prior", "none") == "coulomb"
+
+
 def is_charge_aware(spec: dict) -> bool:
-    return spec.get("charge_aware", False) or spec.get("physics_prior", "none") == "coulomb"
+    return spec.get("charge_aware", False) or is_physics_anchored(spec)
