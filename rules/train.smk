@@ -47,6 +47,9 @@ rule train_nequip:
         spec=model_spec,
         training=config["training"],
         workdir=f"{RUN}/nequip",
+        # Every element of the pool and the probes: a test molecule's element the training set lacks
+        # must still have a type.
+        species=ATOM_ELEMENTS,
     log:
         "results/logs/train/{kind}/seed{seed}/n{size}/{model}.log",
     benchmark:

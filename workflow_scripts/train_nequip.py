@@ -24,6 +24,7 @@ best = nequip.train(
     training=snakemake.params.training,
     seed=int(snakemake.wildcards.seed),
     workdir=workdir,
+    species=snakemake.params.species,
     log=partial(print, file=sys.stderr, flush=True),
 )
 nequip.write_summary(snakemake.output.summary, nequip.summary(workdir, snakemake.params.spec, len(train_atoms)))

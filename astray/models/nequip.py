@@ -123,8 +123,11 @@ def _accelerator(device: str) -> str:
     return {"auto": "auto", "cpu": "cpu", "cuda": "gpu"}[device]
 
 
-def train(train_atoms, val_atoms, atom_energies, spec, training, seed, workdir, log=print) -> Path:
+def train(train_atoms, val_atoms, atom_energies, spec, training, seed, workdir, species=None, log=print) -> Path:
     """Run `nequip-train` in `workdir`; returns the best checkpoint.
+
+    `species` are the elements the model must know (the campaign's, so test molecules and probes with an
+    element the training set lacks can still be evaluated); by default those of the given molecules.
 
     Lightning writes last.ckpt after every epoch; if one is there from a killed run, training continues from
     it (nequip's restart) instead of starting over.
@@ -133,7 +136,7 @@ def train(train_atoms, val_atoms, atom_energies, spec, training, seed, workdir, 
     workdir.mkdir(parents=True, exist_ok=True)
     train_data, val_data = training_data(train_atoms, atom_energies), training_data(val_atoms, atom_energies)
     with_forces = all("forces" in a.calc.results for a in train_data + val_data)
-    species = sorted({s for a in train_data + val_data for s in a.get_chemical_symbols()})
+    species = sorted(species or {s for a in train_data + val_data for s in a.get_chemical_symbols()})
     write_geometries(workdir / "train.extxyz", train_data)
     write_geometries(workdir / "validation.extxyz", val_data)
     config = nequip_config(spec, training, seed, species, workdir / "train.extxyz", workdir / "validation.extxyz",

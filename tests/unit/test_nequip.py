@@ -99,9 +99,12 @@ def test_changed_config_does_not_resume_a_stale_run(tmp_path):
     nequip.train(data, data[:2], ATOM_ENERGIES, SPEC, {**TRAINING, "max_epochs": 2}, 0, tmp_path, log=lambda m: None)
     messages = []
     nequip.train(data, data[:2], ATOM_ENERGIES, SPEC, {**TRAINING, "max_epochs": 3, "learning_rate": 0.02}, 0,
-                 tmp_path, log=messages.append)  # fmt: skip
+                 tmp_path, species=["F", "H", "O"], log=messages.append)  # fmt: skip
     assert not any(m.startswith("resuming") for m in messages)
-    assert yaml.safe_load((tmp_path / "config.yaml").read_text())["trainer"]["max_epochs"] == 3
+    config = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    assert config["trainer"]["max_epochs"] == 3
+    # The campaign's elements, not only the training set's: a test molecule with F still has a type.
+    assert config["training_module"]["model"]["type_names"] == ["F", "H", "O"]
     assert [e["epoch"] for e in nequip.history(tmp_path)] == [1, 2, 3]
 
 
