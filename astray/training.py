@@ -17,7 +17,7 @@ import torch
 
 from astray.datasets import atomization_energy
 from astray.models import build_model, count_parameters
-from astray.models.schnet import is_charge_aware, is_physics_anchored, nuclear_repulsion
+from astray.models.schnet import is_charge_aware, is_physics_anchored, nuclear_repulsion, zbl_screening
 from astray.packing import PackedMolecules
 
 
@@ -44,13 +44,14 @@ def collate(atoms_list) -> MoleculeBatch:
 
 
 def learned_part(spec, atoms_list, energies) -> np.ndarray:
-    """What the network itself must learn: the energies, less the exact nuclear repulsion when the model
-    adds that by construction."""
+    """What the network itself must learn: the energies, less the screened nuclear repulsion when the model
+    adds that by construction (`astray.models.schnet.CoulombAnchoredSchNet`)."""
     energies = np.asarray(energies, dtype=float)
     if not is_physics_anchored(spec):
         return energies
     batch = collate(atoms_list)
-    return energies - nuclear_repulsion(batch.z, batch.pos.double(), batch.batch, len(atoms_list)).numpy()
+    screened = nuclear_repulsion(batch.z, batch.pos.double(), batch.batch, len(atoms_list), zbl_screening)
+    return energies - screened.numpy()
 
 
 def normalisation(atoms_list, energies) -> dict:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
+from astray.config_checks import check_config_files, check_gpu_requests
 from astray.datasets import KIND_ORIGINS, split_molecules
 from astray.geometries import GeometrySourceError, build_pool
 from astray.labels import LabelInputError, Level, check_labeling_inputs
@@ -12,8 +13,15 @@ from astray.planning import cached_summary, plan_key, source_fingerprint
 from astray.references import PROBES
 
 
-# Stop before planning anything if the config has a misspelt key, a wrong type or a bad value.
+# Stop before planning anything if a config file repeats a key, the config has a misspelt key, a wrong
+# type or a bad value, or the profile asks for a GPU where none can be used.
+check_config_files(workflow.configfiles)
 validate(config, schema="../config/schema.yaml")
+check_gpu_requests(workflow.resource_settings.overwrite_resources, workflow.resource_settings.default_resources)
+# Errors found later in planning name the config files they come from.
+CONFIG_FILES = " + ".join(
+    os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path) for path in workflow.configfiles
+)
 
 # Scripts import the astray package from this checkout, also inside conda envs and on cluster nodes.
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")]))
@@ -77,13 +85,13 @@ def planned_pool():
     try:
         pool = build_pool(GEOMETRIES, sample_normal_modes=False)
     except GeometrySourceError as error:
-        raise GeometrySourceError(f"config/config.yaml: {error}") from None
+        raise GeometrySourceError(f"{CONFIG_FILES}: {error}") from None
     if not pool:
-        raise GeometrySourceError("config/config.yaml: geometries: no molecule passes the sources and filters")
+        raise GeometrySourceError(f"{CONFIG_FILES}: geometries: no molecule passes the sources and filters")
     try:
         check_labeling_inputs(pool, Level.from_config(LEVEL), LABELS["min_distance"])
     except LabelInputError as error:
-        raise LabelInputError(f"config/config.yaml: {error}") from None
+        raise LabelInputError(f"{CONFIG_FILES}: {error}") from None
     return pool
 
 
@@ -106,7 +114,7 @@ try:
     # inputs that Snakemake would track one by one.
     SOURCES_FINGERPRINT = source_fingerprint(GEOMETRIES)
 except GeometrySourceError as error:
-    raise GeometrySourceError(f"config/config.yaml: {error}") from None
+    raise GeometrySourceError(f"{CONFIG_FILES}: {error}") from None
 POOL = pool_summary(SOURCES_FINGERPRINT)
 N_CHUNKS = math.ceil(len(POOL) / LABELS["chunk_size"])
 # Isolated-atom energies are needed for the elements of the pool and of the probes.
@@ -120,13 +128,13 @@ def check_sizes_fit_pool():
             POOL.molecules, DATASETS["validation_molecules"], DATASETS["test_molecules"], DATASETS["split_seed"]
         )
     except ValueError as error:
-        raise ValueError(f"config/config.yaml: {error}") from None
+        raise ValueError(f"{CONFIG_FILES}: {error}") from None
     for kind in DATASETS["kinds"]:
         available = POOL.count(assignment, "train", KIND_ORIGINS[kind])
         too_large = [size for size in DATASETS["sizes"] if size > available]
         if too_large:
             raise ValueError(
-                f"config/config.yaml: datasets.sizes {too_large} exceed the {available} training geometries "
+                f"{CONFIG_FILES}: datasets.sizes {too_large} exceed the {available} training geometries "
                 f"of kind '{kind}' ({len(POOL)} geometries from {len(set(POOL.molecules))} molecules in the pool)"
             )
 

@@ -1,0 +1,147 @@
+"""Bad input stops the campaign before any job runs, with one message naming the file and key (or the
+geometry and field), a non-zero exit, and no results folder left behind.
+
+These cases add to the config cases of test_workflow.py and the geometry-source cases of
+test_sources_workflow.py; each is a real `snakemake` run (not a dry run) on the tiny config.
+"""
+
+import numpy as np
+import pytest
+import yaml
+
+from test_workflow import REPO, TINY_CONFIG, snakemake
+
+pytestmark = pytest.mark.workflow
+
+WATER = [("O", 0.0, 0.0, 0.0), ("H", 0.76, 0.59, 0.0), ("H", -0.76, 0.59, 0.0)]
+
+
+def xyz(atoms, comment="") -> str:
+    return f"{len(atoms)}\n{comment}\n" + "".join(f"{s} {x} {y} {z}\n" for s, x, y, z in atoms)
+
+
+def with_file(text: str, name: str = "mine.xyz"):
+    """A change that adds one user file with `text` to the geometry sources."""
+
+    def change(config, tmp_path):
+        (tmp_path / name).write_text(text)
+        config["geometries"]["sources"]["files"] = {"paths": [str(tmp_path / name)]}
+
+    return change
+
+
+def on(section, **values):
+    """A change that updates config[section] (dotted for nested sections) with `values`."""
+
+    def change(config, tmp_path):
+        target = config
+        for key in section.split("."):
+            target = target.setdefault(key, {})
+        target.update(values)
+
+    return change
+
+
+def models(**specs):
+    def change(config, tmp_path):
+        config["models"].update(specs)
+
+    return change
+
+
+CASES = {
+    # Config keys, types and values (schema)
+    "unknown top-level key": (on("trainig", max_epochs=3), "'trainig' was unexpected"),
+    "misspelt nested key": (on("training", learnig_rate=0.1), "'learnig_rate' was unexpected"),
+    "zero size": (on("datasets", sizes=[0, 3]), "0 is less than the minimum of 1"),
+    "negative size": (on("datasets", sizes=[-3]), "-3 is less than the minimum of 1"),
+    "repeated size": (on("datasets", sizes=[3, 3]), "has non-unique elements"),
+    "empty seed list": (on("datasets", seeds=[]), "[] should be non-empty"),
+    "unknown dataset kind": (on("datasets", kinds=["stretched"]), "'stretched' is not one of"),
+    "holdouts larger than the pool": (on("datasets", validation_molecules=20), "leave no training molecules"),
+    "zero patience": (on("training", patience=0), "0 is less than the minimum of 1"),
+    "negative learning rate": (on("training", learning_rate=-0.1), "-0.1 is less than or equal to the minimum of 0"),
+    "unknown device": (on("training", device="tpu"), "'tpu' is not one of ['auto', 'cpu', 'cuda']"),
+    "unknown architecture": (models(big={"architecture": "mace", "cutoff": 5.0}), "'mace' is not one of ['schnet', 'nequip']"),
+    "SchNet key on a NequIP model": (
+        models(nq={"architecture": "nequip", "num_layers": 1, "num_features": 4, "l_max": 1, "cutoff": 4.0,
+                   "hidden_channels": 8}),  # fmt: skip
+        "'hidden_channels' was unexpected",
+    ),
+    "NequIP model missing a key": (
+        models(nq={"architecture": "nequip", "num_features": 4, "l_max": 1, "cutoff": 4.0}),
+        "'num_layers' is a required property",
+    ),
+    "unknown physics prior": (
+        models(anchored={**yaml.safe_load(TINY_CONFIG.read_text())["models"]["tiny_a"], "physics_prior": "lj"}),
+        "'lj' is not one of ['none', 'coulomb']",
+    ),
+    "non-numeric distance grid": (on("evaluation", distances=[0.5, "far"]), "'far' is not of type 'number'"),
+    "empty probe grid": (on("evaluation", distances=[]), "[] should be non-empty"),
+    "probe grid including r = 0": (on("evaluation", distances=[0.0, 1.0]), "0.0 is less than or equal to the minimum of 0"),
+    "unknown probe": (on("evaluation", probes=["H3"]), "'H3' is not one of"),
+    # Level of theory
+    "unknown method": (on("labels", method="hf3c-x"), "labels.method: PySCF cannot do 'hf3c-x'"),
+    "unknown basis": (on("labels", basis="6-31g-nonsense"), "labels.basis: PySCF has no basis '6-31g-nonsense'"),
+    "element the basis lacks": (
+        lambda c, t: (on("geometries", elements=["H", "C", "N", "O", "F", "Ar"])(c, t),
+                      with_file(xyz([("Ar", 0, 0, 0), ("H", 0, 0, 1.3)], "charge=1 multiplicity=1"))(c, t),
+                      on("labels", basis="6-31g*")(c, t)),  # fmt: skip
+        "has no basis",
+    ),
+    # The user's geometry files
+    "empty xyz file": (with_file(""), "mine.xyz"),
+    "truncated xyz": (with_file("3\nwater\nO 0 0 0\nH 0.76 0.59 0\n"), "mine.xyz"),
+    "NaN coordinate": (with_file(xyz([("O", 0, 0, 0), ("H", np.nan, 0.59, 0), ("H", -0.76, 0.59, 0)])), "mine.xyz"),
+    "infinite coordinate": (with_file(xyz([("O", 0, 0, 0), ("H", np.inf, 0.59, 0), ("H", -0.76, 0.59, 0)])), "mine.xyz"),
+    "overlapping atoms": (with_file(xyz([("O", 0, 0, 0), ("H", 0.05, 0, 0), ("H", -0.76, 0.59, 0)])), "closer than"),
+    "single atom": (with_file(xyz([("O", 0, 0, 0)])), "mine.xyz"),
+    "binary garbage": (with_file("\x00\x01\x02 not xyz at all \x7f\n"), "mine.xyz"),
+    "impossible multiplicity": (with_file(xyz(WATER, "charge=0 multiplicity=2")), "multiplicity"),
+    "impossible charge": (with_file(xyz(WATER, "charge=11 multiplicity=1")), "charge"),
+    "probe system in training": (on("geometries.sources.ase", names=["H2O", "H2"]), "probe"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input_stops_before_any_job_with_a_message_naming_it(tmp_path, case):
+    change, message = CASES[case]
+    config = yaml.safe_load(TINY_CONFIG.read_text())
+    change(config, tmp_path)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(config))
+    result = snakemake(tmp_path, bad)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-2000:]
+    assert message in output, output[-3000:]
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_key_given_twice_in_a_config_file_is_refused(tmp_path):
+    """YAML would keep the second of two models with one name and silently train one model, not two."""
+    text = TINY_CONFIG.read_text().replace("  tiny_b:\n", "  tiny_a:\n", 1)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    result = snakemake(tmp_path, bad)
+    assert result.returncode != 0
+    assert f"{bad}: key 'tiny_a' appears twice" in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize(
+    "profile, message",
+    [
+        ({"set-resources": {"label_chunk": {"gpu": 1}}}, "set-resources.label_chunk asks for a GPU ('gpu')"),
+        ({"set-resources": {"evaluate": {"gres": "gpu:1"}}}, "set-resources.evaluate asks for a GPU ('gres')"),
+        ({"default-resources": {"gpu": 1}}, "default-resources asks every job for a GPU"),
+    ],
+)
+def test_a_gpu_asked_for_where_none_can_be_used_is_refused(tmp_path, profile, message):
+    directory = tmp_path / "profile"
+    directory.mkdir()
+    local = yaml.safe_load((REPO / "profiles/local/config.yaml").read_text())
+    (directory / "config.yaml").write_text(yaml.safe_dump({**local, **profile}))
+    result = snakemake(tmp_path, TINY_CONFIG, "--profile", str(directory))
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists()
