@@ -120,6 +120,12 @@ def file_molecules(patterns, file_format: str = "auto", max_molecules: int | Non
     for path in matching_files(patterns):
         frames = read_frames(path, file_format)
         for number, atoms in enumerate(frames):
+            if len(atoms) < 2:
+                # A size filter would skip it quietly; a lone atom in a molecule file is a mistake.
+                raise GeometrySourceError(
+                    f"{path}: frame {number} has {len(atoms)} atom; astray's geometries are molecules of two "
+                    "or more atoms (isolated-atom energies are computed for you)"
+                )
             name = atoms.info.get("molecule") or atoms.info.get("name")
             name = str(name) if name else path.stem if len(frames) == 1 else f"{path.stem}_{number}"
             charge = int(atoms.info.get("charge", 0))

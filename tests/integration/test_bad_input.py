@@ -77,17 +77,17 @@ CASES = {
         "'lj' is not one of ['none', 'coulomb']",
     ),
     "non-numeric distance grid": (on("evaluation", distances=[0.5, "far"]), "'far' is not of type 'number'"),
-    "empty probe grid": (on("evaluation", distances=[]), "[] should be non-empty"),
+    "empty probe grid": (on("evaluation", distances=[]), "[] is too short"),
     "probe grid including r = 0": (on("evaluation", distances=[0.0, 1.0]), "0.0 is less than or equal to the minimum of 0"),
     "unknown probe": (on("evaluation", probes=["H3"]), "'H3' is not one of"),
     # Level of theory
     "unknown method": (on("labels", method="hf3c-x"), "labels.method: PySCF cannot do 'hf3c-x'"),
     "unknown basis": (on("labels", basis="6-31g-nonsense"), "labels.basis: PySCF has no basis '6-31g-nonsense'"),
     "element the basis lacks": (
-        lambda c, t: (on("geometries", elements=["H", "C", "N", "O", "F", "Ar"])(c, t),
-                      with_file(xyz([("Ar", 0, 0, 0), ("H", 0, 0, 1.3)], "charge=1 multiplicity=1"))(c, t),
+        lambda c, t: (on("geometries", elements=["H", "C", "N", "O", "F", "I"])(c, t),
+                      with_file(xyz([("I", 0, 0, 0), ("H", 0, 0, 1.61)]))(c, t),
                       on("labels", basis="6-31g*")(c, t)),  # fmt: skip
-        "has no basis",
+        "PySCF has no basis '6-31g*' for element I",
     ),
     # The user's geometry files
     "empty xyz file": (with_file(""), "mine.xyz"),
@@ -95,7 +95,7 @@ CASES = {
     "NaN coordinate": (with_file(xyz([("O", 0, 0, 0), ("H", np.nan, 0.59, 0), ("H", -0.76, 0.59, 0)])), "mine.xyz"),
     "infinite coordinate": (with_file(xyz([("O", 0, 0, 0), ("H", np.inf, 0.59, 0), ("H", -0.76, 0.59, 0)])), "mine.xyz"),
     "overlapping atoms": (with_file(xyz([("O", 0, 0, 0), ("H", 0.05, 0, 0), ("H", -0.76, 0.59, 0)])), "closer than"),
-    "single atom": (with_file(xyz([("O", 0, 0, 0)])), "mine.xyz"),
+    "single atom": (with_file(xyz([("O", 0, 0, 0)])), "mine.xyz: frame 0 has 1 atom"),
     "binary garbage": (with_file("\x00\x01\x02 not xyz at all \x7f\n"), "mine.xyz"),
     "impossible multiplicity": (with_file(xyz(WATER, "charge=0 multiplicity=2")), "multiplicity"),
     "impossible charge": (with_file(xyz(WATER, "charge=11 multiplicity=1")), "charge"),
