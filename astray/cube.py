@@ -4,14 +4,13 @@ Each trained model's evaluation is its own small dataset with length-one model/k
 so adding a model evaluates only that model; the cube is their merge plus the reference curves.
 """
 
-import os
 from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
 import astray
+from astray.io import write_atomically
 from astray.curve_metrics import PHYSICS_UNITS, WINDOWS, curve_physics, window_errors
 from astray.scaling import capacity_scaling, data_scaling
 
@@ -225,12 +224,9 @@ def annotate(ds: xr.Dataset) -> xr.Dataset:
 
 def write_netcdf(ds: xr.Dataset, path, what: str) -> None:
     """Write with a new `history` line, to a temporary name first so readers never see half a file."""
-    path = Path(path)
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     line = f"[{stamp}] {what} - astray {astray.__version__}"
     history = ds.attrs.get("history", "")
     ds.attrs["history"] = f"{history}\n{line}" if history else line
-    temporary = path.with_name(path.name + ".tmp")
     # Encodings read from the inputs (e.g. a fixed string width) must not truncate the merged values.
-    ds.drop_encoding().to_netcdf(temporary, engine="netcdf4")
-    os.replace(temporary, path)
+    write_atomically(path, lambda temporary: ds.drop_encoding().to_netcdf(temporary, engine="netcdf4"))

@@ -1,10 +1,67 @@
-"""Reading and writing geometries and small JSON records, never leaving half a file under the final name."""
+"""Reading and writing geometries and small JSON records, never leaving half a file under the final name.
 
+Every result file astray writes goes through `write_atomically`: to a temporary name beside it, then a
+rename. A kill, a full disk or a permission error therefore leaves either the previous complete file or
+none, and the error names the file and says what to do.
+"""
+
+import errno
 import json
 import os
+import tempfile
 from pathlib import Path
 
 from ase.io import read, write
+
+WHAT_TO_DO = {
+    errno.ENOSPC: "The disk holding it is full: free space (or move the campaign folder) and run again.",
+    errno.EDQUOT: "Your disk quota is used up: free space (or move the campaign folder) and run again.",
+    errno.EACCES: "You may not write there: check the folder's owner and mode (ls -ld) and run again.",
+    errno.EPERM: "You may not write there: check the folder's owner and mode (ls -ld) and run again.",
+    errno.EROFS: "That filesystem is read-only: run the campaign from a writable folder.",
+}
+
+
+class ResultWriteError(OSError):
+    """A result file could not be written; nothing was left under its name."""
+
+    def __init__(self, path, cause: OSError):
+        advice = WHAT_TO_DO.get(cause.errno, "Fix the cause and run again.")
+        reason = cause.strerror or str(cause)
+        super().__init__(f"cannot write {path}: {reason}. {advice} Finished results are kept; a rerun continues.")
+        self.errno = cause.errno
+
+
+def write_atomically(path, writer) -> None:
+    """Call `writer(temporary_path)`, then rename the temporary file to `path`."""
+    path = Path(path)
+    temporary = path.with_name(path.name + ".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer(temporary)
+        os.replace(temporary, path)
+    except OSError as error:
+        _remove_quietly(temporary)
+        raise ResultWriteError(path, error) from error
+
+
+def _remove_quietly(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass  # the folder itself refuses writes; there is nothing to clean up there
+
+
+def check_writable(folder) -> None:
+    """Raise ResultWriteError unless a file can be created in `folder` (or, before it exists, in the
+    nearest existing folder above it): a campaign should stop before its first job, not at its last."""
+    folder = Path(folder).absolute()
+    existing = next(parent for parent in (folder, *folder.parents) if parent.exists())
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:
+        raise ResultWriteError(folder, error) from error
 
 
 def read_geometries(path) -> list:
@@ -16,7 +73,7 @@ def read_geometries(path) -> list:
 
 
 def write_geometries(path, atoms_list) -> None:
-    _atomic(path, lambda temporary: write(temporary, atoms_list, format="extxyz"))
+    write_atomically(path, lambda temporary: write(temporary, atoms_list, format="extxyz"))
 
 
 def read_json(path):
@@ -24,12 +81,4 @@ def read_json(path):
 
 
 def write_json(path, obj) -> None:
-    _atomic(path, lambda temporary: Path(temporary).write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n"))
-
-
-def _atomic(path, writer) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    writer(str(temporary))
-    os.replace(temporary, path)
+    write_atomically(path, lambda temporary: temporary.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n"))

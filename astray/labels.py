@@ -11,6 +11,7 @@ import math
 import os
 import socket
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -228,6 +229,11 @@ def label_chunk(geometries, level: Level, progress_path, log=print, threads=None
         f"{len(geometries) - computed} reused from {progress_path}, {len(quarantined)} quarantined"
     )
     return labeled, quarantined
+
+
+def quarantine_summary(quarantined: list[dict]) -> dict:
+    """Every quarantined geometry with its reason, and how many fell to each reason (for the report)."""
+    return {"count_by_reason": dict(Counter(q["reason"] for q in quarantined)), "geometries": quarantined}
 
 
 def _calculate_entry(atoms, level, key, threads, guess):

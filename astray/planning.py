@@ -5,10 +5,10 @@ cached on disk and a re-plan (after changing models, sizes or seeds) reads it in
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from astray.io import write_atomically
 from astray.sources import matching_files
 
 
@@ -63,7 +63,5 @@ def cached_summary(cache_dir, key: str, build) -> PoolSummary:
     cache_dir.mkdir(parents=True, exist_ok=True)
     for stale in cache_dir.glob("pool-*.json"):
         stale.unlink()
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(asdict(summary)))
-    os.replace(temporary, path)
+    write_atomically(path, lambda temporary: temporary.write_text(json.dumps(asdict(summary))))
     return summary

@@ -10,6 +10,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
 
+from astray.io import write_atomically
+
 # symlog keeps the Coulomb wall and negative model energies on one readable axis.
 UNBOUND_LINEAR_THRESHOLD_EV = 1.0
 DISTANCE_TICKS = [0.3, 0.5, 1.0, 2.0, 3.0, 5.0]
@@ -45,7 +47,7 @@ def plot_model_curves(
             _distance_histogram(axes[2 * block + 1, column], training_sets[kind], distance, unbound)
     axes[0, -1].legend(fontsize=8, loc="upper right")
     figure.tight_layout()
-    figure.savefig(path, dpi=dpi)
+    _save(figure, path, dpi)
     plt.close(figure)
 
 
@@ -103,7 +105,7 @@ def plot_scaling(cube, path, dpi: int = 110) -> None:
         axis.set_title(target.replace("probe_mae/", "").replace("/", " vs "), fontsize=10)
     axes[0, 0].legend(fontsize=7)
     figure.tight_layout()
-    figure.savefig(path, dpi=dpi)
+    _save(figure, path, dpi)
     plt.close(figure)
 
 
@@ -137,3 +139,9 @@ def _log_distance_axis(axis) -> None:
     axis.xaxis.set_major_locator(FixedLocator(DISTANCE_TICKS))
     axis.xaxis.set_major_formatter(ScalarFormatter())
     axis.xaxis.set_minor_formatter(NullFormatter())
+
+
+def _save(figure, path, dpi: int) -> None:
+    # The temporary name hides the extension, so the format is given.
+    format = str(path).rsplit(".", 1)[-1]
+    write_atomically(path, lambda temporary: figure.savefig(temporary, dpi=dpi, format=format))

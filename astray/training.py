@@ -7,7 +7,6 @@ evaluation never needs the config that trained it.
 import hashlib
 import json
 import math
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ import numpy as np
 import torch
 
 from astray.datasets import atomization_energy
+from astray.io import write_atomically
 from astray.models import build_model, count_parameters
 from astray.models.schnet import is_charge_aware, is_physics_anchored, nuclear_repulsion, zbl_screening
 from astray.packing import PackedMolecules
@@ -219,10 +219,7 @@ def _mean_absolute_error(model, data: PackedMolecules, batch_size: int = 1024) -
 
 def _atomic_save(obj, path) -> None:
     """Write to a temporary name and rename, so a kill never leaves a truncated checkpoint."""
-    path = Path(path)
-    temporary = path.with_name(path.name + ".tmp")
-    torch.save(obj, temporary)
-    os.replace(temporary, path)
+    write_atomically(path, lambda temporary: torch.save(obj, temporary))
 
 
 def load_model(path):

@@ -8,16 +8,18 @@ from snakemake.utils import validate
 from astray.config_checks import check_config_files, check_gpu_requests
 from astray.datasets import KIND_ORIGINS, split_molecules
 from astray.geometries import GeometrySourceError, build_pool
+from astray.io import check_writable
 from astray.labels import LabelInputError, Level, check_labeling_inputs
 from astray.planning import cached_summary, plan_key, source_fingerprint
 from astray.references import PROBES
 
 
 # Stop before planning anything if a config file repeats a key, the config has a misspelt key, a wrong
-# type or a bad value, or the profile asks for a GPU where none can be used.
+# type or a bad value, the profile asks for a GPU where none can be used, or results cannot be written.
 check_config_files(workflow.configfiles)
 validate(config, schema="../config/schema.yaml")
 check_gpu_requests(workflow.resource_settings.overwrite_resources, workflow.resource_settings.default_resources)
+check_writable("results")
 # Errors found later in planning name the config files they come from.
 CONFIG_FILES = " + ".join(
     os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path) for path in workflow.configfiles

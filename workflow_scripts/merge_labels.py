@@ -4,15 +4,11 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from collections import Counter
-
 from astray.io import read_geometries, read_json, write_geometries, write_json
+from astray.labels import quarantine_summary
 
 labeled = [atoms for path in snakemake.input.chunks for atoms in read_geometries(path)]
 quarantined = [entry for path in snakemake.input.quarantines for entry in read_json(path)]
 write_geometries(snakemake.output.labeled, labeled)
-write_json(
-    snakemake.output.quarantine,
-    {"count_by_reason": dict(Counter(q["reason"] for q in quarantined)), "geometries": quarantined},
-)
+write_json(snakemake.output.quarantine, quarantine_summary(quarantined))
 print(f"{len(labeled)} labeled, {len(quarantined)} quarantined", file=sys.stderr)

@@ -20,7 +20,7 @@ import yaml
 from ase.calculators.singlepoint import SinglePointCalculator
 
 from astray.datasets import atomization_energy
-from astray.io import write_geometries
+from astray.io import write_atomically, write_geometries
 
 BOX = 100.0  # Å: far beyond any cutoff, so no atom sees an image of another
 VALIDATION_METRIC = "val0_epoch/weighted_sum"  # the validation energy MAE, the only weighted metric
@@ -254,7 +254,7 @@ def summary(workdir, spec, n_train: int) -> dict:
 
 
 def write_summary(path, record: dict) -> None:
-    Path(path).write_text(json.dumps(record, indent=2) + "\n")
+    write_atomically(path, lambda temporary: temporary.write_text(json.dumps(record, indent=2) + "\n"))
 
 
 class NequIPPredictor:

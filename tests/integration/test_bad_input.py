@@ -145,3 +145,12 @@ def test_a_gpu_asked_for_where_none_can_be_used_is_refused(tmp_path, profile, me
     assert result.returncode != 0
     assert message in result.stdout + result.stderr
     assert not (tmp_path / "results").exists()
+
+
+
+def test_a_results_folder_that_cannot_be_written_stops_the_run_before_any_job(unwritable_results, tmp_path):
+    result = snakemake(tmp_path, TINY_CONFIG)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"cannot write {unwritable_results}: " in output and "You may not write there" in output, output[-3000:]
+    assert list(unwritable_results.iterdir()) == []

@@ -7,9 +7,16 @@ import sys
 import time
 
 import numpy as np
+import pytest
 import xarray as xr
+from ase import Atoms
 
+from astray import labels
 from astray.cube import write_netcdf
+from astray.engines import get_engine
+from astray.io import ResultWriteError, check_writable, write_geometries, write_json
+from astray.labels import Level, label_chunk, quarantine_summary
+from astray.tables import quarantine_table
 
 WRITER = """
 import sys
@@ -36,3 +43,68 @@ def test_killing_the_cube_writer_leaves_the_previous_cube_intact(tmp_path):
     with xr.open_dataset(path) as cube:
         assert cube.energy.values.tolist() == [0.0, 1.0, 2.0]
         assert "the previous cube" in cube.attrs["history"]
+
+
+class FaultyEngine:
+    """The real PySCF engine, except that it returns a NaN energy for one geometry and raises for another,
+    as a numerical blow-up or a crash inside an engine would."""
+
+    def __init__(self, nan_geometry: str, crashing_geometry: str):
+        self.real = get_engine("pyscf")
+        self.nan_geometry, self.crashing_geometry = nan_geometry, crashing_geometry
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def compute(self, atoms, level, **options):
+        if atoms.info["geometry_id"] == self.crashing_geometry:
+            raise RuntimeError("integral screening failed")
+        solution = self.real.compute(atoms, level, **options)
+        if atoms.info["geometry_id"] == self.nan_geometry:
+            solution.energy = float("nan")
+        return solution
+
+
+def hydrogen(distance):
+    atoms = Atoms("H2", positions=[(0, 0, 0), (0, 0, distance)])
+    atoms.info.update(charge=0, multiplicity=1, geometry_id=f"H2@{distance}")
+    return atoms
+
+
+def test_a_nan_or_a_crash_inside_the_engine_is_quarantined_counted_and_the_chunk_goes_on(tmp_path, monkeypatch):
+    monkeypatch.setattr(labels, "get_engine", lambda name: FaultyEngine("H2@0.8", "H2@0.9"))
+    scan = [hydrogen(d) for d in (0.7, 0.8, 0.9, 1.0)]
+    labeled, quarantined = label_chunk(scan, Level("hf", "sto-3g"), tmp_path / "p.jsonl", log=lambda *_: None)
+
+    assert [a.info["geometry_id"] for a in labeled] == ["H2@0.7", "H2@1.0"]
+    summary = quarantine_summary(quarantined)
+    assert summary["count_by_reason"] == {
+        "LabelFailure: non-finite energy or forces": 1,
+        "RuntimeError: integral screening failed": 1,
+    }
+    assert quarantine_table(summary).geometries.tolist() == [1, 1]  # the report's quarantine table
+    write_geometries(tmp_path / "labeled.extxyz", labeled)
+    assert "nan" not in (tmp_path / "labeled.extxyz").read_text().lower()
+
+
+def test_a_full_disk_leaves_the_previous_file_and_names_the_file_and_the_fix(tmp_path):
+    path = tmp_path / "results" / "labels" / "labeled.extxyz"
+    write_geometries(path, [hydrogen(0.7)])
+    before = path.read_bytes()
+    # The temporary file is the kernel's always-full device: every write fails with ENOSPC, for real.
+    path.with_name(path.name + ".tmp").symlink_to("/dev/full")
+    with pytest.raises(ResultWriteError) as error:
+        write_geometries(path, [hydrogen(0.8)])
+    assert f"cannot write {path}: No space left on device. The disk holding it is full" in str(error.value)
+    assert path.read_bytes() == before
+    assert list(path.parent.iterdir()) == [path]  # nothing half-written beside it either
+
+
+def test_an_unwritable_results_folder_names_the_file_and_leaves_nothing(unwritable_results):
+    path = unwritable_results / "quarantine.json"
+    with pytest.raises(ResultWriteError) as error:
+        write_json(path, {"geometries": []})
+    assert f"cannot write {path}: " in str(error.value) and "You may not write there" in str(error.value)
+    with pytest.raises(ResultWriteError, match="You may not write there"):
+        check_writable(unwritable_results / "labels")  # the check the workflow makes before planning
+    assert list(unwritable_results.iterdir()) == []
