@@ -9,6 +9,7 @@ import errno
 import json
 import os
 import tempfile
+import uuid
 from pathlib import Path
 
 from ase.io import read, write
@@ -32,10 +33,15 @@ class ResultWriteError(OSError):
         self.errno = cause.errno
 
 
-def write_atomically(path, writer) -> None:
-    """Call `writer(temporary_path)`, then rename the temporary file to `path`."""
+def write_atomically(path, writer, shared: bool = False) -> None:
+    """Call `writer(temporary_path)`, then rename the temporary file to `path`.
+
+    `shared`: several processes may write this file at once (Snakemake parses the workflow in every
+    cluster job), so each writes its own temporary file; the last rename wins, whole.
+    """
     path = Path(path)
-    temporary = path.with_name(path.name + ".tmp")
+    suffix = f".{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp" if shared else ".tmp"
+    temporary = path.with_name(path.name + suffix)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         writer(temporary)

@@ -16,6 +16,7 @@ from astray.sources import matching_files
 class PoolSummary:
     molecules: list[str]  # molecule of each geometry, in pool order
     origins: list[str]  # origin of each geometry, in pool order
+    formulas: list[str]  # chemical formula of each geometry, in pool order (for the cost estimate)
     elements: list[str]
 
     def __len__(self) -> int:
@@ -30,6 +31,7 @@ def summarize(pool) -> PoolSummary:
     return PoolSummary(
         molecules=[atoms.info["molecule"] for atoms in pool],
         origins=[atoms.info["origin"] for atoms in pool],
+        formulas=[atoms.get_chemical_formula() for atoms in pool],
         elements=sorted({symbol for atoms in pool for symbol in atoms.get_chemical_symbols()}),
     )
 
@@ -62,6 +64,24 @@ def cached_summary(cache_dir, key: str, build) -> PoolSummary:
     summary = summarize(build())
     cache_dir.mkdir(parents=True, exist_ok=True)
     for stale in cache_dir.glob("pool-*.json"):
-        stale.unlink()
-    write_atomically(path, lambda temporary: temporary.write_text(json.dumps(asdict(summary))))
+        stale.unlink(missing_ok=True)  # another job may have removed it first
+    write_atomically(path, lambda temporary: temporary.write_text(json.dumps(asdict(summary))), shared=True)
     return summary
+
+
+def record_plan(cache_dir, key: str, config: dict, config_files: str) -> None:
+    """What the last plan was made of (its config as Snakemake merged it, and its pool summary's key), so
+    `python -m astray.plan` can estimate the campaign's cost from exactly what Snakemake planned."""
+    record = {"config": config, "config_files": config_files, "pool_summary": f"pool-{key}.json"}
+    text = json.dumps(record, default=str)
+    path = Path(cache_dir) / "plan.json"
+    if path.exists() and path.read_text() == text:
+        return  # every job of a cluster run parses the workflow; most find it already recorded
+    write_atomically(path, lambda temporary: temporary.write_text(text), shared=True)
+
+
+def read_plan(cache_dir) -> tuple[dict, str, PoolSummary]:
+    """The config, config file names and pool summary that `record_plan` recorded in `cache_dir`."""
+    record = json.loads((Path(cache_dir) / "plan.json").read_text())
+    summary = PoolSummary(**json.loads((Path(cache_dir) / record["pool_summary"]).read_text()))
+    return record["config"], record["config_files"], summary

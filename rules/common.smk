@@ -10,7 +10,7 @@ from astray.datasets import KIND_ORIGINS, split_molecules
 from astray.geometries import GeometrySourceError, build_pool
 from astray.io import check_writable
 from astray.labels import LabelInputError, Level, check_labeling_inputs
-from astray.planning import cached_summary, plan_key, source_fingerprint
+from astray.planning import cached_summary, plan_key, record_plan, source_fingerprint
 from astray.references import PROBES
 
 
@@ -97,18 +97,25 @@ def planned_pool():
     return pool
 
 
-def pool_summary(fingerprint):
-    """How many geometries, of which molecule and origin: their number fixes the labeling chunks up front,
-    so `snakemake -n` plans the whole campaign without a checkpoint. Cached in .snakemake/astray/ until
-    the geometry config, the level, the pool code or a source file changes, so re-planning a QM9-sized
-    campaign after changing models, sizes or seeds skips rebuilding and rechecking the pool."""
+PLANNING_CACHE = Path(".snakemake") / "astray"
+
+
+def pool_key(fingerprint):
+    """Identity of the pool: its config, what its checks depend on, and its source files."""
     checked = {
         "level": LEVEL,
         "min_distance": LABELS["min_distance"],
         "code": [stage_code("geometries"), stage_code("labels")],
     }
-    key = plan_key(GEOMETRIES, checked, fingerprint)
-    return cached_summary(Path(".snakemake") / "astray", key, planned_pool)
+    return plan_key(GEOMETRIES, checked, fingerprint)
+
+
+def pool_summary(key):
+    """How many geometries, of which molecule and origin: their number fixes the labeling chunks up front,
+    so `snakemake -n` plans the whole campaign without a checkpoint. Cached in .snakemake/astray/ until
+    the geometry config, the level, the pool code or a source file changes, so re-planning a QM9-sized
+    campaign after changing models, sizes or seeds skips rebuilding and rechecking the pool."""
+    return cached_summary(PLANNING_CACHE, key, planned_pool)
 
 
 try:
@@ -117,7 +124,9 @@ try:
     SOURCES_FINGERPRINT = source_fingerprint(GEOMETRIES)
 except GeometrySourceError as error:
     raise GeometrySourceError(f"{CONFIG_FILES}: {error}") from None
-POOL = pool_summary(SOURCES_FINGERPRINT)
+POOL_KEY = pool_key(SOURCES_FINGERPRINT)
+POOL = pool_summary(POOL_KEY)
+record_plan(PLANNING_CACHE, POOL_KEY, config, CONFIG_FILES)
 N_CHUNKS = math.ceil(len(POOL) / LABELS["chunk_size"])
 # Isolated-atom energies are needed for the elements of the pool and of the probes.
 ATOM_ELEMENTS = sorted(set(POOL.elements) | {s for name in EVALUATION["probes"] for s in PROBES[name].symbols})

@@ -55,6 +55,20 @@ def test_dry_run_plans_without_running(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+def test_the_plan_lists_snakemakes_jobs_and_estimates_what_they_cost(tmp_path):
+    command = [sys.executable, "-m", "astray.plan", "--directory", str(tmp_path), "--configfile", str(TINY_CONFIG)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert result.returncode == 0, result.stderr[-3000:]
+    plan = result.stdout
+    listed = {rule: int(n.replace(",", "")) for rule, n in re.findall(r"^  (\w+)\s+([\d,]+)$", plan, flags=re.M)}
+    assert listed == planned_jobs(snakemake(tmp_path, TINY_CONFIG, "-n"))
+    assert f"{sum(listed.values())} jobs to run" in plan
+    cpu_hours = float(re.search(r"hf/sto-3g \(\d+-\d+ basis functions\): ([\d.,]+) CPU-hours", plan).group(1))
+    assert 0 < cpu_hours < 1  # HF/STO-3G on a few small molecules: minutes
+    assert re.search(r"training   12 runs: [\d.,]+ hours on ", plan)  # 3 models x 2 kinds x 1 seed x 2 sizes
+    assert not (tmp_path / "results").exists()
+
+
 def test_cube_holds_every_model_and_the_physics_of_the_references(campaign):
     workdir, _ = campaign
     cube = xr.load_dataset(workdir / "results" / "cube.nc")

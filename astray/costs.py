@@ -1,0 +1,96 @@
+"""What a campaign will cost before it runs: CPU-hours of labeling, GPU-hours of training, disk.
+
+Labeling cost per geometry follows a power law in its number of basis functions, one per method family,
+t = seconds_at_100 * (n_basis / 100) ** exponent, fitted to this project's own timings
+(benchmarks/label_costs.py writes astray/cost_calibration.json). Training cost is measured seconds per
+training geometry per epoch on a reference GPU, scaled by each model's size. Both are estimates to decide
+whether a campaign fits an allocation, not promises: early stopping, retries and node speed move them.
+"""
+
+import json
+import math
+from collections import Counter
+from functools import cache
+from pathlib import Path
+
+from ase.formula import Formula
+
+from astray.levels import ATOM_MULTIPLICITY, Level
+
+CALIBRATION = Path(__file__).with_name("cost_calibration.json")
+
+
+def load_calibration(path=CALIBRATION) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+@cache
+def basis_functions_of(element: str, basis: str) -> int:
+    """Basis functions one atom of `element` brings (a molecule's count is the sum over its atoms)."""
+    from pyscf import gto
+
+    atom = gto.M(atom=[[element, (0.0, 0.0, 0.0)]], basis=basis, spin=ATOM_MULTIPLICITY[element] - 1, verbose=0)
+    return atom.nao_nr()
+
+
+def basis_functions(formula: str, basis: str) -> int:
+    return sum(count * basis_functions_of(element, basis) for element, count in Formula(formula).count().items())
+
+
+def fit_power_law(n_basis, seconds) -> dict:
+    """Least-squares line through log(seconds) against log(n_basis / 100)."""
+    xs = [math.log(n / 100) for n in n_basis]
+    ys = [math.log(t) for t in seconds]
+    x_mean, y_mean = sum(xs) / len(xs), sum(ys) / len(ys)
+    exponent = sum((x - x_mean) * (y - y_mean) for x, y in zip(xs, ys)) / sum((x - x_mean) ** 2 for x in xs)
+    return {
+        "seconds_at_100": math.exp(y_mean - exponent * x_mean),
+        "exponent": exponent,
+        "n_basis_range": [min(n_basis), max(n_basis)],
+    }
+
+
+def label_seconds(formulas, level: Level, calibration: dict) -> float | None:
+    """Single-core seconds to label geometries of these formulas at `level`; None where no law is known
+    (FCI grows factorially, so no power law describes it)."""
+    law = calibration["labels"].get(level.family)
+    if law is None:
+        return None
+    total = 0.0
+    for formula, count in Counter(formulas).items():
+        total += count * law["seconds_at_100"] * (basis_functions(formula, level.basis) / 100) ** law["exponent"]
+    return total
+
+
+def model_size(spec: dict) -> float:
+    """A model's size for the cost model: SchNet's parameter count; for NequIP, whose cost is its tensor
+    products on every edge, layers x features^2 x (l_max + 1)^2."""
+    if spec["architecture"] == "nequip":
+        return spec["num_layers"] * spec["num_features"] ** 2 * (spec["l_max"] + 1) ** 2
+    from astray.models import build_model, count_parameters
+
+    placeholder = {"mean": 0.0, "std": 1.0, "atom_energies": {}}  # normalisation does not change the size
+    return count_parameters(build_model(spec, placeholder))
+
+
+def along(points, size: float) -> float:
+    """The line through two measured (size, value) points at `size`, never below the smaller value."""
+    (x0, y0), (x1, y1) = sorted(points)
+    value = y0 if x1 == x0 else y0 + (y1 - y0) * (size - x0) / (x1 - x0)
+    return max(value, min(y0, y1))
+
+
+def training_seconds(spec: dict, geometries_per_epoch: int, epochs: int, calibration: dict) -> float:
+    """GPU seconds of one training run of at most `epochs` epochs (early stopping often ends sooner)."""
+    reference = calibration["training"][spec["architecture"]]
+    per_geometry_epoch = along(reference["points"], model_size(spec))
+    return per_geometry_epoch * geometries_per_epoch * epochs + reference["seconds_per_run"]
+
+
+def disk_bytes(atoms_labeled: int, atoms_in_datasets: int, specs, calibration: dict) -> int:
+    """Bytes the results take: labels (chunk, progress and merged files), datasets, each training run's files."""
+    disk = calibration["disk"]
+    labels = atoms_labeled * disk["label_bytes_per_atom"]
+    datasets = atoms_in_datasets * disk["dataset_bytes_per_atom"]
+    models = sum(along(disk["model_bytes"][spec["architecture"]], model_size(spec)) for spec in specs)
+    return int(labels + datasets + models)

@@ -1,0 +1,125 @@
+"""Plan a campaign before spending allocation: jobs per rule, CPU-hours of labeling, GPU-hours of
+training and the disk the results will take.
+
+    .venv/bin/python -m astray.plan --configfile config/paper_scale.yaml [other snakemake options]
+
+Snakemake makes the plan (a dry run with the given options; the local profile unless one is given), so
+the job counts are exactly those a run would schedule; the costs come from astray.costs.
+"""
+
+import math
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from ase.formula import Formula
+
+from astray.costs import basis_functions, disk_bytes, label_seconds, load_calibration, training_seconds
+from astray.levels import Level
+from astray.planning import read_plan
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def dry_run(snakemake_args) -> tuple[dict, float]:
+    """Jobs per rule of a Snakemake dry run with these options, and how long planning took."""
+    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--dry-run", "--quiet", "rules"]
+    if not any(arg == "--profile" or arg.startswith("--profile=") for arg in snakemake_args):
+        command += ["--profile", str(REPO / "profiles" / "local")]
+    start = time.perf_counter()
+    result = subprocess.run([*command, *snakemake_args], capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        sys.exit(result.stderr.strip() or result.stdout.strip())
+    return jobs_per_rule(result.stdout + result.stderr), seconds
+
+
+def jobs_per_rule(output: str) -> dict:
+    """Job counts from the 'Job stats' table Snakemake prints; empty when there is nothing to do."""
+    if "Job stats:" not in output:
+        return {}
+    table = output.split("Job stats:")[-1]
+    return {rule: int(n) for rule, n in re.findall(r"^(\w+)\s+(\d+)$", table, flags=re.M) if rule != "total"}
+
+
+def workdir_of(snakemake_args) -> Path:
+    for flag in ("--directory", "-d"):
+        if flag in snakemake_args:
+            return Path(snakemake_args[snakemake_args.index(flag) + 1])
+    return Path.cwd()
+
+
+def estimate(config: dict, pool, calibration: dict) -> dict:
+    """Upper-bound costs of the whole campaign (not only of what is left to do)."""
+    level = Level.from_config(config["labels"])
+    datasets, training = config["datasets"], config["training"]
+    runs = [(spec, size) for spec in config["models"].values() for size in datasets["sizes"]
+            for _ in datasets["kinds"] for _ in datasets["seeds"]]  # fmt: skip
+    atoms_per_geometry = {formula: len(Formula(formula)) for formula in set(pool.formulas)}
+    mean_atoms = sum(atoms_per_geometry[f] for f in pool.formulas) / len(pool)
+    training_geometries = sum(datasets["sizes"]) * len(datasets["kinds"]) * len(datasets["seeds"])
+    return {
+        "level": level,
+        "geometries": len(pool),
+        "basis_range": _basis_range(pool.formulas, level.basis),
+        "label_seconds": label_seconds(pool.formulas, level, calibration),
+        "training_runs": len(runs),
+        "training_seconds": sum(training_seconds(spec, size, training["max_epochs"], calibration) for spec, size in runs),
+        "disk_bytes": disk_bytes(
+            atoms_labeled=sum(atoms_per_geometry[f] for f in pool.formulas),
+            atoms_in_datasets=int(mean_atoms * training_geometries),
+            specs=[spec for spec, _ in runs],
+            calibration=calibration,
+        ),
+    }
+
+
+def _basis_range(formulas, basis: str) -> tuple[int, int]:
+    counts = [basis_functions(formula, basis) for formula in Counter(formulas)]
+    return min(counts), max(counts)
+
+
+def report(jobs: dict, plan_seconds: float, config_files: str, costs: dict, calibration: dict) -> str:
+    level, (fewest, most) = costs["level"], costs["basis_range"]
+    lines = [f"astray plan of {config_files}: {sum(jobs.values()):,} jobs to run, planned in {plan_seconds:.1f} s"]
+    lines += [f"  {rule:<20} {count:>7,}" for rule, count in sorted(jobs.items(), key=lambda item: -item[1])]
+    lines.append("Whole campaign (jobs already done included), estimated:")
+    law = calibration["labels"].get(level.family)
+    if costs["label_seconds"] is None:
+        labeling = "not estimated (FCI grows factorially; keep it to a few electrons)"
+    else:
+        labeling = f"{_figure(costs['label_seconds'] / 3600)} CPU-hours"
+        if most > law["n_basis_range"][1]:
+            # Small molecules hide the steep asymptotic scaling of correlated methods (CCSD: n^6).
+            labeling += f" (extrapolated: calibrated up to {law['n_basis_range'][1]} basis functions, likely low)"
+    lines.append(f"  labeling   {costs['geometries']:,} geometries, {level.method}/{level.basis} "
+                 f"({fewest}-{most} basis functions): {labeling}")  # fmt: skip
+    lines.append(f"  training   {costs['training_runs']:,} runs: {_figure(costs['training_seconds'] / 3600)} hours on "
+                 f"{calibration['training_measured_on']} if every run reaches max_epochs")  # fmt: skip
+    lines.append(f"  disk       {_figure(costs['disk_bytes'] / 1e9)} GB (labels, training sets, model files)")
+    lines.append(f"Cost model: astray/costs.py, calibrated by benchmarks/cost_model.py ({calibration['labels_measured_on']}).")
+    return "\n".join(lines)
+
+
+def _figure(value: float) -> str:
+    """Three significant figures, without exponents: 0.000123, 4.56, 7,890."""
+    if value >= 100:
+        return f"{value:,.0f}"
+    if value <= 0:
+        return "0"
+    return f"{value:.{max(0, 2 - math.floor(math.log10(value)))}f}"
+
+
+def main(argv=None) -> None:
+    snakemake_args = list(sys.argv[1:] if argv is None else argv)
+    jobs, plan_seconds = dry_run(snakemake_args)
+    config, config_files, pool = read_plan(workdir_of(snakemake_args) / ".snakemake" / "astray")
+    calibration = load_calibration()
+    print(report(jobs, plan_seconds, config_files, estimate(config, pool, calibration), calibration))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""The cost model behind `python -m astray.plan`: basis-set sizes, power laws, model sizes."""
+
+import math
+
+import pytest
+
+from astray.costs import along, basis_functions, fit_power_law, label_seconds, model_size, training_seconds
+from astray.levels import Level
+
+CALIBRATION = {
+    "labels": {"hf": {"seconds_at_100": 10.0, "exponent": 3.0, "n_basis_range": [24, 114]}},
+    "training": {"schnet": {"points": [[1_000, 1e-4], [101_000, 3e-4]], "seconds_per_run": 5.0}},
+}
+
+
+def test_basis_functions_add_up_over_atoms():
+    # def2-SVP: O has 3s2p1d (14 functions), H 2s1p (5); STO-3G: one per orbital of a minimal basis.
+    assert basis_functions("H2O", "def2-svp") == 14 + 2 * 5
+    assert basis_functions("CH4", "sto-3g") == 5 + 4 * 1
+
+
+def test_a_power_law_is_recovered_from_its_own_points():
+    sizes = [20, 40, 80, 160]
+    law = fit_power_law(sizes, [3.0 * (n / 100) ** 2.7 for n in sizes])
+    assert law["seconds_at_100"] == pytest.approx(3.0) and law["exponent"] == pytest.approx(2.7)
+    assert law["n_basis_range"] == [20, 160]
+
+
+def test_labeling_cost_grows_with_the_basis_and_fci_is_not_guessed():
+    svp = label_seconds(["H2O", "H2O"], Level("hf", "def2-svp"), CALIBRATION)
+    assert svp == pytest.approx(2 * 10.0 * 0.24**3)
+    assert label_seconds(["H2O"], Level("hf", "def2-tzvp"), CALIBRATION) > svp / 2
+    assert label_seconds(["H2"], Level("fci", "sto-3g"), CALIBRATION) is None
+
+
+def test_training_cost_follows_the_measured_line_and_the_epochs():
+    assert along([[1_000, 1e-4], [101_000, 3e-4]], 51_000) == pytest.approx(2e-4)
+    assert along([[1_000, 1e-4], [101_000, 3e-4]], 10) == pytest.approx(1e-4)  # never below the smaller
+    spec = {"architecture": "schnet", "hidden_channels": 64, "num_filters": 64, "num_interactions": 3,
+            "num_gaussians": 50, "cutoff": 5.0}  # fmt: skip
+    one = training_seconds(spec, 1000, 100, CALIBRATION)
+    two = training_seconds(spec, 1000, 200, CALIBRATION)
+    assert two - 5.0 == pytest.approx(2 * (one - 5.0))
+
+
+def test_model_sizes_rise_along_a_capacity_ladder():
+    small = {"architecture": "schnet", "hidden_channels": 32, "num_filters": 32, "num_interactions": 2,
+             "num_gaussians": 25, "cutoff": 5.0}  # fmt: skip
+    large = {**small, "hidden_channels": 128, "num_filters": 128, "num_interactions": 6}
+    assert model_size(large) > 10 * model_size(small) > 0
+    nequip = {"architecture": "nequip", "num_layers": 2, "num_features": 16, "l_max": 1, "cutoff": 5.0}
+    assert model_size({**nequip, "l_max": 2}) == pytest.approx(model_size(nequip) * 9 / 4)
+    assert math.isfinite(model_size(nequip))
