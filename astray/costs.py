@@ -50,15 +50,17 @@ def fit_power_law(n_basis, seconds) -> dict:
     }
 
 
-def label_seconds(formulas, level: Level, calibration: dict) -> float | None:
+def label_seconds(formulas, unrestricted, level: Level, calibration: dict) -> float | None:
     """Single-core seconds to label geometries of these formulas at `level`; None where no law is known
-    (FCI grows factorially, so no power law describes it)."""
+    (FCI grows factorially, so no power law describes it). Geometries with an open shell or a stretched
+    bond (`unrestricted`) take the unrestricted path, with its broken-symmetry search: a measured factor."""
     law = calibration["labels"].get(level.family)
     if law is None:
         return None
     total = 0.0
-    for formula, count in Counter(formulas).items():
-        total += count * law["seconds_at_100"] * (basis_functions(formula, level.basis) / 100) ** law["exponent"]
+    for (formula, open_shell), count in Counter(zip(formulas, unrestricted)).items():
+        seconds = law["seconds_at_100"] * (basis_functions(formula, level.basis) / 100) ** law["exponent"]
+        total += count * seconds * (law["unrestricted_factor"] if open_shell else 1.0)
     return total
 
 

@@ -65,7 +65,7 @@ def estimate(config: dict, pool, calibration: dict) -> dict:
         "level": level,
         "geometries": len(pool),
         "basis_range": _basis_range(pool.formulas, level.basis),
-        "label_seconds": label_seconds(pool.formulas, level, calibration),
+        "label_seconds": label_seconds(pool.formulas, pool.unrestricted, level, calibration),
         "training_runs": len(runs),
         "training_seconds": sum(training_seconds(spec, size, training["max_epochs"], calibration) for spec, size in runs),
         "disk_bytes": disk_bytes(

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from astray.io import write_atomically
+from astray.levels import is_stretched
 from astray.sources import matching_files
 
 
@@ -17,6 +18,7 @@ class PoolSummary:
     molecules: list[str]  # molecule of each geometry, in pool order
     origins: list[str]  # origin of each geometry, in pool order
     formulas: list[str]  # chemical formula of each geometry, in pool order (for the cost estimate)
+    unrestricted: list[bool]  # open shell or a stretched bond: the costlier unrestricted labeling path
     elements: list[str]
 
     def __len__(self) -> int:
@@ -32,6 +34,7 @@ def summarize(pool) -> PoolSummary:
         molecules=[atoms.info["molecule"] for atoms in pool],
         origins=[atoms.info["origin"] for atoms in pool],
         formulas=[atoms.get_chemical_formula() for atoms in pool],
+        unrestricted=[atoms.info.get("multiplicity", 1) != 1 or is_stretched(atoms) for atoms in pool],
         elements=sorted({symbol for atoms in pool for symbol in atoms.get_chemical_symbols()}),
     )
 

@@ -5,7 +5,10 @@
 
 labels: real PySCF calculations (energies, and forces where the method has them) on G2 molecules of
 growing size at def2-SVP, one thread, per method family; a power law in the number of basis functions
-is fitted per family. Each family stops at the size where its calculations take minutes.
+is fitted per family. Each family stops at the size where its calculations take minutes. The three
+smallest molecules are also timed with one bond stretched 1.6x, as the campaign's bond scans stretch them
+(the unrestricted path with its broken-symmetry search, which open-shell and stretched geometries take);
+the geometric mean of the stretched / equilibrium time ratios is the family's `unrestricted_factor`.
 
 training: each architecture at the smallest and largest capacity of config/paper_scale.yaml (NequIP's two
 smallest on a CPU), trained on the `organic` set of benchmarks/training.py for two epoch counts; the difference gives seconds per training
@@ -17,6 +20,7 @@ Both parts update astray/cost_calibration.json in place and leave the other part
 
 import argparse
 import json
+import math
 import os
 import platform
 import sys
@@ -26,6 +30,7 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+import numpy as np
 import yaml
 from ase.build import molecule
 
@@ -44,12 +49,29 @@ FAMILIES = {  # method, and the largest molecule (basis functions) it is timed o
 }
 BASIS = "def2-svp"
 EPOCHS = (2, 6)
+STRETCH = 1.6  # the default campaign's largest bond scaling
 
 
 def cpu_name() -> str:
     models = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
               if line.startswith("model name")]  # fmt: skip
     return f"{models[0] if models else platform.machine()} ({os.cpu_count()} cores)"
+
+
+def unrestricted_factor(level: Level, equilibrium_seconds) -> float:
+    """Geometric mean over the smallest molecules of (one bond stretched 1.6x) / equilibrium time."""
+    logs = []
+    for name, equilibrium in zip(MOLECULES, equilibrium_seconds):
+        atoms = molecule(name)
+        neighbour = 1 + int(np.argmin(atoms.get_distances(0, range(1, len(atoms)))))
+        atoms.positions[neighbour] = atoms.positions[0] + STRETCH * (atoms.positions[neighbour] - atoms.positions[0])
+        atoms.info.update(charge=0, multiplicity=1, geometry_id=f"{name} stretched")
+        start = time.perf_counter()
+        calculate(atoms, level, threads=1)
+        stretched = time.perf_counter() - start
+        print(f"{level.family:8s} {name:9s} one bond x{STRETCH} {stretched:8.2f} s", flush=True)
+        logs.append(math.log(stretched / equilibrium))
+    return math.exp(sum(logs) / len(logs))
 
 
 def calibrate_labels() -> dict:
@@ -71,7 +93,8 @@ def calibrate_labels() -> dict:
             sizes.append(n_basis)
             seconds.append(time.perf_counter() - start)
             print(f"{family:8s} {name:9s} {n_basis:4d} basis functions {seconds[-1]:8.2f} s", flush=True)
-        laws[family] = {**fit_power_law(sizes, seconds), "method": method, "basis": BASIS}
+        laws[family] = {**fit_power_law(sizes, seconds), "method": method, "basis": BASIS,
+                        "unrestricted_factor": unrestricted_factor(level, seconds[:3])}  # fmt: skip
         print(f"{family}: {laws[family]['seconds_at_100']:.2f} s at 100 basis functions, exponent "
               f"{laws[family]['exponent']:.2f}", flush=True)  # fmt: skip
     return {"labels": laws, "labels_measured_on": f"{cpu_name()}, one thread"}

@@ -8,7 +8,7 @@ from astray.costs import along, basis_functions, fit_power_law, label_seconds, m
 from astray.levels import Level
 
 CALIBRATION = {
-    "labels": {"hf": {"seconds_at_100": 10.0, "exponent": 3.0, "n_basis_range": [24, 114]}},
+    "labels": {"hf": {"seconds_at_100": 10.0, "exponent": 3.0, "n_basis_range": [24, 114], "unrestricted_factor": 3.0}},
     "training": {"schnet": {"points": [[1_000, 1e-4], [101_000, 3e-4]], "seconds_per_run": 5.0}},
 }
 
@@ -27,10 +27,12 @@ def test_a_power_law_is_recovered_from_its_own_points():
 
 
 def test_labeling_cost_grows_with_the_basis_and_fci_is_not_guessed():
-    svp = label_seconds(["H2O", "H2O"], Level("hf", "def2-svp"), CALIBRATION)
+    svp = label_seconds(["H2O", "H2O"], [False, False], Level("hf", "def2-svp"), CALIBRATION)
     assert svp == pytest.approx(2 * 10.0 * 0.24**3)
-    assert label_seconds(["H2O"], Level("hf", "def2-tzvp"), CALIBRATION) > svp / 2
-    assert label_seconds(["H2"], Level("fci", "sto-3g"), CALIBRATION) is None
+    assert label_seconds(["H2O"], [False], Level("hf", "def2-tzvp"), CALIBRATION) > svp / 2
+    stretched = label_seconds(["H2O", "H2O"], [False, True], Level("hf", "def2-svp"), CALIBRATION)
+    assert stretched == pytest.approx(svp * (1 + 3.0) / 2)
+    assert label_seconds(["H2"], [False], Level("fci", "sto-3g"), CALIBRATION) is None
 
 
 def test_training_cost_follows_the_measured_line_and_the_epochs():
