@@ -67,6 +67,13 @@ def label_seconds(formulas, unrestricted, level: Level, calibration: dict) -> fl
 def model_size(spec: dict) -> float:
     """A model's size for the cost model: SchNet's parameter count; for NequIP, whose cost is its tensor
     products on every edge, layers x features^2 x (l_max + 1)^2."""
+    return _model_size(json.dumps(spec, sort_keys=True))
+
+
+@cache
+def _model_size(spec_json: str) -> float:
+    # Cached by the spec's text: a campaign has hundreds of runs of a few specs, and building one is slow.
+    spec = json.loads(spec_json)
     if spec["architecture"] == "nequip":
         return spec["num_layers"] * spec["num_features"] ** 2 * (spec["l_max"] + 1) ** 2
     from astray.models import build_model, count_parameters
