@@ -1,10 +1,12 @@
-"""What a campaign will cost before it runs: CPU-hours of labeling, GPU-hours of training, disk.
+"""What a campaign will cost before it runs: CPU-hours of labeling, hours of training, disk.
 
 Labeling cost per geometry follows a power law in its number of basis functions, one per method family,
-t = seconds_at_100 * (n_basis / 100) ** exponent, fitted to this project's own timings
-(benchmarks/label_costs.py writes astray/cost_calibration.json). Training cost is measured seconds per
-training geometry per epoch on a reference GPU, scaled by each model's size. Both are estimates to decide
-whether a campaign fits an allocation, not promises: early stopping, retries and node speed move them.
+t = seconds_at_100 * (n_basis / 100) ** exponent, times a measured factor for open-shell or stretched
+geometries. Training cost is seconds per training geometry per epoch, a line in model size through two
+measured capacities per architecture. Both are fitted to this project's own timings on the machine that
+ran benchmarks/cost_model.py (it writes astray/cost_calibration.json; rerun it on your cluster's nodes).
+They are estimates to decide whether a campaign fits an allocation, not promises: early stopping,
+retries and node speed move them.
 """
 
 import json
