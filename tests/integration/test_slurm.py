@@ -42,8 +42,9 @@ TaskPlugin=task/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 GresTypes=gpu
-# Finished jobs stay visible to squeue (the profile's status command) for 5 minutes.
-MinJobAge=300
+# Finished jobs stay visible to squeue (the profile's status command) and to the test's scontrol for an
+# hour: the test checks every job of the run, and on a slow day the run outlasts 5 minutes.
+MinJobAge=3600
 ReturnToService=2
 StateSaveLocation={state}/ctld
 SlurmdSpoolDir={state}/d
