@@ -10,8 +10,8 @@ import numpy as np
 import xarray as xr
 
 import astray
-from astray.io import write_atomically
 from astray.curve_metrics import PHYSICS_UNITS, WINDOWS, curve_physics, window_errors
+from astray.io import write_atomically
 from astray.scaling import capacity_scaling, data_scaling
 
 ENERGY_CONVENTION = "energy relative to the separated fragments (isolated atoms; bare nuclei for H2_2plus)"

@@ -67,7 +67,9 @@ def estimate(config: dict, pool, calibration: dict) -> dict:
         "basis_range": _basis_range(pool.formulas, level.basis),
         "label_seconds": label_seconds(pool.formulas, pool.unrestricted, level, calibration),
         "training_runs": len(runs),
-        "training_seconds": sum(training_seconds(spec, size, training["max_epochs"], calibration) for spec, size in runs),
+        "training_seconds": sum(
+            training_seconds(spec, size, training["max_epochs"], calibration) for spec, size in runs
+        ),
         "disk_bytes": disk_bytes(
             atoms_labeled=sum(atoms_per_geometry[f] for f in pool.formulas),
             atoms_in_datasets=int(mean_atoms * training_geometries),
@@ -100,7 +102,8 @@ def report(jobs: dict, plan_seconds: float, config_files: str, costs: dict, cali
     lines.append(f"  training   {costs['training_runs']:,} runs: {_figure(costs['training_seconds'] / 3600)} hours on "
                  f"{calibration['training_measured_on']} if every run reaches max_epochs")  # fmt: skip
     lines.append(f"  disk       {_figure(costs['disk_bytes'] / 1e9)} GB (labels, training sets, model files)")
-    lines.append(f"Cost model: astray/costs.py, calibrated by benchmarks/cost_model.py ({calibration['labels_measured_on']}).")
+    measured_on = calibration["labels_measured_on"]
+    lines.append(f"Cost model: astray/costs.py, calibrated by benchmarks/cost_model.py ({measured_on}).")
     return "\n".join(lines)
 
 

@@ -11,9 +11,9 @@ smallest molecules are also timed with one bond stretched 1.6x, as the campaign'
 the geometric mean of the stretched / equilibrium time ratios is the family's `unrestricted_factor`.
 
 training: each architecture at the smallest and largest capacity of config/paper_scale.yaml (NequIP's two
-smallest on a CPU), trained on the `organic` set of benchmarks/training.py for two epoch counts; the difference gives seconds per training
-geometry per epoch (the fixed start-up is the rest). The label and model file sizes calibrate the disk
-estimate.
+smallest on a CPU), trained on the `organic` set of benchmarks/training.py for two epoch counts; the
+difference gives seconds per training geometry per epoch (the fixed start-up is the rest). The label and
+model file sizes calibrate the disk estimate.
 
 Both parts update astray/cost_calibration.json in place and leave the other part as it was.
 """
@@ -118,7 +118,8 @@ def calibrate_training(device: str) -> dict:
     settings = {"batch_size": 50, "learning_rate": 5e-4, "device": device, "patience": 100}
     references, model_bytes = {}, {"schnet": [], "nequip": []}
     for architecture in ("schnet", "nequip"):
-        rungs = [spec for spec in ladder.values() if spec["architecture"] == architecture and not spec.get("physics_prior")]
+        rungs = [spec for spec in ladder.values()
+                 if spec["architecture"] == architecture and not spec.get("physics_prior")]  # fmt: skip
         points = []
         # On a CPU the largest NequIP rungs take hours; the two smallest rungs fix the line there.
         measured = (rungs[0], rungs[-1]) if device == "cuda" or architecture == "schnet" else rungs[:2]

@@ -65,7 +65,8 @@ def test_a_killed_labeling_run_resumes_and_writes_the_datasets_of_an_uninterrupt
     # Every chunk the kill interrupted reused exactly what it had finished and computed only the rest.
     for chunk, lines in at_kill.items():
         log = (killed / f"results/logs/labels/{chunk}.log").read_text()
-        geometries, computed, reused = map(int, re.search(r"(\d+) geometries, (\d+) computed now, (\d+) reused", log).groups())
+        summary = re.search(r"(\d+) geometries, (\d+) computed now, (\d+) reused", log)
+        geometries, computed, reused = map(int, summary.groups())
         assert (reused, computed) == (lines, geometries - lines), (chunk, log[-500:])
 
     for path in sorted((clean / "results/datasets").rglob("*")):
