@@ -79,10 +79,14 @@ def train(train_atoms, val_atoms, atom_energies, spec, training, seed, output, l
     The loss is the MSE of atomization energies (eV), plus `force_weight` times the MSE of force components
     (eV/Å, by autograd) when that weight is above zero. A checkpoint of the last epoch is kept beside
     `output` while training runs, so a killed job restarted with the same inputs continues from there.
+    Energy-only training of SchNet tabulates its distance filters where that saves arithmetic
+    (`tabulate_filters`, `astray.models.schnet.GraphSchNet`).
     """
     torch.manual_seed(seed)
     device = select_device(training.get("device", "auto"))
     force_weight = training.get("force_weight", 0.0)
+    # Forces move the atoms under the filters, so only energy-only training may tabulate them.
+    tabulate = training.get("tabulate_filters", True) and force_weight == 0
     train_energies = [atomization_energy(a, atom_energies) for a in train_atoms]
     val_energies = [atomization_energy(a, atom_energies) for a in val_atoms]
     train_data = PackedMolecules(train_atoms, train_energies, spec["cutoff"], force_weight > 0, device)
@@ -117,8 +121,9 @@ def train(train_atoms, val_atoms, atom_energies, spec, training, seed, output, l
     while state["epoch"] < training["max_epochs"]:
         start = time.perf_counter()
         order = torch.randperm(train_data.n_molecules, generator=generator)
-        losses = _train_epoch(model, optimizer, train_data.batches(training["batch_size"], order), force_weight)
-        val_mae = _mean_absolute_error(model, val_data)
+        batches = train_data.batches(training["batch_size"], order)
+        losses = _train_epoch(model, optimizer, batches, force_weight, tabulate)
+        val_mae = _mean_absolute_error(model, val_data, tabulate)
         scheduler.step(val_mae)
         state["epoch"] += 1
         state["history"].append(
@@ -154,6 +159,14 @@ def train(train_atoms, val_atoms, atom_energies, spec, training, seed, output, l
                 resume_path,
             )
     model.load_state_dict(state["best_state"])
+    tabulation = None
+    if tabulate:
+        tabulation = {
+            "grid_spacing_A": model.filter_grid_spacing,
+            "max_deviation_on_validation_eV": _tabulation_deviation(model, val_data),
+        }
+        log(f"tabulated filters: validation energies within {tabulation['max_deviation_on_validation_eV']:.2g} eV "
+            "of direct filters'")
     _atomic_save(
         {
             "architecture": spec["architecture"],
@@ -164,6 +177,7 @@ def train(train_atoms, val_atoms, atom_energies, spec, training, seed, output, l
             "charge_aware": is_charge_aware(spec),
             "physics_prior": spec.get("physics_prior", "none"),
             "force_weight": force_weight,
+            "filter_tabulation": tabulation,
             "n_parameters": count_parameters(model),
             "best_epoch": state["best_epoch"],
             "best_val_mae_eV": state["best_val_mae"],
@@ -176,7 +190,7 @@ def train(train_atoms, val_atoms, atom_energies, spec, training, seed, output, l
     return state["history"]
 
 
-def _train_epoch(model, optimizer, batches, force_weight: float) -> dict:
+def _train_epoch(model, optimizer, batches, force_weight: float, tabulate: bool) -> dict:
     """One pass over the training batches; returns summed squared errors for the history.
 
     The sums stay on the device until the epoch ends: a `.item()` per batch would make a GPU wait for
@@ -186,7 +200,7 @@ def _train_epoch(model, optimizer, batches, force_weight: float) -> dict:
     energy_sum, force_sum, force_components = 0.0, 0.0, 0
     for batch in batches:
         pos = batch.pos.requires_grad_(force_weight > 0)
-        energy = _energies(model, batch, batch.pairs)
+        energy = _energies(model, batch, batch.pairs, tabulate and _worth_tabulating(model, batch))
         loss = torch.nn.functional.mse_loss(energy, batch.energy)
         energy_sum = energy_sum + loss.detach() * len(batch.energy)
         if force_weight > 0:
@@ -202,19 +216,37 @@ def _train_epoch(model, optimizer, batches, force_weight: float) -> dict:
     return {"energy": float(energy_sum), "forces": float(force_sum), "force_components": force_components}
 
 
-def _energies(model, batch, pairs=None) -> torch.Tensor:
+def _energies(model, batch, pairs=None, tabulate_filters=False) -> torch.Tensor:
     """One energy per molecule of a batch (packed for training, or collated for inference)."""
-    return model(batch.z, batch.pos, batch.batch, pairs, batch.charge, batch.multiplicity).squeeze(-1)
+    charge, multiplicity = batch.charge, batch.multiplicity
+    return model(batch.z, batch.pos, batch.batch, pairs, charge, multiplicity, tabulate_filters).squeeze(-1)
 
 
-def _mean_absolute_error(model, data: PackedMolecules, batch_size: int = 1024) -> float:
+def _worth_tabulating(model, batch) -> bool:
+    """A filter grid saves arithmetic only when the batch has more pairs than the grid has points."""
+    return batch.pairs.shape[1] > model.filter_grid_size
+
+
+def _mean_absolute_error(model, data: PackedMolecules, tabulate: bool, batch_size: int = 1024) -> float:
     model.eval()
     total = 0.0
     with torch.no_grad():
         for batch in data.batches(batch_size):
-            prediction = _energies(model, batch, batch.pairs)
+            prediction = _energies(model, batch, batch.pairs, tabulate and _worth_tabulating(model, batch))
             total += float((prediction - batch.energy).abs().sum())
     return total / data.n_molecules
+
+
+def _tabulation_deviation(model, data: PackedMolecules, batch_size: int = 1024) -> float:
+    """Largest difference (eV) between the energies from tabulated and from direct filters."""
+    model.eval()
+    largest = 0.0
+    with torch.no_grad():
+        for batch in data.batches(batch_size):
+            tabulated = _energies(model, batch, batch.pairs, tabulate_filters=True)
+            direct = _energies(model, batch, batch.pairs)
+            largest = max(largest, float((tabulated - direct).abs().max()))
+    return largest
 
 
 def _atomic_save(obj, path) -> None:

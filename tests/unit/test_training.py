@@ -4,6 +4,7 @@ import torch
 from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
+import astray.models.schnet
 from astray.models import build_model
 from astray.models.schnet import DenseRadiusGraph
 from astray.packing import PackedMolecules
@@ -141,3 +142,77 @@ def test_training_killed_with_sigkill_resumes(tmp_path):
     assert messages[0].startswith("resuming from epoch")
     assert [h["epoch"] for h in history] == list(range(1, 801))
     assert (tmp_path / "m.pt").exists() and not (tmp_path / "resume.pt").exists()
+
+
+def emt_molecules(count: int, seed: int = 0):
+    """Rattled organic molecules of 6-9 atoms (30-ish pairs each within 5 Å) labeled by ASE's EMT: a cheap
+    smooth energy with enough pairs per batch for the filter grid to pay."""
+    from ase.build import molecule
+    from ase.calculators.emt import EMT
+
+    rng = np.random.default_rng(seed)
+    names = ["CH3OH", "C2H4", "CH3CHO", "CH3CH2OH", "H3CNH2", "HCOOCH3"]
+    molecules = []
+    for index in range(count):
+        atoms = molecule(names[index % len(names)])
+        atoms.positions += rng.normal(0, 0.05, atoms.positions.shape)
+        atoms.info.update(geometry_id=f"m{index}", origin="rattled")
+        atoms.calc = EMT()
+        atoms.calc = SinglePointCalculator(atoms, energy=atoms.get_potential_energy())
+        molecules.append(atoms)
+    return molecules
+
+
+PAPER_LIKE = {"architecture": "schnet", "hidden_channels": 32, "num_filters": 32, "num_interactions": 3,
+              "num_gaussians": 50, "cutoff": 5.0}  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_tabulated_filters_are_the_direct_filters_to_float32_rounding(seed, monkeypatch):
+    """Filters interpolated from a grid a tenth of the Gaussians' spacing apart err, against float64
+    arithmetic, no more than filters computed at every pair in float32 do; for weights grown far from their
+    initial values too. A coarser grid (one point per Gaussian) errs visibly more, so the test can tell."""
+    molecules = emt_molecules(24, seed)
+    torch.manual_seed(seed)
+    model = build_model(PAPER_LIKE, {"mean": -1.0, "std": 2.0}).eval()
+    with torch.no_grad():  # weights grown as training grows them, and sharper filters with them
+        for parameter in model.parameters():
+            parameter.mul_(2.0)
+    batch = PackedMolecules(molecules, [0.0] * len(molecules), cutoff=5.0).batch(torch.arange(len(molecules)))
+    energies = lambda **options: model(batch.z, batch.pos, batch.batch, batch.pairs, **options).double()  # noqa: E731
+    with torch.no_grad():
+        exact = model.double()(batch.z, batch.pos.double(), batch.batch, batch.pairs)
+        model.float()
+        rounding = (energies() - exact).abs().max()
+        tabulated = (energies(tabulate_filters=True) - exact).abs().max()
+        monkeypatch.setattr(astray.models.schnet, "FILTER_GRID_POINTS_PER_GAUSSIAN", 1)
+        coarse = (energies(tabulate_filters=True) - exact).abs().max()
+    # Two independent roundings differ by a factor of up to ~2.5 here; four-point interpolation errs 20x.
+    assert tabulated < 4 * rounding
+    assert coarse > 100 * rounding
+
+
+def test_training_with_tabulated_filters_matches_direct_training(tmp_path, monkeypatch):
+    """Energy-only training with the filter grid reaches the validation error of direct training, and its
+    checkpoint records the grid and the largest energy difference it made on the validation set."""
+    molecules = emt_molecules(40)
+    # One batch of 32 molecules per epoch: ~720 pairs, more than the grid's ~500 points, so it tabulates.
+    settings = {**TRAINING, "max_epochs": 15, "patience": 15, "batch_size": 32}
+    tabulated_passes = []
+    tabulate = astray.models.schnet.GraphSchNet._tabulated_filters
+    monkeypatch.setattr(astray.models.schnet.GraphSchNet, "_tabulated_filters",
+                        lambda model, distance: tabulated_passes.append(1) or tabulate(model, distance))  # fmt: skip
+    checkpoints = {}
+    for tabulate_filters in (True, False):
+        output = tmp_path / f"tabulate_{tabulate_filters}.pt"
+        options = {**settings, "tabulate_filters": tabulate_filters}
+        train(molecules[:32], molecules[32:], {"H": 0.0, "C": 0.0, "N": 0.0, "O": 0.0}, PAPER_LIKE, options,
+              seed=0, output=output, log=lambda *_: None)  # fmt: skip
+        checkpoints[tabulate_filters] = torch.load(output, weights_only=False)
+        # 15 training steps, plus one pass over the validation set to measure the difference.
+        assert len(tabulated_passes) == 16
+    record = checkpoints[True]["filter_tabulation"]
+    assert record["grid_spacing_A"] == pytest.approx(5.0 / 49 / 10)
+    assert 0 <= record["max_deviation_on_validation_eV"] < 1e-4
+    assert checkpoints[False]["filter_tabulation"] is None
+    assert checkpoints[True]["best_val_mae_eV"] == pytest.approx(checkpoints[False]["best_val_mae_eV"], rel=1e-3)
