@@ -85,8 +85,6 @@ def train(train_atoms, val_atoms, atom_energies, spec, training, seed, output, l
     torch.manual_seed(seed)
     device = select_device(training.get("device", "auto"))
     force_weight = training.get("force_weight", 0.0)
-    # Forces move the atoms under the filters, so only energy-only training may tabulate them.
-    tabulate = training.get("tabulate_filters", True) and force_weight == 0
     train_energies = [atomization_energy(a, atom_energies) for a in train_atoms]
     val_energies = [atomization_energy(a, atom_energies) for a in val_atoms]
     train_data = PackedMolecules(train_atoms, train_energies, spec["cutoff"], force_weight > 0, device)
@@ -96,6 +94,7 @@ def train(train_atoms, val_atoms, atom_energies, spec, training, seed, output, l
         species = {symbol for atoms in train_atoms for symbol in atoms.get_chemical_symbols()}
         norm["atom_energies"] = {symbol: atom_energies[symbol] for symbol in species}
     model = build_model(spec, norm).to(device)
+    tabulate = _tabulates_filters(model, training, train_data)
     # fused: one kernel updates every parameter, same update rule; a third of the default's time here.
     optimizer = torch.optim.AdamW(model.parameters(), lr=training["learning_rate"], fused=True)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
@@ -200,7 +199,7 @@ def _train_epoch(model, optimizer, batches, force_weight: float, tabulate: bool)
     energy_sum, force_sum, force_components = 0.0, 0.0, 0
     for batch in batches:
         pos = batch.pos.requires_grad_(force_weight > 0)
-        energy = _energies(model, batch, batch.pairs, tabulate and _worth_tabulating(model, batch))
+        energy = _energies(model, batch, batch.pairs, tabulate)
         loss = torch.nn.functional.mse_loss(energy, batch.energy)
         energy_sum = energy_sum + loss.detach() * len(batch.energy)
         if force_weight > 0:
@@ -222,9 +221,16 @@ def _energies(model, batch, pairs=None, tabulate_filters=False) -> torch.Tensor:
     return model(batch.z, batch.pos, batch.batch, pairs, charge, multiplicity, tabulate_filters).squeeze(-1)
 
 
-def _worth_tabulating(model, batch) -> bool:
-    """A filter grid saves arithmetic only when the batch has more pairs than the grid has points."""
-    return batch.pairs.shape[1] > model.filter_grid_size
+def _tabulates_filters(model, training: dict, data: PackedMolecules) -> bool:
+    """Whether this run evaluates SchNet's filters on a grid (`astray.models.schnet.GraphSchNet`).
+
+    Only on energies alone, since forces move the atoms under the filters; and only where the average
+    batch has more atom pairs than the grid has points, since below that the grid costs more than it saves.
+    """
+    if not training.get("tabulate_filters", True) or training.get("force_weight", 0.0) > 0:
+        return False
+    pairs_per_batch = data.host_n_pairs.mean() * min(training["batch_size"], data.n_molecules)
+    return pairs_per_batch > model.filter_grid_size
 
 
 def _mean_absolute_error(model, data: PackedMolecules, tabulate: bool, batch_size: int = 1024) -> float:
@@ -232,7 +238,7 @@ def _mean_absolute_error(model, data: PackedMolecules, tabulate: bool, batch_siz
     total = 0.0
     with torch.no_grad():
         for batch in data.batches(batch_size):
-            prediction = _energies(model, batch, batch.pairs, tabulate and _worth_tabulating(model, batch))
+            prediction = _energies(model, batch, batch.pairs, tabulate)
             total += float((prediction - batch.energy).abs().sum())
     return total / data.n_molecules
 

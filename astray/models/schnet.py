@@ -44,7 +44,7 @@ class GraphSchNet(SchNet):
     larger part of SchNet's cost. The result is the same function as torch-geometric's forward (a test
     checks it). Inference on new geometries passes no pairs and runs torch-geometric's forward unchanged.
 
-    With `tabulate_filters` (energy-only training of batches with more pairs than grid points), each filter
+    With `tabulate_filters` (energy-only training whose batches have more pairs than grid points), each filter
     is evaluated on a grid of distances and interpolated to the pairs: the same function to float32
     rounding (a test bounds the difference; the checkpoint records the largest seen on validation data).
 

@@ -209,8 +209,8 @@ def test_training_with_tabulated_filters_matches_direct_training(tmp_path, monke
         train(molecules[:32], molecules[32:], {"H": 0.0, "C": 0.0, "N": 0.0, "O": 0.0}, PAPER_LIKE, options,
               seed=0, output=output, log=lambda *_: None)  # fmt: skip
         checkpoints[tabulate_filters] = torch.load(output, weights_only=False)
-        # 15 training steps, plus one pass over the validation set to measure the difference.
-        assert len(tabulated_passes) == 16
+        # 15 training steps and 15 validation passes, plus one to measure the difference.
+        assert len(tabulated_passes) == 31
     record = checkpoints[True]["filter_tabulation"]
     assert record["grid_spacing_A"] == pytest.approx(5.0 / 49 / 10)
     assert 0 <= record["max_deviation_on_validation_eV"] < 1e-4
