@@ -120,7 +120,7 @@ class GraphSchNet(SchNet):
 
 FILTER_GRID_POINTS_PER_GAUSSIAN = 10
 # Grid points around a distance, in spacings from the start of its cell: six-point Lagrange interpolation,
-# whose error falls as (spacing / width)^6. Four points at the same spacing err 50 times more, above float32
+# whose error falls as (spacing / width)^6. Four points at the same spacing err 60-80 times more, above float32
 # rounding once weights grow (tests/unit/test_training.py).
 INTERPOLATION_NODES = (-2, -1, 0, 1, 2, 3)
 
