@@ -165,7 +165,7 @@ def train(train_atoms, val_atoms, atom_energies, spec, training, seed, output, l
             "max_deviation_on_validation_eV": _tabulation_deviation(model, val_data),
         }
         log(f"tabulated filters: validation energies within {tabulation['max_deviation_on_validation_eV']:.2g} eV "
-            "of direct filters'")
+            "of those from direct filters")
     _atomic_save(
         {
             "architecture": spec["architecture"],

@@ -159,7 +159,7 @@ def astray_train(train_atoms, val_atoms, atom_energies, spec, epochs, device, wo
     checkpoint = torch.load(output, weights_only=False)
     if tabulation := checkpoint["filter_tabulation"]:
         print(f"  astray: filters tabulated every {tabulation['grid_spacing_A']:.4f} Å, validation energies within "
-              f"{tabulation['max_deviation_on_validation_eV']:.1e} eV of direct filters'", flush=True)
+              f"{tabulation['max_deviation_on_validation_eV']:.1e} eV of direct ones", flush=True)
     return checkpoint["best_val_mae_eV"]
 
 

@@ -170,8 +170,9 @@ PAPER_LIKE = {"architecture": "schnet", "hidden_channels": 32, "num_filters": 32
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_tabulated_filters_are_the_direct_filters_to_float32_rounding(seed, monkeypatch):
     """Filters interpolated from a grid a tenth of the Gaussians' spacing apart err, against float64
-    arithmetic, no more than filters computed at every pair in float32 do; for weights grown far from their
-    initial values too. A coarser grid (one point per Gaussian) errs visibly more, so the test can tell."""
+    arithmetic, as little as filters computed at every pair in float32 do (up to the factor by which two
+    roundings differ), for weights grown far from their initial values too. A coarser grid (one point per
+    Gaussian) errs visibly more, so the test can tell."""
     molecules = emt_molecules(24, seed)
     torch.manual_seed(seed)
     model = build_model(PAPER_LIKE, {"mean": -1.0, "std": 2.0}).eval()
