@@ -1,13 +1,32 @@
 """Model architectures behind one interface: build from a spec, save with everything needed to rebuild."""
 
+import contextlib
+
+import torch
+
 from astray.models.schnet import build_schnet
 
 ARCHITECTURES = {"schnet": build_schnet}
 
 
 def build_model(spec: dict, normalisation: dict):
-    """Model described by a config spec (its 'architecture' picks the builder) and target normalisation."""
-    return ARCHITECTURES[spec["architecture"]](spec, normalisation)
+    """Model described by a config spec (its 'architecture' picks the builder) and target normalisation.
+
+    Built in float32, the precision of astray's training data, whatever default another library left set:
+    loading a NequIP model sets torch's default to float64 for the whole process.
+    """
+    with _default_dtype(torch.float32):
+        return ARCHITECTURES[spec["architecture"]](spec, normalisation)
+
+
+@contextlib.contextmanager
+def _default_dtype(dtype):
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(previous)
 
 
 def count_parameters(model) -> int:
