@@ -11,9 +11,9 @@ smallest molecules are also timed with one bond stretched 1.6x, as the campaign'
 the geometric mean of the stretched / equilibrium time ratios is the family's `unrestricted_factor`.
 
 training: each architecture at the smallest and largest capacity of config/paper_scale.yaml (NequIP's two
-smallest on a CPU), trained on the `organic` set of benchmarks/training.py for two epoch counts; the
-difference gives seconds per training geometry per epoch (the fixed start-up is the rest). The label and
-model file sizes calibrate the disk estimate.
+smallest on a CPU), trained on the `organic` set of benchmarks/training.py for 2 epochs and for 6 or more
+(fourfold more until the difference is 10 s); the difference gives seconds per training geometry per epoch
+(the fixed start-up is the rest). The label and model file sizes calibrate the disk estimate.
 
 Both parts update astray/cost_calibration.json in place and leave the other part as it was.
 """
@@ -48,7 +48,11 @@ FAMILIES = {  # method, and the largest molecule (basis functions) it is timed o
     "ccsd(t)": ("ccsd(t)", 60),
 }
 BASIS = "def2-svp"
-EPOCHS = (2, 6)
+SHORT_EPOCHS = 2
+# The longer run must outlast the shorter one by this much, or timing noise decides the slope: small models
+# take a fraction of a second per epoch, and 2 against 6 epochs once gave them negative costs.
+MIN_TIMED_DIFFERENCE_S = 10.0
+MAX_EPOCHS = 1000
 STRETCH = 1.6  # the default campaign's largest bond scaling
 
 
@@ -115,7 +119,7 @@ def calibrate_training(device: str) -> dict:
     geometries = read_geometries(labeled)
     train_atoms, val_atoms = geometries[:200], geometries[200:]
     ladder = yaml.safe_load((REPO / "config/paper_scale.yaml").read_text())["models"]
-    settings = {"batch_size": 50, "learning_rate": 5e-4, "device": device, "patience": 100}
+    settings = {"batch_size": 50, "learning_rate": 5e-4, "device": device, "patience": MAX_EPOCHS}  # every epoch runs
     references, model_bytes = {}, {"schnet": [], "nequip": []}
     for architecture in ("schnet", "nequip"):
         rungs = [spec for spec in ladder.values()
@@ -124,32 +128,46 @@ def calibrate_training(device: str) -> dict:
         # On a CPU the largest NequIP rungs take hours; the two smallest rungs fix the line there.
         measured = (rungs[0], rungs[-1]) if device == "cuda" or architecture == "schnet" else rungs[:2]
         for spec in measured:
-            elapsed = []
-            for epochs in EPOCHS:
+            if architecture == "nequip":
+                spec = {**spec, "compile": False}
+
+            def timed_run(epochs):
                 workdir = Path(tempfile.mkdtemp(prefix="astray-cost-"))
                 start = time.perf_counter()
                 if architecture == "schnet":
                     train(train_atoms, val_atoms, atom_energies, spec, {**settings, "max_epochs": epochs}, seed=0,
                           output=workdir / "model.pt", log=lambda *_: None)  # fmt: skip
                 else:
-                    spec = {**spec, "compile": False}
                     nequip.train(train_atoms, val_atoms, atom_energies, spec, {**settings, "max_epochs": epochs}, 0,
                                  workdir, log=lambda *_: None)  # fmt: skip
                 if device == "cuda":
                     torch.cuda.synchronize()
-                elapsed.append(time.perf_counter() - start)
-                if epochs == EPOCHS[-1]:
-                    files = [f for f in workdir.rglob("*") if f.is_file() and f.suffix != ".extxyz"]
-                    model_bytes[architecture].append([model_size(spec), sum(f.stat().st_size for f in files)])
-            per_epoch = (elapsed[1] - elapsed[0]) / (EPOCHS[1] - EPOCHS[0])
-            per_geometry_epoch = per_epoch / len(train_atoms)
-            points.append([model_size(spec), per_geometry_epoch])
-            print(f"{architecture} size {model_size(spec):,.0f}: {per_geometry_epoch * 1e3:.3f} ms per geometry-epoch, "
-                  f"start-up {elapsed[0] - EPOCHS[0] * per_epoch:.1f} s", flush=True)  # fmt: skip
-        startup = elapsed[0] - EPOCHS[0] * per_epoch
-        references[architecture] = {"points": points, "seconds_per_run": max(startup, 0.0)}
+                return time.perf_counter() - start, workdir
+
+            per_epoch, startup, workdir = seconds_per_epoch(timed_run)
+            files = [f for f in workdir.rglob("*") if f.is_file() and f.suffix != ".extxyz"]
+            model_bytes[architecture].append([model_size(spec), sum(f.stat().st_size for f in files)])
+            points.append([model_size(spec), per_epoch / len(train_atoms)])
+            print(f"{architecture} size {model_size(spec):,.0f}: {per_epoch / len(train_atoms) * 1e3:.3f} ms per "
+                  f"geometry-epoch, start-up {startup:.1f} s", flush=True)  # fmt: skip
+        references[architecture] = {"points": points, "seconds_per_run": startup}
     name = torch.cuda.get_device_name() if device == "cuda" else cpu_name()
     return {"training": references, "training_measured_on": name, "model_files": model_bytes}
+
+
+def seconds_per_epoch(timed_run):
+    """Seconds per epoch and the fixed start-up of a training run, from a short run and a longer one whose
+    epochs grow fourfold until it outlasts the short one by MIN_TIMED_DIFFERENCE_S. `timed_run(epochs)`
+    returns (seconds, work folder); the last folder is returned with the figures."""
+    short, _ = timed_run(SHORT_EPOCHS)
+    epochs = 3 * SHORT_EPOCHS
+    while True:
+        long, workdir = timed_run(epochs)
+        if long - short >= MIN_TIMED_DIFFERENCE_S or epochs * 4 > MAX_EPOCHS:
+            break
+        epochs *= 4
+    per_epoch = max(long - short, 0.0) / (epochs - SHORT_EPOCHS)
+    return per_epoch, max(short - SHORT_EPOCHS * per_epoch, 0.0), workdir
 
 
 def disk_calibration(model_bytes: dict) -> dict:
