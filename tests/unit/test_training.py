@@ -220,17 +220,19 @@ def test_training_with_tabulated_filters_matches_direct_training(tmp_path, monke
 
 
 def test_schnet_is_built_in_float32_whatever_default_another_library_left():
-    """Loading a NequIP model sets torch's default dtype to float64 for the whole process (the campaign's
-    tests and evaluation do both in one process); a SchNet built afterwards still matches its float32 data,
-    and tabulates, since a sparse product, unlike the direct filters, does not promote float32 to float64."""
+    """Loading a NequIP model sets torch's default dtype to float64 for the whole process (this test suite
+    does that before the SchNet tests, and so may a user's notebook); a SchNet built afterwards still matches
+    its float32 data, and tabulates, since a sparse product, unlike the direct filters, does not promote
+    float32 to float64."""
     molecules = emt_molecules(24)
     batch = PackedMolecules(molecules, [0.0] * len(molecules), cutoff=5.0).batch(torch.arange(len(molecules)))
+    previous = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
     try:
         model = build_model(PAPER_LIKE, {"mean": -1.0, "std": 2.0})
         assert torch.get_default_dtype() == torch.float64, "the caller's default is left as it was"
     finally:
-        torch.set_default_dtype(torch.float32)
+        torch.set_default_dtype(previous)
     assert {parameter.dtype for parameter in model.parameters()} == {torch.float32}
     with torch.no_grad():
         energies = model(batch.z, batch.pos, batch.batch, batch.pairs, tabulate_filters=True)
