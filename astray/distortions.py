@@ -93,10 +93,10 @@ def bond_scaled_copies(molecule: Atoms, factors, min_distance: float, element_pa
 def rattled_copies(molecule: Atoms, copies: int, sigma: float, seed: int, min_distance: float) -> list[Atoms]:
     """`copies` geometries with every coordinate displaced by Gaussian noise of `sigma` Å.
 
-    The random stream depends only on the seed and the molecule's name, so adding a molecule to the
+    The random stream depends only on the seed and the geometry's id, so adding a molecule to the
     campaign does not change the rattled copies of the others.
     """
-    rng = _molecule_rng(seed, molecule)
+    rng = geometry_rng(seed, molecule)
     rattled = []
     for copy in range(copies):
         positions = _guarded_draw(
@@ -125,7 +125,7 @@ def normal_mode_copies(
     omega_squared = _omega_squared(np.maximum(np.abs(wavenumbers), MIN_WAVENUMBER))
     spread = np.sqrt(units.kB * temperature / omega_squared)  # Å amu^1/2
     inverse_sqrt_mass = np.repeat(molecule.get_masses() ** -0.5, 3)
-    rng = _molecule_rng(seed, molecule)
+    rng = geometry_rng(seed, molecule)
 
     def draw():
         displacement = inverse_sqrt_mass * (modes @ (spread * rng.standard_normal(len(spread))))
@@ -195,9 +195,10 @@ def harmonic_hessian(molecule: Atoms, method: str = "hf", basis: str = "sto-3g",
     return hessian.transpose(0, 2, 1, 3).reshape(3 * n, 3 * n) * HARTREE_TO_EV / BOHR_TO_ANGSTROM**2
 
 
-def _molecule_rng(seed: int, molecule: Atoms) -> np.random.Generator:
-    name = molecule.info["molecule"].encode()
-    return np.random.default_rng([seed, *name])
+def geometry_rng(seed: int, geometry: Atoms) -> np.random.Generator:
+    """A random stream of its own for each geometry. Its id, not its molecule's name: two geometries of one
+    molecule (conformers, or the same species from two sources) get different draws."""
+    return np.random.default_rng([seed, *geometry.info["geometry_id"].encode()])
 
 
 def _guarded_draw(molecule: Atoms, min_distance: float, draw) -> np.ndarray:
@@ -215,5 +216,5 @@ def _guarded_draw(molecule: Atoms, min_distance: float, draw) -> np.ndarray:
 def _distorted(molecule: Atoms, positions, origin: str, suffix: str, **details) -> Atoms:
     copy = Atoms(molecule.numbers, positions=positions)
     copy.info.update(molecule.info)
-    copy.info.update(geometry_id=f"{molecule.info['molecule']}:{suffix}", origin=origin, **details)
+    copy.info.update(geometry_id=f"{molecule.info['geometry_id']}:{suffix}", origin=origin, **details)
     return copy

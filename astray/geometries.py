@@ -13,11 +13,13 @@ from ase import Atoms
 from scipy.spatial import cKDTree
 from scipy.spatial.distance import pdist
 
+from astray.chemical_space import SpaceSpec, cached_space, connectivity_key, perceived_edges, space_molecules
 from astray.distortions import (
     BOND_SCALED,
     NORMAL_MODE,
     RATTLED,
     bond_scaled_copies,
+    geometry_rng,
     harmonic_hessian,
     min_interatomic_distance,
     normal_mode_copies,
@@ -31,6 +33,7 @@ from astray.sources import (
     file_molecules,
     ion_molecules,
     scan_geometries,
+    species_molecule,
 )
 
 ORIGINS = (EQUILIBRIUM, BOND_SCALED, RATTLED, NORMAL_MODE, SCAN)
@@ -44,11 +47,13 @@ def is_probe_molecule(atoms: Atoms) -> bool:
     return sorted(atoms.get_chemical_symbols()) == ["H", "H"]
 
 
-def equilibrium_molecules(config: dict) -> list[Atoms]:
-    """Molecules of every source that pass the element, size, charge and probe guards.
+def equilibrium_molecules(config: dict, cache_dir=None, log=None) -> list[Atoms]:
+    """Molecules of every source that pass the element, size, charge and probe guards, one name per
+    chemical species (see `merged_identities`).
 
     Molecules a source lists by name (ASE names, ions) must pass them or the config is wrong; molecules
-    found by a filter (a whole collection, a folder of files) that do not pass are skipped.
+    found by a filter (a whole collection, a folder of files, the chemical space) that do not pass are
+    skipped. The chemical space is built once per spec and kept in `cache_dir`.
     """
     sources = config["sources"]
     candidates = []  # (molecule, config key if it was asked for by name)
@@ -61,8 +66,38 @@ def equilibrium_molecules(config: dict) -> list[Atoms]:
     if files and files.get("paths"):
         found = file_molecules(files["paths"], files.get("format", "auto"), files.get("max_molecules"))
         candidates += [(m, None) for m in found]
+    if sources.get("chemical_space"):
+        space = cached_space(SpaceSpec.from_config(sources["chemical_space"], config), cache_dir, log)
+        candidates += [(m, None) for m in space_molecules(space)]
     candidates += [(m, "geometries.sources.ions") for m in ion_molecules(sources.get("ions", []))]
-    return [molecule for molecule, key in candidates if _passes_guards(molecule, config, key)]
+    passed = [molecule for molecule, key in candidates if _passes_guards(molecule, config, key)]
+    return merged_identities(passed, log)
+
+
+def chemical_identity(atoms: Atoms) -> tuple[str, int, int]:
+    """Connectivity perceived from the 3D geometry (RDKit), total charge and spin: what makes two
+    geometries the same species, whatever source, name or atom order they come with."""
+    symbols = atoms.get_chemical_symbols()
+    edges = perceived_edges(symbols, atoms.positions)
+    return connectivity_key(symbols, edges), atoms.info["charge"], atoms.info["multiplicity"]
+
+
+def merged_identities(molecules: list[Atoms], log=None) -> list[Atoms]:
+    """The molecules with one name per chemical species: a species that two sources (or two entries of
+    one) provide takes the name it first appeared under, so the split cannot put G2's water in training
+    and QM9's water in the test set. Merged, not refused: both geometries are valid data of one molecule,
+    and refusing would make every user who combines G2 with QM9 edit one of them by hand. The geometry
+    ids stay apart; each merge is logged."""
+    first_name = {}
+    merges = []
+    for atoms in molecules:
+        name = first_name.setdefault(chemical_identity(atoms), atoms.info["molecule"])
+        if name != atoms.info["molecule"]:
+            merges.append(f"{atoms.info['molecule']} ({atoms.info['source']}) as {name}")
+            atoms.info["molecule"] = name
+    if log and merges:
+        log(f"{len(merges)} molecules are species already in the pool and share its name: {'; '.join(merges)}")
+    return molecules
 
 
 def _passes_guards(molecule: Atoms, config: dict, asked_by: str | None) -> bool:
@@ -83,7 +118,10 @@ def _passes_guards(molecule: Atoms, config: dict, asked_by: str | None) -> bool:
     return not problems
 
 
-def scans(config: dict) -> list[Atoms]:
+def scans(config: dict, names_by_identity=None) -> list[Atoms]:
+    """Every scan's points; a scan of a species already in the pool takes that molecule's name
+    (`names_by_identity`), so the split keeps the scan beside its equilibrium geometry."""
+    names_by_identity = names_by_identity or {}
     points = []
     for number, scan in enumerate(config["sources"].get("scans", [])):
         scanned = scan_geometries(scan)
@@ -96,6 +134,11 @@ def scans(config: dict) -> list[Atoms]:
         outside = sorted(set(scanned[0].get_chemical_symbols()) - set(config["elements"]))
         if outside:
             raise GeometrySourceError(f"{key}: '{scan['species']}' has elements {outside} outside geometries.elements")
+        start = species_molecule(scan["species"], scanned[0].info["charge"])
+        start.info["multiplicity"] = scanned[0].info["multiplicity"]
+        name = names_by_identity.get(chemical_identity(start))
+        for point in scanned:
+            point.info["molecule"] = name or point.info["molecule"]
         points += [p for p in scanned if min_interatomic_distance(p) >= config["min_distance"]]
     return points
 
@@ -107,6 +150,8 @@ def distorted_copies(molecule: Atoms, config: dict, hessian=None) -> list[Atoms]
     scaling, rattle, modes = distortions["bond_scaling"], distortions["rattle"], distortions["normal_modes"]
     min_distance = config["min_distance"]
     copies = bond_scaled_copies(molecule, scaling["factors"], min_distance, scaling.get("element_pairs", []))
+    if scaling.get("per_molecule"):
+        copies = budgeted(copies, scaling["per_molecule"], scaling.get("seed", 0), molecule, config["duplicate_tolerance"])
     copies += rattled_copies(molecule, rattle["copies"], rattle["sigma"], rattle["seed"], min_distance)
     if modes["samples"]:
         copies += normal_mode_copies(
@@ -115,15 +160,29 @@ def distorted_copies(molecule: Atoms, config: dict, hessian=None) -> list[Atoms]
     return copies
 
 
-def build_pool(config: dict, sample_normal_modes: bool = True, threads: int | None = None, log=None) -> list[Atoms]:
+def budgeted(copies: list[Atoms], budget: int, seed: int, molecule: Atoms, tolerance: float) -> list[Atoms]:
+    """`budget` distinct copies drawn at random (seeded per geometry) from `copies`, in their order.
+    Duplicates go first, so symmetric bonds (water's two O-H) do not spend the budget twice."""
+    distinct = without_duplicates(copies, tolerance)
+    if len(distinct) <= budget:
+        return distinct
+    chosen = geometry_rng(seed, molecule).choice(len(distinct), budget, replace=False)
+    return [distinct[i] for i in sorted(chosen)]
+
+
+def build_pool(
+    config: dict, sample_normal_modes: bool = True, threads: int | None = None, log=None, cache_dir=None
+) -> list[Atoms]:
     """All geometries to label, in a deterministic order, duplicates removed.
 
     `sample_normal_modes=False` skips the Hessians (seconds per molecule each): Snakemake plans from that
-    pool, which differs from the real one only in the positions of the normal-mode samples.
+    pool, which differs from the real one only in the positions of the normal-mode samples. `cache_dir`
+    keeps the embedded chemical space between planning and the geometries job.
     """
     modes = config["distortions"]["normal_modes"]
     pool = []
-    for molecule in equilibrium_molecules(config):
+    molecules = equilibrium_molecules(config, cache_dir, log)
+    for molecule in molecules:
         hessian = None
         if sample_normal_modes and modes["samples"]:
             hessian = harmonic_hessian(molecule, modes["method"], modes["basis"], threads)
@@ -131,7 +190,8 @@ def build_pool(config: dict, sample_normal_modes: bool = True, threads: int | No
                 log(f"Hessian of {molecule.info['molecule']} ({modes['method']}/{modes['basis']}) done")
         pool.append(molecule)
         pool += distorted_copies(molecule, config, hessian)
-    pool += scans(config)
+    if config["sources"].get("scans"):
+        pool += scans(config, {chemical_identity(m): m.info["molecule"] for m in molecules})
     pool = without_duplicates(pool, config["duplicate_tolerance"], log)
     _check_unique_ids(pool)
     return pool

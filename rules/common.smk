@@ -56,7 +56,7 @@ LEVEL = {key: LABELS[key] for key in ("engine", "method", "basis", "density_fit"
 # The astray modules each stage runs. Snakemake reruns a job when its script changes, not when the package
 # code it calls does; a hash of these modules in the rule's params closes that gap for each stage alone.
 STAGE_MODULES = {
-    "geometries": ["geometries.py", "sources.py", "distortions.py"],
+    "geometries": ["geometries.py", "sources.py", "distortions.py", "chemical_space.py"],
     "labels": ["labels.py", "levels.py", "engines", "units.py"],
     "datasets": ["datasets.py"],
     "training": ["training.py", "packing.py", "models/__init__.py", "models/schnet.py"],
@@ -85,7 +85,7 @@ def planned_pool():
     element, impossible charge or spin, overlapping atoms stop the run now, naming the geometry and field,
     not hours later inside a labeling job."""
     try:
-        pool = build_pool(GEOMETRIES, sample_normal_modes=False)
+        pool = build_pool(GEOMETRIES, sample_normal_modes=False, cache_dir=PLANNING_CACHE)
     except GeometrySourceError as error:
         raise GeometrySourceError(f"{CONFIG_FILES}: {error}") from None
     if not pool:

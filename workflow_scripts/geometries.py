@@ -7,10 +7,13 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 from collections import Counter
 from functools import partial
 
+from astray.chemical_space import space_report
 from astray.geometries import build_pool
-from astray.io import write_geometries
+from astray.io import write_geometries, write_json
 
 log = partial(print, file=sys.stderr, flush=True)
-pool = build_pool(snakemake.params.geometries, threads=snakemake.threads, log=log)
-write_geometries(snakemake.output[0], pool)
+config, cache = snakemake.params.geometries, snakemake.params.cache
+pool = build_pool(config, threads=snakemake.threads, log=log, cache_dir=cache)
+write_geometries(snakemake.output.pool, pool)
+write_json(snakemake.output.chemical_space, space_report(config, cache))
 log(f"{len(pool)} geometries: {dict(sorted(Counter(a.info['origin'] for a in pool).items()))}")
