@@ -298,7 +298,8 @@ def embedded_conformers(smiles: str, conformers: int, seed: int, force_field: st
 
     molecule = Chem.AddHs(Chem.MolFromSmiles(smiles))
     params = rdDistGeom.ETKDGv3()
-    params.randomSeed = seed
+    # RDKit's generator (boost's minstd_rand) takes seed 0 as 1: shifted, every config seed is its own stream.
+    params.randomSeed = seed + 1
     params.numThreads = 1
     ids = list(rdDistGeom.EmbedMultipleConfs(molecule, conformers, params))
     if not ids:
@@ -368,18 +369,19 @@ class SpaceSpec:
 
     @classmethod
     def from_config(cls, source: dict, geometries: dict) -> "SpaceSpec":
-        elements = tuple(source.get("elements", ["C", "N", "O", "F"]))
+        """From the validated config: the schema (config/schema.yaml) has filled in every default."""
+        elements = tuple(source["elements"])
         check_elements(elements, geometries["elements"])
         check_size(elements, source["max_heavy_atoms"])
         return cls(
             elements=elements,
             max_heavy_atoms=source["max_heavy_atoms"],
-            filters=resolved_filters(source.get("filters", {})),
-            conformers=source.get("conformers", 1),
-            force_field=source.get("force_field", "mmff94"),
-            seed=source.get("seed", 0),
-            sample=source.get("sample", 0),
-            atom_window=(geometries.get("min_atoms", 2), geometries["max_atoms"]),
+            filters=resolved_filters(source["filters"]),
+            conformers=source["conformers"],
+            force_field=source["force_field"],
+            seed=source["seed"],
+            sample=source["sample"],
+            atom_window=(geometries["min_atoms"], geometries["max_atoms"]),
         )
 
     def key(self) -> str:
@@ -397,6 +399,11 @@ def build_space(spec: SpaceSpec, log=None) -> dict:
     from rdkit.Chem.rdMolDescriptors import CalcMolFormula
 
     accepted, counts = stable_molecules(spec.elements, spec.max_heavy_atoms, spec.filters, spec.atom_window)
+    if not accepted:
+        raise ChemicalSpaceError(
+            f"geometries.sources.chemical_space: no molecule of {list(spec.elements)} with up to {spec.max_heavy_atoms} "
+            f"heavy atoms passes the filters and has geometries.min_atoms..max_atoms = {spec.atom_window} atoms"
+        )
     chosen = sampled(accepted, spec.sample, spec.seed)
     molecules, failures = [], []
     for smiles in chosen:
@@ -418,7 +425,9 @@ def build_space(spec: SpaceSpec, log=None) -> dict:
                 "conformers": [xyz.tolist() for xyz in conformers],
             }
         )
+    counts = {str(size): level for size, level in counts.items()}  # as JSON will read them back
     for size, level in counts.items():
+        size = int(size)
         level["sampled_out"] = level.pop("accepted") - sum(1 for s in chosen if Chem.MolFromSmiles(s).GetNumAtoms() == size)
         level["not_embedded"] = sum(1 for f in failures if f["heavy_atoms"] == size)
         level["embedded"] = sum(1 for m in molecules if m["heavy_atoms"] == size)

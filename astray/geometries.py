@@ -87,7 +87,8 @@ def merged_identities(molecules: list[Atoms], log=None) -> list[Atoms]:
     one) provide takes the name it first appeared under, so the split cannot put G2's water in training
     and QM9's water in the test set. Merged, not refused: both geometries are valid data of one molecule,
     and refusing would make every user who combines G2 with QM9 edit one of them by hand. The geometry
-    ids stay apart; each merge is logged."""
+    ids stay apart, and the geometries of one species move next to each other (labeling warm-starts from
+    a neighbour); each merge is logged."""
     first_name = {}
     merges = []
     for atoms in molecules:
@@ -97,7 +98,8 @@ def merged_identities(molecules: list[Atoms], log=None) -> list[Atoms]:
             atoms.info["molecule"] = name
     if log and merges:
         log(f"{len(merges)} molecules are species already in the pool and share its name: {'; '.join(merges)}")
-    return molecules
+    order = {name: rank for rank, name in enumerate(dict.fromkeys(a.info["molecule"] for a in molecules))}
+    return sorted(molecules, key=lambda atoms: order[atoms.info["molecule"]])
 
 
 def _passes_guards(molecule: Atoms, config: dict, asked_by: str | None) -> bool:

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from astray.distortions import min_interatomic_distance
 from astray.geometries import GeometrySourceError, build_pool, is_probe_molecule, without_duplicates
 from astray.sources import collection_molecules
 
@@ -144,3 +145,76 @@ def test_planned_pool_differs_from_the_real_one_only_in_normal_mode_positions():
     assert [a.info["geometry_id"] for a in planned] == [a.info["geometry_id"] for a in real]
     moved = [not np.allclose(p.positions, r.positions) for p, r in zip(planned, real)]
     assert moved == [a.info["origin"] == "normal_mode" for a in real]
+
+
+def test_one_species_from_two_sources_is_one_molecule_of_the_split():
+    """G2's water, QM9's gdb_3 and the chemical space's O are three geometries of one molecule."""
+    config = config_with(
+        sources={
+            "ase": {"collection": "g2", "names": ["H2O", "CH3OH"]},
+            "files": {"paths": [str(QM9)], "format": "auto", "max_molecules": 0},
+            "chemical_space": {"max_heavy_atoms": 1, "elements": ["C", "N", "O", "F"], "filters": {},
+                               "conformers": 1, "force_field": "mmff94", "seed": 0, "sample": 0},
+        },
+        max_atoms=6,
+    )
+    logged = []
+    pool = build_pool(config, log=logged.append)
+    molecule = {a.info["geometry_id"]: a.info["molecule"] for a in pool if a.info["origin"] == "equilibrium"}
+    assert molecule["H2O"] == molecule["gdb_3"] == "H2O" and molecule["CH3OH"] == "CH3OH"
+    assert "gdb_3 (file:" in logged[1] and "O (chemical_space) as H2O" in logged[1]
+    # MMFF94's CH4, NH3 and H2O lie within 0.01 Å of QM9's B3LYP ones: merged, then dropped as duplicates.
+    assert "C (chemical_space) as gdb_1" in logged[1] and "O" not in molecule and molecule["F"] == "F"
+    assert {a.info["molecule"] for a in pool if a.get_chemical_formula() == "H2O"} == {"H2O"}
+    # Same formula, other connectivity: not merged.
+    isomers = build_pool(config_with(sources__ase__names=["CH3CH2OH", "CH3OCH3"], max_atoms=9))
+    assert {a.info["molecule"] for a in isomers} == {"CH3CH2OH", "CH3OCH3"}
+    # The geometries of one species stay together (labeling warm-starts from the previous geometry).
+    names = [a.info["molecule"] for a in pool]
+    assert names == sorted(names, key=names.index)
+
+
+def test_a_scan_of_a_species_in_the_pool_joins_its_molecule():
+    config = config_with(
+        sources__ase__names=["CO"], sources__scans=[{"species": "CO", "name": "carbon_monoxide", "distances": [1.0, 1.6]}]
+    )
+    assert {a.info["molecule"] for a in build_pool(config)} == {"CO"}
+    # CO+ is another species: its scan keeps its own name.
+    scan = {"species": "CO", "name": "CO+", "charge": 1, "distances": [1.2]}
+    charged = config_with(sources__ase__names=["CO"], sources__scans=[scan])
+    assert {a.info["molecule"] for a in build_pool(charged) if a.info["origin"] == "scan"} == {"CO+"}
+
+
+def test_bond_scaling_budget_draws_distinct_copies_per_molecule():
+    config = config_with(sources__ase__names=["CH4", "H2O", "NH3"], max_atoms=5,
+                         distortions__bond_scaling={"factors": [0.85, 1.25, 1.6], "element_pairs": [],
+                                                    "per_molecule": 2, "seed": 0})  # fmt: skip
+    pool = build_pool(config)
+    scaled = Counter(a.info["molecule"] for a in pool if a.info["origin"] == "bond_scaled")
+    assert scaled == {"CH4": 2, "H2O": 2, "NH3": 2}
+    # Every bond of methane is equivalent: two distinct copies means two different factors, not one twice.
+    assert len({a.info["scale_factor"] for a in pool if a.info["molecule"] == "CH4" and "scale_factor" in a.info}) == 2
+    assert [a.info["geometry_id"] for a in build_pool(config)] == [a.info["geometry_id"] for a in pool]
+    config["distortions"]["bond_scaling"]["per_molecule"] = 3
+    larger = Counter(a.info["molecule"] for a in build_pool(config) if a.info["origin"] == "bond_scaled")
+    assert larger == {"CH4": 3, "H2O": 3, "NH3": 3}  # water and ammonia: 3 distinct of 6 and 9
+    config["distortions"]["bond_scaling"]["per_molecule"] = 50
+    everything = Counter(a.info["molecule"] for a in build_pool(config) if a.info["origin"] == "bond_scaled")
+    assert everything == {"CH4": 3, "H2O": 3, "NH3": 3}  # symmetric bonds: only 3 distinct copies each
+
+
+def test_chemical_space_geometries_pass_every_guard_of_the_pool():
+    config = config_with(
+        sources={"chemical_space": {"max_heavy_atoms": 3, "elements": ["C", "N", "O"], "filters": {}, "conformers": 1,
+                                    "force_field": "mmff94", "seed": 0, "sample": 0}},
+        elements=["H", "C", "N", "O"], min_atoms=3, max_atoms=7,
+        distortions__bond_scaling={"factors": [0.85, 1.6], "element_pairs": [], "per_molecule": 1, "seed": 0},
+    )  # fmt: skip
+    pool = build_pool(config)
+    equilibrium = [a for a in pool if a.info["origin"] == "equilibrium"]
+    assert len(equilibrium) > 15
+    for atoms in pool:
+        assert 3 <= len(atoms) <= 7 and set(atoms.get_chemical_symbols()) <= {"H", "C", "N", "O"}
+        assert not is_probe_molecule(atoms) and atoms.info["charge"] == 0 and atoms.info["multiplicity"] == 1
+        assert min_interatomic_distance(atoms) >= config["min_distance"]
+    assert len({a.info["geometry_id"] for a in pool}) == len(pool)
