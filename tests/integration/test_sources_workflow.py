@@ -58,6 +58,43 @@ def test_qm9_files_ions_and_scans_become_nested_datasets(tmp_path):
     }
 
 
+def chemical_space_config():
+    config = yaml.safe_load(TINY_CONFIG.read_text())
+    config["geometries"] = {
+        "sources": {"ase": {"collection": "none"}, "chemical_space": {"max_heavy_atoms": 2, "elements": ["C", "O"]}},
+        "elements": ["H", "C", "O"],
+        "max_atoms": 8,
+        "distortions": {"bond_scaling": {"factors": [0.9, 1.3], "per_molecule": 1}},
+    }
+    config["datasets"].update(sizes=[2, 4], validation_molecules=1, test_molecules=1)
+    return config
+
+
+def test_generated_chemical_space_is_labeled_into_nested_datasets(tmp_path):
+    """Every C/O molecule of up to two heavy atoms but O=O (a triplet): CH4, H2O, ethane, ethene, ethyne,
+    methanol, formaldehyde, H2O2; one scaled bond each."""
+    config_path = tmp_path / "space.yaml"
+    config_path.write_text(yaml.safe_dump(chemical_space_config()))
+    jobs = planned_jobs(snakemake(tmp_path, config_path, "-n", "results/datasets/manifest.json"))
+    assert jobs["label_chunk"] == 1 and jobs["training_set"] == 4  # 16 geometries, chunks of 20
+
+    result = snakemake(tmp_path, config_path, "results/datasets/manifest.json")
+    assert result.returncode == 0, result.stderr[-4000:]
+    labeled = read_geometries(tmp_path / "results/labels/labeled.extxyz")
+    equilibrium = {a.info["molecule"]: a for a in labeled if a.info["origin"] == "equilibrium"}
+    assert set(equilibrium) == {"C", "O", "CC", "C=C", "C#C", "CO", "C=O", "OO"}
+    assert equilibrium["C=O"].info["inchikey"] == "WSFSSNUMVMOOMR-UHFFFAOYSA-N"
+    # Compressing or stretching a bond of a force-field minimum costs energy at HF too.
+    for atoms in labeled:
+        if atoms.info["origin"] == "bond_scaled":
+            assert atoms.get_potential_energy() > equilibrium[atoms.info["molecule"]].get_potential_energy()
+    report = json.loads((tmp_path / "results/geometries/chemical_space.json").read_text())
+    assert report["counts_by_heavy_atoms"]["2"]["no_triplet_ground_states"] == 1
+    assert report["counts_by_heavy_atoms"]["2"]["embedded"] == 6 and report["not_embedded"] == []
+    splits = json.loads((tmp_path / "results/datasets/splits.json").read_text())
+    assert set(splits) == set(equilibrium)
+
+
 @pytest.mark.parametrize(
     "change, message",
     [
@@ -66,6 +103,14 @@ def test_qm9_files_ions_and_scans_become_nested_datasets(tmp_path):
         (lambda g: g["sources"]["files"].update(paths=["nowhere/*.xyz"]), "'nowhere/*.xyz' matches no xyz"),
         (lambda g: g["distortions"]["rattle"].update(sigma=0), "0 is less than or equal to the minimum of 0"),
         (lambda g: g["sources"]["scans"][0].update(bond=[0, 5]), "bond [0, 5] of 'LiH' does not exist"),
+        (
+            lambda g: g["sources"].update(chemical_space={"max_heavy_atoms": 2, "elements": ["C"], "filters": {"no_allenes": True}}),
+            "geometries.sources.chemical_space.filters: unknown ['no_allenes']",
+        ),
+        (
+            lambda g: g["sources"].update(chemical_space={"max_heavy_atoms": 9, "elements": ["C", "N", "O"]}),
+            "geometries.sources.chemical_space.max_heavy_atoms: 9 heavy atoms",
+        ),
     ],
 )
 def test_bad_geometry_config_stops_before_any_job(tmp_path, change, message):
