@@ -19,7 +19,6 @@ from astray.distortions import (
     NORMAL_MODE,
     RATTLED,
     bond_scaled_copies,
-    geometry_rng,
     harmonic_hessian,
     min_interatomic_distance,
     normal_mode_copies,
@@ -151,25 +150,16 @@ def distorted_copies(molecule: Atoms, config: dict, hessian=None) -> list[Atoms]
     distortions = config["distortions"]
     scaling, rattle, modes = distortions["bond_scaling"], distortions["rattle"], distortions["normal_modes"]
     min_distance = config["min_distance"]
-    copies = bond_scaled_copies(molecule, scaling["factors"], min_distance, scaling.get("element_pairs", []))
-    if scaling.get("per_molecule"):
-        copies = budgeted(copies, scaling["per_molecule"], scaling.get("seed", 0), molecule, config["duplicate_tolerance"])
+    copies = bond_scaled_copies(
+        molecule, scaling["factors"], min_distance, scaling.get("element_pairs", []), scaling.get("per_molecule", 0),
+        scaling.get("seed", 0), config["duplicate_tolerance"],
+    )  # fmt: skip
     copies += rattled_copies(molecule, rattle["copies"], rattle["sigma"], rattle["seed"], min_distance)
     if modes["samples"]:
         copies += normal_mode_copies(
             molecule, hessian, modes["samples"], modes["temperature"], modes["seed"], min_distance
         )
     return copies
-
-
-def budgeted(copies: list[Atoms], budget: int, seed: int, molecule: Atoms, tolerance: float) -> list[Atoms]:
-    """`budget` distinct copies drawn at random (seeded per geometry) from `copies`, in their order.
-    Duplicates go first, so symmetric bonds (water's two O-H) do not spend the budget twice."""
-    distinct = without_duplicates(copies, tolerance)
-    if len(distinct) <= budget:
-        return distinct
-    chosen = geometry_rng(seed, molecule).choice(len(distinct), budget, replace=False)
-    return [distinct[i] for i in sorted(chosen)]
 
 
 def build_pool(

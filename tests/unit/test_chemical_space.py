@@ -130,7 +130,11 @@ def small_space():
 
 
 def test_every_geometry_sits_at_a_force_field_minimum_with_its_graphs_bonds(small_space):
-    assert len(small_space["molecules"]) > 60 and not small_space["failures"]
+    assert len(small_space["molecules"]) > 60
+    # F2's bond (1.41 Å, UFF and experiment) is longer than astray's bond cutoff (1.2 x 2 x 0.57 Å): listed.
+    assert small_space["failures"] == [
+        {"smiles": "FF", "heavy_atoms": 2, "reason": "conformer 0's 3D geometry has other bonds than its graph"}
+    ]
     for record in small_space["molecules"]:
         symbols, positions = record["symbols"], np.array(record["conformers"][0])
         molecule = Chem.AddHs(Chem.MolFromSmiles(record["smiles"]))
@@ -189,8 +193,10 @@ def test_geometries_record_their_chemistry(small_space):
 
 
 def test_samples_are_nested():
-    smaller = {r["smiles"] for r in build_space(spec(max_heavy_atoms=3, sample=10))["molecules"]}
-    larger = {r["smiles"] for r in build_space(spec(max_heavy_atoms=3, sample=30))["molecules"]}
+    def drawn(space):
+        return {r["smiles"] for r in space["molecules"] + space["failures"]}
+
+    smaller, larger = drawn(build_space(spec(max_heavy_atoms=3, sample=10))), drawn(build_space(spec(max_heavy_atoms=3, sample=30)))
     assert len(smaller) == 10 and len(larger) == 30 and smaller < larger
 
 
