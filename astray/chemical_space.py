@@ -9,12 +9,15 @@ filtered molecule can be the parent of an accepted one.
 
 import hashlib
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from ase import Atoms
+from rdkit import Chem
+from rdkit import __version__ as rdkit_version
+from rdkit.Chem import rdDistGeom, rdForceFieldHelpers
+from rdkit.Chem.rdMolDescriptors import CalcMolFormula
 
 from astray.distortions import bonds
 from astray.io import write_atomically
@@ -94,7 +97,7 @@ FILTERS = {
 
 @dataclass(frozen=True)
 class Graph:
-    """Heavy atoms and bonds {(i, j): order}, i < j; hydrogens fill every atom's remaining valence."""
+    """Heavy atoms and bonds (i, j, order), i < j, sorted; hydrogens fill every atom's remaining valence."""
 
     symbols: tuple[str, ...]
     bonds: tuple[tuple[int, int, int], ...]
@@ -111,17 +114,14 @@ class Graph:
 
     def with_bond(self, i: int, j: int) -> "Graph":
         """One more bond order between i and j: a new single bond (a ring closure) or a higher order."""
-        bonds = [b for b in self.bonds if (b[0], b[1]) != (i, j)]
-        order = next((b[2] for b in self.bonds if (b[0], b[1]) == (i, j)), 0)
-        return Graph(self.symbols, tuple(sorted(bonds + [(i, j, order + 1)])))
+        others = [bond for bond in self.bonds if bond[:2] != (i, j)]
+        return Graph(self.symbols, tuple(sorted(others + [(i, j, self.order(i, j) + 1)])))
 
     def order(self, i: int, j: int) -> int:
-        return next((b[2] for b in self.bonds if (b[0], b[1]) == (i, j)), 0)
+        return next((order for a, b, order in self.bonds if (a, b) == (i, j)), 0)
 
 
 def _rdkit_molecule(graph: Graph):
-    from rdkit import Chem
-
     types = {1: Chem.BondType.SINGLE, 2: Chem.BondType.DOUBLE, 3: Chem.BondType.TRIPLE}
     molecule = Chem.RWMol()
     for symbol in graph.symbols:
@@ -135,15 +135,7 @@ def _rdkit_molecule(graph: Graph):
 def _kekule_key(graph: Graph) -> str:
     """Canonical SMILES of this very bond pattern, without aromaticity perception: benzene's two Kekulé
     structures stay two states, so growing from either reaches every molecule (see `enumerate_graphs`)."""
-    from rdkit import Chem
-
     return Chem.MolToSmiles(_rdkit_molecule(graph))
-
-
-def _children(graph: Graph, elements) -> list[Graph]:
-    free = graph.free_valence()
-    grown = [graph.with_atom(e, i) for i in range(len(free)) if free[i] >= 1 for e in elements]
-    return grown + _bond_steps(graph, free)
 
 
 def _bond_steps(graph: Graph, free=None) -> list[Graph]:
@@ -173,11 +165,8 @@ def enumerate_graphs(elements, max_heavy_atoms: int, on_level=None) -> dict[int,
         grown = {}
         for graph in levels[size - 1].values():
             free = graph.free_valence()
-            for i in range(size - 1):
-                if free[i] >= 1:
-                    for element in elements:
-                        child = graph.with_atom(element, i)
-                        grown.setdefault(_kekule_key(child), child)
+            for child in (graph.with_atom(e, i) for i in range(size - 1) if free[i] >= 1 for e in elements):
+                grown.setdefault(_kekule_key(child), child)
         levels[size] = _bond_closure(grown)
         if on_level:
             on_level(size, len(levels[size]))
@@ -248,8 +237,6 @@ def check_size(elements, max_heavy_atoms: int) -> None:
 def stable_molecules(elements, max_heavy_atoms: int, filters: dict[str, bool], atom_window=(1, 10**6)):
     """(sorted canonical SMILES that pass the switched-on filters and have a total atom count within
     `atom_window`, counts per heavy-atom count: enumerated, removed by each filter and by size)."""
-    from rdkit import Chem
-
     patterns = {name: Chem.MolFromSmarts(FILTERS[name].smarts) for name, on in filters.items() if on}
     accepted, counts = [], {}
     for size, graphs in enumerate_graphs(elements, max_heavy_atoms).items():
@@ -294,9 +281,6 @@ def embedded_conformers(smiles: str, conformers: int, seed: int, force_field: st
     the same inputs give the same bytes. MMFF94 has no parameters for a few tiny molecules (HF): those
     fall back to UFF, and the force field is recorded on the geometry.
     """
-    from rdkit import Chem
-    from rdkit.Chem import rdDistGeom, rdForceFieldHelpers
-
     molecule = Chem.AddHs(Chem.MolFromSmiles(smiles))
     params = rdDistGeom.ETKDGv3()
     # RDKit's generator (boost's minstd_rand) takes seed 0 as 1: shifted, every config seed is its own stream.
@@ -339,8 +323,6 @@ def perceived_edges(symbols, positions) -> list[tuple[int, int]]:
 def connectivity_key(symbols, edges) -> str:
     """Canonical SMILES of the bare connectivity (all atoms explicit, all bonds single): the same for two
     geometries of one molecule, whatever their bond lengths, atom order or source."""
-    from rdkit import Chem
-
     molecule = Chem.RWMol()
     for symbol in symbols:
         atom = Chem.Atom(symbol)
@@ -384,8 +366,6 @@ class SpaceSpec:
 
     def key(self) -> str:
         """Changes with the spec, RDKit's version and this module's code: what the geometries depend on."""
-        from rdkit import __version__ as rdkit_version
-
         payload = json.dumps([self.__dict__, rdkit_version, Path(__file__).read_text()], sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
@@ -393,9 +373,6 @@ class SpaceSpec:
 def build_space(spec: SpaceSpec, log=None) -> dict:
     """Enumerate, filter, sample and embed: {"molecules": [...], "failures": [...], "counts": {...}}, in
     plain JSON types (positions as lists of floats, which JSON round-trips exactly)."""
-    from rdkit import Chem
-    from rdkit.Chem.rdMolDescriptors import CalcMolFormula
-
     accepted, counts = stable_molecules(spec.elements, spec.max_heavy_atoms, spec.filters, spec.atom_window)
     if not accepted:
         raise ChemicalSpaceError(
