@@ -110,6 +110,12 @@ for _name, _units in PHYSICS_UNITS.items():
         "units": _units,
         "long_name": "reference curve: " + PHYSICS_LONG_NAMES[_name],
     }
+for _name in ("well_depth", "equilibrium_distance"):
+    VARIABLE_ATTRS["reference_" + _name]["long_name"] = "reference curve: " + PHYSICS_LONG_NAMES[_name].split(" (")[0]
+    VARIABLE_ATTRS["reference_" + _name]["description"] = (
+        "minimised on the reference curve itself (the exact curve's function, or the method's energies at any "
+        "distance), not read off the probe grid; NaN without a minimum"
+    )
 
 COORD_ATTRS = {
     "distance": {"units": "angstrom", "long_name": "interatomic distance"},
@@ -119,18 +125,20 @@ COORD_ATTRS = {
              "with_distorted: equilibrium plus every distorted geometry and scan"},
     "model": {"long_name": "model specification name (capacity ladder rung)"},
     "probe": {"long_name": "probe system"},
-    "reference": {"long_name": "reference method", "description": "label_method: the method that labeled the "
-                  "training data; exact: FCI in a basis for few-electron probes, Z1*Z2/r for bare nuclei, NaN "
-                  "where no exact method is affordable"},
+    "reference": {"long_name": "reference method", "description": "exact: the exact Born-Oppenheimer curve "
+                  "(H2 from Pachucki 2010, H2+ solved exactly, Z1*Z2/r for bare nuclei; NaN where physics gives "
+                  "none); fci: FCI in the evaluation basis (exact within it; NaN where not affordable); "
+                  "label_method: the method that labeled the training data"},
     "window": {"long_name": "distance window of the probe curve", "description": "wall, well, tail"},
     "architecture": {"long_name": "model architecture (capacity-scaling fits)"},
 }  # fmt: skip
 
 
-def reference_dataset(distances, curves: dict, probe_facts: dict) -> xr.Dataset:
+def reference_dataset(distances, curves: dict, probe_facts: dict, minima: dict | None = None) -> xr.Dataset:
     """curves: {(reference, probe): energies (eV) on `distances`}; probe_facts: {name: {fragment_shift,
-    length_scale, expected_minima, expected_force_flips, limit_well_depth}}. The physics of each reference
-    curve is added."""
+    length_scale, expected_minima, expected_force_flips, limit_well_depth}}; minima: {(reference, probe):
+    (r_e in Å, D_e in eV)} found on the curves themselves. The physics of each reference curve is added,
+    its well depth and r_e from `minima` where given (from the grid otherwise)."""
     references = sorted({r for r, _ in curves})
     probes = sorted({p for _, p in curves})
     values = np.array([[curves[(r, p)] for p in probes] for r in references])
@@ -141,6 +149,9 @@ def reference_dataset(distances, curves: dict, probe_facts: dict) -> xr.Dataset:
     for fact in ("fragment_shift", "length_scale", "expected_minima", "expected_force_flips", "limit_well_depth"):
         ds[fact] = ("probe", [probe_facts[p][fact] for p in probes])
     physics = _physics(ds.reference_energy)
+    for (reference, probe), (r_e, d_e) in (minima or {}).items():
+        physics.equilibrium_distance.loc[{"reference": reference, "probe": probe}] = r_e
+        physics.well_depth.loc[{"reference": reference, "probe": probe}] = d_e
     for name in PHYSICS_UNITS:
         ds["reference_" + name] = physics[name]
     return annotate(ds)

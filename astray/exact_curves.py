@@ -129,8 +129,9 @@ def coulomb_curve(distances, z1: int = 1, z2: int = 1) -> np.ndarray:
     return z1 * z2 * HARTREE_TO_EV / (np.asarray(distances, dtype=float) * ANGSTROM_TO_BOHR)
 
 
-def curve_minimum(curve, bracket=(0.5, 1.5)) -> tuple[float, float]:
-    """(r_e in Å, D_e in eV) of a bound curve, minimised on the curve itself within `bracket` (Å)."""
+def curve_minimum(curve, bracket=(0.5, 1.5), tolerance: float = 1e-8) -> tuple[float, float]:
+    """(r_e in Å, D_e in eV) of a bound curve, minimised on the curve itself within `bracket` (Å), to
+    `tolerance` Å (a quantum-chemistry curve, converged to ~1e-9 eV, cannot place r_e finer than ~1e-5)."""
     result = minimize_scalar(lambda r: float(curve([r])[0]), bounds=bracket, method="bounded",
-                             options={"xatol": 1e-8})  # fmt: skip
+                             options={"xatol": tolerance})  # fmt: skip
     return float(result.x), -float(result.fun)

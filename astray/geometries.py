@@ -1,6 +1,6 @@
 """The geometry pool of a campaign: equilibrium molecules from every source, their distorted copies and
 scans, behind its guards (element, size and charge filters, the probe-leakage guard, a minimum
-interatomic distance, duplicate removal).
+interatomic distance, duplicate removal), with one molecule name per chemical species.
 
 The pool is ordered molecule by molecule (each followed by its distortions), then the scans point by
 point, so neighbouring geometries are close and a labeling chunk can warm-start one from the other.
@@ -74,8 +74,8 @@ def equilibrium_molecules(config: dict, cache_dir=None, log=None) -> list[Atoms]
 
 
 def chemical_identity(atoms: Atoms) -> tuple[str, int, int]:
-    """Connectivity perceived from the 3D geometry (RDKit), total charge and spin: what makes two
-    geometries the same species, whatever source, name or atom order they come with."""
+    """Connectivity of the 3D geometry (astray's bond definition, as a canonical SMILES by RDKit), total
+    charge and spin: what makes two geometries one species, whatever their source, name or atom order."""
     symbols = atoms.get_chemical_symbols()
     edges = perceived_edges(symbols, atoms.positions)
     return connectivity_key(symbols, edges), atoms.info["charge"], atoms.info["multiplicity"]

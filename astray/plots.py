@@ -8,13 +8,17 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter, ScalarFormatter
 
 from astray.io import write_atomically
 
 # symlog keeps the Coulomb wall and negative model energies on one readable axis.
 UNBOUND_LINEAR_THRESHOLD_EV = 1.0
+# Tick labels as plain numbers (0.05, 2, 300), never 3 x 10^0 or a row of overlapping minor labels.
+PLAIN_NUMBER = FuncFormatter(lambda value, _: f"{value:g}")
 DISTANCE_TICKS = [0.3, 0.5, 1.0, 2.0, 3.0, 5.0]
+# Reference curves under each model's curves: exact solid, FCI in a basis dotted, the label method dashed.
+REFERENCE_STYLES = {"exact": "k-", "fci": "k:", "label_method": "k--"}
 # The scaling figure shows the holdout error and each probe against its exact reference.
 SCALING_PANELS = ("test_mae", "probe_mae/{probe}/exact")
 
@@ -36,9 +40,10 @@ def plot_model_curves(
     for block, kind in enumerate(kinds):
         for column, probe in enumerate(probes):
             axis = axes[2 * block, column]
-            for reference, style in (("exact", "k-"), ("label_method", "k--")):
+            for reference, style in REFERENCE_STYLES.items():
                 curve = references.reference_energy.sel(reference=reference, probe=probe)
-                axis.plot(distance, curve, style, lw=1.5, label=_reference_label(references, reference, probe))
+                if np.isfinite(curve).any():
+                    axis.plot(distance, curve, style, lw=1.5, label=_reference_label(references, reference, probe))
             for size, colour in zip(sizes, colours):
                 predicted = evaluations.predicted_energy.sel(model=model, kind=kind, probe=probe, size=size)
                 axis.plot(distance, predicted.mean("seed"), "o-", ms=3, color=colour, label=f"N = {size}")
@@ -80,7 +85,9 @@ def plot_scaling(cube, path, dpi: int = 110) -> None:
     markers are seed means, bars the spread over seeds, dashed lines the fitted power laws."""
     targets = [t.format(probe=p) for t in SCALING_PANELS for p in cube.probe.values]
     targets = [t for t in dict.fromkeys(targets) if t in cube.target.values]
-    figure, axes = plt.subplots(1, len(targets), figsize=(4.8 * len(targets), 4.0), squeeze=False)
+    lines = len(cube.model) * len(cube.kind)
+    height = 4.0 + 0.16 * lines  # room for the legend: a run and its fit per line
+    figure, axes = plt.subplots(1, len(targets), figsize=(5.2 * len(targets), height), squeeze=False)
     sizes = cube["size"].values.astype(float)
     dense = np.geomspace(sizes.min(), sizes.max(), 50)
     for axis, target in zip(axes[0], targets):
@@ -96,17 +103,33 @@ def plot_scaling(cube, path, dpi: int = 110) -> None:
                 axis.plot(dense, fitted, "--", color=colour, lw=1,
                           label=f"b = {float(fit.scaling_exponent):.2f} ± {float(fit.scaling_exponent_stderr):.2f}")
         axis.set_xscale("log")
-        axis.set_yscale("log")
-        for scale in (axis.xaxis, axis.yaxis):  # plain numbers, not 3 x 10^0
-            scale.set_major_formatter(ScalarFormatter())
-            scale.set_minor_formatter(ScalarFormatter())
+        _error_axis(axis, errors)
+        axis.xaxis.set_major_formatter(PLAIN_NUMBER)
+        axis.xaxis.set_minor_formatter(NullFormatter())
+        axis.set_xticks(sizes)
         axis.set_xlabel("training geometries N")
         axis.set_ylabel("MAE (eV)")
         axis.set_title(target.replace("probe_mae/", "").replace("/", " vs "), fontsize=10)
-    axes[0, 0].legend(fontsize=7)
+        # Under each panel (every panel has its own fits), not over the data.
+        axis.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
     figure.tight_layout()
     _save(figure, path, dpi)
     plt.close(figure)
+
+
+def _error_axis(axis, errors) -> None:
+    """Log errors where every error is positive; where some are exactly zero (a model that carries the
+    exact physics), a symmetric-log axis, linear below the smallest positive error."""
+    values = errors.values[np.isfinite(errors.values)]
+    positive = values[values > 0]
+    if len(positive) == len(values) and len(values):
+        axis.set_yscale("log")
+        axis.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))  # labels even within one decade
+    else:
+        axis.set_yscale("symlog", linthresh=float(positive.min()) if len(positive) else 1e-3)
+        axis.set_ylim(bottom=0)
+    axis.yaxis.set_major_formatter(PLAIN_NUMBER)
+    axis.yaxis.set_minor_formatter(NullFormatter())
 
 
 def _target_errors(cube, target: str):
@@ -119,8 +142,7 @@ def _target_errors(cube, target: str):
 def _reference_label(references, reference, probe) -> str:
     if reference == "label_method":
         return f"label method ({references.attrs.get('label_method', '')})"
-    exact = json.loads(references.attrs.get("exact_reference", "{}")).get(probe, "exact")
-    return f"exact: {exact}"
+    return f"{reference}: {json.loads(references.attrs.get(f'{reference}_reference', '{}')).get(probe, reference)}"
 
 
 def _style_axis(axis, probe, kind, model, unbound: bool, energy_range) -> None:

@@ -1,5 +1,6 @@
-"""Probe curves and their references: each probe against the label method and, where physics allows, an
-exact answer (FCI, exact for a few electrons in a basis; Z₁Z₂/r for bare nuclei).
+"""Probe curves and their references: each probe against the label method, FCI in a basis (exact for a
+few electrons within that basis), and, where physics has it, the exact answer (astray.exact_curves: H2
+from the literature, H2+ solved exactly, Z₁Z₂/r for bare nuclei).
 
 All probe energies use one convention: energy relative to the probe's separated fragments (two H atoms for
 H2, H + H⁺ for H2⁺, two bare protons for H2²⁺, neutral atoms for LiH, HF, N2), in eV. A model trained on
@@ -13,9 +14,16 @@ from ase import Atoms
 from ase.data import atomic_numbers
 
 from astray.engines.pyscf_engine import FCI_MAX_DETERMINANTS
+from astray.exact_curves import (
+    H2_CITATION,
+    H2_PLUS_CITATION,
+    coulomb_curve,
+    curve_minimum,
+    h2_curve,
+    h2_plus_curve,
+)
 from astray.labels import Level, label_geometry
 from astray.levels import fci_determinants
-from astray.units import ANGSTROM_TO_BOHR, HARTREE_TO_EV
 
 
 @dataclass(frozen=True)
@@ -84,19 +92,55 @@ def fragment_shift(probe: Probe, level: Level, atom_energies: dict) -> float:
 
 def curve(probe: Probe, distances, level: Level) -> np.ndarray:
     """The probe's curve at `level`, relative to its fragments at the same level (eV)."""
-    energies = [label_geometry(probe_geometry(probe, r), level, forces=False)["energy"] for r in distances]
-    return np.array(energies) - fragment_energy(probe, level)
+    return level_curve(probe, level)(distances)
 
 
-def coulomb_curve(distances, z1: int = 1, z2: int = 1) -> np.ndarray:
-    """Exact energy of two bare nuclei: Z₁Z₂/r Hartree with r in Bohr, returned in eV."""
-    return z1 * z2 * HARTREE_TO_EV / (np.asarray(distances, dtype=float) * ANGSTROM_TO_BOHR)
+def level_curve(probe: Probe, level: Level):
+    """The probe's curve at `level` as a function of the distances (Å), its fragments computed once."""
+    fragments = fragment_energy(probe, level)
+
+    def energies(distances) -> np.ndarray:
+        molecule = [label_geometry(probe_geometry(probe, r), level, forces=False)["energy"] for r in distances]
+        return np.array(molecule) - fragments
+
+    return energies
 
 
-def exact_reference_name(probe: Probe, fci_basis: str) -> str | None:
-    """How the exact curve is obtained, or None when no exact method is affordable (FCI too large)."""
+# The probes whose exact curve is known: a function of the distance (Å) in eV, a short name for legends,
+# and its citation.
+EXACT_CURVES = {
+    "H2": (h2_curve, "Born-Oppenheimer, Pachucki 2010", H2_CITATION),
+    "H2_plus": (h2_plus_curve, "exact solution", H2_PLUS_CITATION),
+}
+COULOMB = "Coulomb law Z1*Z2/r"
+
+
+def exact_reference_name(probe: Probe) -> str | None:
+    """What the probe's exact curve is, in a few words, or None when physics gives none (LiH, HF, N2)."""
     if probe.electrons == 0:
-        return "Coulomb law Z1*Z2/r"
+        return COULOMB
+    return EXACT_CURVES[probe.name][1] if probe.name in EXACT_CURVES else None
+
+
+def exact_reference_citation(probe: Probe) -> str | None:
+    if probe.electrons == 0:
+        return "Coulomb's law between bare nuclei, exact"
+    return EXACT_CURVES[probe.name][2] if probe.name in EXACT_CURVES else None
+
+
+def exact_curve(probe: Probe, distances) -> np.ndarray:
+    """The exact curve (eV), or NaN everywhere where physics gives none."""
+    if probe.electrons == 0:
+        return coulomb_curve(distances, *(atomic_numbers[s] for s in probe.symbols))
+    if probe.name in EXACT_CURVES:
+        return EXACT_CURVES[probe.name][0](distances)
+    return np.full(len(distances), np.nan)
+
+
+def fci_reference_name(probe: Probe, fci_basis: str) -> str | None:
+    """FCI in `fci_basis`, or None when its determinant space is too large to afford."""
+    if probe.electrons == 0:
+        return COULOMB  # no electrons: FCI is the nuclear repulsion
     n_orbitals = _orbital_count(probe, fci_basis)
     n_alpha = (probe.electrons + probe.multiplicity - 1) // 2
     if fci_determinants(n_orbitals, n_alpha, probe.electrons - n_alpha) > FCI_MAX_DETERMINANTS:
@@ -104,17 +148,52 @@ def exact_reference_name(probe: Probe, fci_basis: str) -> str | None:
     return f"FCI/{fci_basis}"
 
 
-def exact_curve(probe: Probe, distances, fci_basis: str) -> np.ndarray:
-    """Exact curve (eV), or NaN everywhere when no exact method is affordable for this probe."""
-    method = exact_reference_name(probe, fci_basis)
+def fci_curve(probe: Probe, distances, fci_basis: str) -> np.ndarray:
+    """FCI curve in `fci_basis` (eV), or NaN everywhere when FCI is not affordable for this probe."""
+    method = fci_reference_name(probe, fci_basis)
     if method is None:
         return np.full(len(distances), np.nan)
     if probe.electrons == 0:
-        return coulomb_curve(distances, *(atomic_numbers[s] for s in probe.symbols))
+        return exact_curve(probe, distances)
     return curve(probe, distances, Level("fci", fci_basis))
+
+
+def reference_minimum(probe: Probe, curve_of, distances, energies, tolerance: float = 1e-8) -> tuple[float, float]:
+    """(r_e in Å, D_e in eV) of a reference curve, minimised on the curve itself (`curve_of(distances)`)
+    between the grid points beside its lowest one, to `tolerance` Å: a grid cannot give r_e to 0.001 Å.
+    NaN for a curve without an interior minimum (two bare protons) or without values."""
+    energies = np.asarray(energies, dtype=float)
+    lowest = int(np.argmin(energies)) if np.isfinite(energies).all() else 0
+    if probe.expected_minima == 0 or not 0 < lowest < len(distances) - 1:
+        return np.nan, np.nan
+    return curve_minimum(curve_of, (distances[lowest - 1], distances[lowest + 1]), tolerance)
 
 
 def _orbital_count(probe: Probe, basis: str) -> int:
     from astray.engines.pyscf_engine import build_molecule
 
     return build_molecule(probe_geometry(probe, 1.0), basis).nao_nr()
+
+
+# r_e of a quantum-chemistry curve to 1e-5 Å: its SCF and FCI convergence allows no finer.
+QC_TOLERANCE = 1e-5
+
+
+def probe_references(probe: Probe, distances, level: Level, fci_basis: str) -> tuple[dict, dict]:
+    """Every reference of one probe: ({reference: energies on `distances` (eV)}, {reference: (r_e, D_e)}),
+    the minima from the curves themselves (NaN for a curve that has none or no values)."""
+    functions = {"label_method": (level_curve(probe, level), QC_TOLERANCE)}
+    if fci_reference_name(probe, fci_basis) and probe.electrons:
+        functions["fci"] = (level_curve(probe, Level("fci", fci_basis)), QC_TOLERANCE)
+    if probe.name in EXACT_CURVES:
+        functions["exact"] = (EXACT_CURVES[probe.name][0], 1e-8)
+    curves = {
+        "exact": exact_curve(probe, distances),
+        "fci": functions["fci"][0](distances) if "fci" in functions else fci_curve(probe, distances, fci_basis),
+        "label_method": functions["label_method"][0](distances),
+    }
+    minima = {
+        reference: reference_minimum(probe, function, distances, curves[reference], tolerance)
+        for reference, (function, tolerance) in functions.items()
+    }
+    return curves, minima

@@ -23,6 +23,8 @@ attrs = {
     "package_versions": json.dumps(package_versions(), sort_keys=True),
     "label_method": references.attrs["label_method"],
     "exact_reference": references.attrs["exact_reference"],
+    "exact_reference_citation": references.attrs["exact_reference_citation"],
+    "fci_reference": references.attrs["fci_reference"],
     "probe_in_training_data": int(config["geometries"]["include_probe"]),
     "quarantined_geometries": len(quarantine["geometries"]),
     "quarantined_by_reason": json.dumps(quarantine["count_by_reason"], sort_keys=True),

@@ -73,7 +73,7 @@ def test_cube_holds_every_model_and_the_physics_of_the_references(campaign):
     workdir, _ = campaign
     cube = xr.load_dataset(workdir / "results" / "cube.nc")
     assert {name: cube.sizes[name] for name in ("reference", "probe", "distance", "model", "kind", "seed", "size")} == {
-        "reference": 2, "probe": 2, "distance": 4, "model": 3, "kind": 2, "seed": 1, "size": 2
+        "reference": 3, "probe": 2, "distance": 4, "model": 3, "kind": 2, "seed": 1, "size": 2
     }  # fmt: skip
     assert np.isfinite(cube.predicted_energy).all()
     assert np.isfinite(cube.test_mae).all()
@@ -82,9 +82,14 @@ def test_cube_holds_every_model_and_the_physics_of_the_references(campaign):
     protons = cube.reference_energy.sel(probe="H2_2plus")
     assert np.allclose(protons.sel(reference="exact"), coulomb_curve(distance), rtol=1e-12)
     assert np.allclose(protons.sel(reference="label_method"), coulomb_curve(distance), rtol=1e-8)
-    fci = cube.reference_energy.sel(probe="H2", reference="exact")
+    fci = cube.reference_energy.sel(probe="H2", reference="fci")
     assert distance[int(np.argmin(fci.values))] == pytest.approx(0.74)
     assert 95 < -float(fci.min()) * EV_TO_KCAL_PER_MOL < 109.5  # FCI/cc-pVDZ underbinds slightly
+    # The exact curve's D_e and r_e come from the curve, not from this four-point grid.
+    h2 = cube.sel(probe="H2")
+    assert float(h2.reference_well_depth.sel(reference="exact")) == pytest.approx(4.747732, abs=1e-6)
+    assert float(h2.reference_equilibrium_distance.sel(reference="exact")) == pytest.approx(0.741421, abs=1e-6)
+    assert 0.7415 < float(h2.reference_equilibrium_distance.sel(reference="fci")) < 0.77
 
     # The exact curves have the physics each probe expects: the metrics' floors do not mis-score them.
     for probe in ("H2", "H2_2plus"):

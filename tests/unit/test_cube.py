@@ -110,3 +110,18 @@ def test_long_string_coordinates_survive_merging_files(tmp_path):
     merged = assemble_cube([xr.load_dataset(p) for p in paths], references(), {})
     write_netcdf(merged, tmp_path / "cube.nc", "cube")
     assert list(xr.load_dataset(tmp_path / "cube.nc").kind.values) == ["equilibrium", "with_distorted"]
+
+
+def test_reference_minima_found_on_the_curves_replace_the_grids():
+    curves = {(r, p): references().reference_energy.sel(reference=r, probe=p).values
+              for r in ("exact", "label_method") for p in ("H2", "H2_2plus")}  # fmt: skip
+    refined = reference_dataset(DISTANCES, curves, FACTS, minima={("exact", "H2"): (0.7414, 4.7477)})
+    exact = refined.sel(reference="exact", probe="H2")
+    assert float(exact.reference_equilibrium_distance) == 0.7414 and float(exact.reference_well_depth) == 4.7477
+    # Where no minimum was given, the grid's: -E at the lowest point.
+    assert float(refined.reference_well_depth.sel(reference="label_method", probe="H2")) == 3.5
+    predictions = {"H2": np.array([1.0, -4.0, -1.0]), "H2_2plus": np.array([-4.0, -4.0, -4.0])}
+    metrics = {"test_mae": 0.1, "test_rmse": 0.2, "test_mae_equilibrium": 0.05, "best_epoch": 3}
+    info = {"n_parameters": 100, "charge_aware": 0, "model_architecture": "schnet"}
+    run = evaluation_dataset("small", "equilibrium", 0, 4, predictions, refined, metrics, info)
+    assert float(run.well_depth_error.sel(probe="H2", reference="exact").squeeze()) == pytest.approx(4.0 - 4.7477)
