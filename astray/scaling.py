@@ -2,7 +2,9 @@
 error = a · x^(-b) + c, fitted to every seed's point so the uncertainty reflects the spread over seeds.
 
 With fewer than four distinct x a floor cannot be told apart from the exponent, so the floor is fixed at
-zero (a plain power law) and the cube says which form was fitted.
+zero (a plain power law) and the cube says which form was fitted. Beside the fit's standard error, a 95%
+interval of the data-scaling exponent comes from a bootstrap over seeds: each seed's learning curve is one
+draw, since its sizes share one training order and one initialisation.
 """
 
 import warnings
@@ -12,6 +14,10 @@ import xarray as xr
 from scipy.optimize import OptimizeWarning, curve_fit
 
 FIT_FIELDS = ("exponent", "exponent_stderr", "amplitude", "floor", "points")
+BOOTSTRAP_FIELDS = ("exponent_ci_low", "exponent_ci_high")
+# Resamples of the seeds per fit, and the generator's seed: the same cube gives the same interval.
+BOOTSTRAP_RESAMPLES = 200
+BOOTSTRAP_SEED = 0
 
 
 def power_law(x, amplitude, exponent, floor=0.0):
@@ -44,6 +50,25 @@ def fit_power_law(x, error) -> dict:
     return result
 
 
+def bootstrap_exponent(sizes, runs) -> tuple[float, float]:
+    """2.5th and 97.5th percentiles of the exponent over fits to seeds drawn with replacement; `runs` has
+    one row per seed, one column per size. NaN with fewer than two seeds that have a finite curve."""
+    runs = np.asarray(runs, dtype=float)
+    seeds = [row for row in runs if np.isfinite(row).sum() >= 2]
+    if len(seeds) < 2:
+        return np.nan, np.nan
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    exponents = []
+    for _ in range(BOOTSTRAP_RESAMPLES):
+        drawn = np.array([seeds[i] for i in rng.integers(len(seeds), size=len(seeds))])
+        exponents.append(fit_power_law(np.broadcast_to(sizes, drawn.shape).ravel(), drawn.ravel())["exponent"])
+    exponents = np.array(exponents)[np.isfinite(exponents)]
+    if len(exponents) < BOOTSTRAP_RESAMPLES // 2:
+        return np.nan, np.nan
+    low, high = np.percentile(exponents, [2.5, 97.5])
+    return float(low), float(high)
+
+
 def scaling_targets(cube: xr.Dataset) -> dict:
     """The errors whose scaling is fitted, each with dims (model, kind, seed, size): holdout MAE and every
     probe's MAE against every reference that exists."""
@@ -59,13 +84,15 @@ def scaling_targets(cube: xr.Dataset) -> dict:
 def data_scaling(cube: xr.Dataset) -> xr.Dataset:
     """Fits of error against training-set size, per model and dataset kind."""
     targets = scaling_targets(cube)
-    values = np.full((cube.sizes["model"], cube.sizes["kind"], len(targets), len(FIT_FIELDS)), np.nan)
+    fields = FIT_FIELDS + BOOTSTRAP_FIELDS
+    values = np.full((cube.sizes["model"], cube.sizes["kind"], len(targets), len(fields)), np.nan)
     for i, model in enumerate(cube.model.values):
         for j, kind in enumerate(cube.kind.values):
             for k, error in enumerate(targets.values()):
                 runs = error.sel(model=model, kind=kind).transpose("seed", "size")
                 sizes = np.broadcast_to(cube["size"].values, runs.shape)
-                values[i, j, k] = list(fit_power_law(sizes.ravel(), runs.values.ravel()).values())
+                fit = fit_power_law(sizes.ravel(), runs.values.ravel())
+                values[i, j, k] = [*fit.values(), *bootstrap_exponent(cube["size"].values, runs.values)]
     return _fit_dataset(values, {"model": cube.model.values, "kind": cube.kind.values}, list(targets), "size")
 
 
@@ -91,8 +118,9 @@ def capacity_scaling(cube: xr.Dataset) -> xr.Dataset:
 def _fit_dataset(values, coords: dict, targets: list, against: str) -> xr.Dataset:
     prefix = "scaling" if against == "size" else "capacity_scaling"
     dims = [*coords, "target"]
+    fields = FIT_FIELDS + (BOOTSTRAP_FIELDS if values.shape[-1] > len(FIT_FIELDS) else ())
     ds = xr.Dataset(
-        {f"{prefix}_{field}": (dims, values[..., column]) for column, field in enumerate(FIT_FIELDS)},
+        {f"{prefix}_{field}": (dims, values[..., column]) for column, field in enumerate(fields)},
         coords={**coords, "target": targets},
     )
     symbol, described = ("N", "training-set size") if against == "size" else ("P", "parameter count")
@@ -104,8 +132,14 @@ def _fit_dataset(values, coords: dict, targets: list, against: str) -> xr.Datase
         "amplitude": {"units": "eV", "long_name": f"amplitude a of {law}"},
         "floor": {"units": "eV", "long_name": "error floor c (fixed at 0 with fewer than 4 points)"},
         "points": {"units": "1", "long_name": "runs the fit used"},
+        "exponent_ci_low": {"units": "1", "long_name": "lower end of the 95% bootstrap interval of b",
+                            "description": f"2.5th percentile over {BOOTSTRAP_RESAMPLES} fits to seeds drawn "
+                            "with replacement; NaN with fewer than two seeds"},
+        "exponent_ci_high": {"units": "1", "long_name": "upper end of the 95% bootstrap interval of b",
+                             "description": f"97.5th percentile over {BOOTSTRAP_RESAMPLES} fits to seeds drawn "
+                             "with replacement; NaN with fewer than two seeds"},
     }  # fmt: skip
-    for field, field_attrs in attrs.items():
-        ds[f"{prefix}_{field}"].attrs = field_attrs
+    for field in fields:
+        ds[f"{prefix}_{field}"].attrs = attrs[field]
     ds["target"].attrs = {"long_name": "fitted error", "description": "test_mae, or probe_mae/<probe>/<reference>"}
     return ds

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from astray.scaling import fit_power_law, power_law
+from astray.scaling import bootstrap_exponent, fit_power_law, power_law
 
 
 def test_a_power_law_with_floor_is_recovered_from_noisy_seeds():
@@ -30,3 +30,26 @@ def test_error_that_grows_with_data_has_a_negative_exponent():
 def test_missing_runs_are_skipped_and_too_few_points_give_nan():
     fit = fit_power_law([7, 14, 28, 56], [1.0, np.nan, 0.5, np.nan])
     assert fit["points"] == 2 and np.isnan(fit["exponent"])
+
+
+def test_bootstrap_over_seeds_holds_the_fit_and_widens_with_the_spread_of_seeds():
+    rng = np.random.default_rng(1)
+    sizes = np.array([16, 32, 64, 128, 256])
+
+    def seeds(noise):
+        return np.array([power_law(sizes, 3.0, 0.5) * rng.normal(1.0, noise, sizes.size) for _ in range(5)])
+
+    assert bootstrap_exponent(sizes, seeds(0.0)) == pytest.approx((0.5, 0.5), abs=1e-6)
+    intervals = {}
+    for noise in (0.02, 0.2):
+        runs = seeds(noise)
+        low, high = intervals[noise] = bootstrap_exponent(sizes, runs)
+        fitted = fit_power_law(np.broadcast_to(sizes, runs.shape).ravel(), runs.ravel())["exponent"]
+        assert low < fitted < high
+    assert np.diff(intervals[0.02]) < np.diff(intervals[0.2])
+    assert np.isnan(bootstrap_exponent(sizes, seeds(0.02)[:1])).all()  # one seed: no spread to resample
+
+
+def test_the_bootstrap_is_reproducible():
+    runs = np.array([[1.0, 0.7, 0.5, 0.36], [1.1, 0.72, 0.52, 0.35], [0.9, 0.69, 0.49, 0.37]])
+    assert bootstrap_exponent([10, 20, 40, 80], runs) == bootstrap_exponent([10, 20, 40, 80], runs)
