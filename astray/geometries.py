@@ -126,15 +126,8 @@ def scans(config: dict, names_by_identity=None) -> list[Atoms]:
     points = []
     for number, scan in enumerate(config["sources"].get("scans", [])):
         scanned = scan_geometries(scan)
-        key = f"geometries.sources.scans[{number}]"
-        if is_probe_molecule(scanned[0]) and not config["include_probe"]:
-            raise GeometrySourceError(
-                f"{key}: '{scan['species']}' is a probe system (two hydrogens); set geometries.include_probe: true "
-                "for that ablation"
-            )
-        outside = sorted(set(scanned[0].get_chemical_symbols()) - set(config["elements"]))
-        if outside:
-            raise GeometrySourceError(f"{key}: '{scan['species']}' has elements {outside} outside geometries.elements")
+        # A scan is asked for by name: any guard it fails (elements, size, charge, probe) is an error.
+        _passes_guards(scanned[0], config, f"geometries.sources.scans[{number}]")
         start = species_molecule(scan["species"], scanned[0].info["charge"])
         start.info["multiplicity"] = scanned[0].info["multiplicity"]
         name = names_by_identity.get(chemical_identity(start))

@@ -218,3 +218,17 @@ def test_chemical_space_geometries_pass_every_guard_of_the_pool():
         assert not is_probe_molecule(atoms) and atoms.info["charge"] == 0 and atoms.info["multiplicity"] == 1
         assert min_interatomic_distance(atoms) >= config["min_distance"]
     assert len({a.info["geometry_id"] for a in pool}) == len(pool)
+
+
+@pytest.mark.parametrize(
+    "scan, changes, message",
+    [
+        ({"species": "OH-", "distances": [1.0]}, {"charges": [0]}, r"'OH-' has charge -1, not in geometries.charges"),
+        ({"species": "LiH", "distances": [1.6]}, {}, r"'LiH' has elements \['Li'\] outside geometries.elements"),
+        ({"species": "CH4", "bond": [0, 1], "distances": [1.2]}, {"max_atoms": 4}, "'CH4' has 5 atoms"),
+        ({"species": "H2", "distances": [1.0]}, {}, "'H2' is a probe system"),
+    ],
+)
+def test_a_scan_passes_the_same_guards_as_every_other_source(scan, changes, message):
+    with pytest.raises(GeometrySourceError, match=r"geometries.sources.scans\[0\]: " + message):
+        build_pool(config_with(sources__scans=[scan], **changes))
