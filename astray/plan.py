@@ -33,7 +33,8 @@ def dry_run(snakemake_args) -> tuple[dict, float]:
     result = subprocess.run([*command, *snakemake_args], capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if result.returncode != 0:
-        sys.exit(result.stderr.strip() or result.stdout.strip())
+        # Snakemake prints a planning error on stdout and its profile notice on stderr: show both.
+        sys.exit("\n".join(part for part in (result.stderr.strip(), result.stdout.strip()) if part))
     return jobs_per_rule(result.stdout + result.stderr), seconds
 
 

@@ -197,3 +197,17 @@ def probe_references(probe: Probe, distances, level: Level, fci_basis: str) -> t
         for reference, (function, tolerance) in functions.items()
     }
     return curves, minima
+
+
+def check_fci_basis(probe_names, fci_basis: str) -> None:
+    """Fail at planning, not in the reference job, when PySCF has no `fci_basis` for a probe's element."""
+    from pyscf import gto
+    from pyscf.lib.exceptions import BasisNotFoundError
+
+    for element in sorted({symbol for name in probe_names for symbol in PROBES[name].symbols}):
+        try:
+            shells = gto.basis.load(fci_basis, element)
+        except (BasisNotFoundError, KeyError, RuntimeError) as error:
+            raise ValueError(f"evaluation.fci_basis: PySCF has no basis '{fci_basis}' for element {element} ({error})") from None
+        if not shells:
+            raise ValueError(f"evaluation.fci_basis: basis '{fci_basis}' has no functions for element {element}")

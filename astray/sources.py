@@ -128,9 +128,8 @@ def file_molecules(patterns, file_format: str = "auto", max_molecules: int | Non
                 )
             name = atoms.info.get("molecule") or atoms.info.get("name")
             name = str(name) if name else path.stem if len(frames) == 1 else f"{path.stem}_{number}"
-            charge = int(atoms.info.get("charge", 0))
-            multiplicity = atoms.info.get("multiplicity")
-            spin = None if multiplicity is None else int(multiplicity)
+            charge = _integer_field(atoms, "charge", path, number, default=0)
+            spin = _integer_field(atoms, "multiplicity", path, number)
             molecule = tagged(atoms, name, f"file:{path}", charge, spin)
             for key in ("smiles", "qm9_index"):
                 if key in atoms.info:
@@ -139,6 +138,22 @@ def file_molecules(patterns, file_format: str = "auto", max_molecules: int | Non
             if max_molecules and len(molecules) == max_molecules:
                 return molecules
     return molecules
+
+
+def _integer_field(atoms: Atoms, key: str, path, frame: int, default=None):
+    """An integer info field of a frame (charge, multiplicity); a value that is not one names file, frame
+    and key, instead of int()'s bare "invalid literal"."""
+    value = atoms.info.get(key, default)
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = np.nan
+    if not np.isfinite(number) or number != int(number):
+        shown = f"'{value}'" if isinstance(value, str) else f"{value}"
+        raise GeometrySourceError(f"geometries.sources.files: {path} frame {frame}: {key}={shown} is not an integer")
+    return int(number)
 
 
 def matching_files(patterns) -> list[Path]:

@@ -11,7 +11,7 @@ from astray.geometries import GeometrySourceError, build_pool
 from astray.io import check_writable
 from astray.labels import LabelInputError, Level, check_labeling_inputs
 from astray.planning import cached_summary, plan_key, record_plan, source_fingerprint
-from astray.references import PROBES
+from astray.references import PROBES, check_fci_basis
 
 
 # Stop before planning anything if a config file repeats a key, the config has a misspelt key, a wrong
@@ -151,6 +151,11 @@ def check_sizes_fit_pool():
 
 
 check_sizes_fit_pool()
+# The FCI reference's basis is checked now, not when the reference job runs after hours of labeling.
+try:
+    check_fci_basis(EVALUATION["probes"], EVALUATION["fci_basis"])
+except ValueError as error:
+    raise ValueError(f"{CONFIG_FILES}: {error}") from None
 
 
 wildcard_constraints:

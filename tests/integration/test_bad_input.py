@@ -89,7 +89,12 @@ CASES = {
                       on("labels", basis="6-31g*")(c, t)),  # fmt: skip
         "PySCF has no basis '6-31g*' for element I",
     ),
+    "unknown FCI basis": (on("evaluation", fci_basis="nonexistent-basis"),
+                          "evaluation.fci_basis: PySCF has no basis 'nonexistent-basis' for element H"),
     # The user's geometry files
+    "non-integer charge": (with_file(xyz(WATER, "charge=plus")), "mine.xyz frame 0: charge='plus' is not an integer"),
+    "non-integer multiplicity": (with_file(xyz(WATER, "multiplicity=1.5")),
+                                 "mine.xyz frame 0: multiplicity=1.5 is not an integer"),
     "empty xyz file": (with_file(""), "mine.xyz"),
     "truncated xyz": (with_file("3\nwater\nO 0 0 0\nH 0.76 0.59 0\n"), "mine.xyz"),
     "NaN coordinate": (with_file(xyz([("O", 0, 0, 0), ("H", np.nan, 0.59, 0), ("H", -0.76, 0.59, 0)])), "mine.xyz"),

@@ -69,6 +69,19 @@ def test_the_plan_lists_snakemakes_jobs_and_estimates_what_they_cost(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+def test_the_plan_passes_on_snakemakes_error_for_a_bad_config(tmp_path):
+    """Snakemake prints the planning error on stdout and only its profile notice on stderr."""
+    config = yaml.safe_load(TINY_CONFIG.read_text())
+    config["geometries"]["sources"]["files"] = {"paths": ["data/qm9/"]}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(config))
+    command = [sys.executable, "-m", "astray.plan", "--directory", str(tmp_path), "--configfile", str(bad)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert result.returncode != 0
+    assert "'data/qm9/' matches no xyz or extxyz file" in result.stderr
+    assert not (tmp_path / "results").exists()
+
+
 def test_cube_holds_every_model_and_the_physics_of_the_references(campaign):
     workdir, _ = campaign
     cube = xr.load_dataset(workdir / "results" / "cube.nc")
