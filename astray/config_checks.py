@@ -39,6 +39,13 @@ def check_config_files(paths) -> None:
             raise ConfigFileError(f"{path}: {error}") from None
 
 
+def applied_order(config_files, command_line_files) -> list:
+    """The config files in the order Snakemake applies them: the Snakefile's `configfile:` first, then the
+    command line's `--configfile` files over it, in their order (Snakemake lists the command line's first)."""
+    given = {str(path) for path in command_line_files}
+    return [p for p in config_files if str(p) not in given] + [p for p in config_files if str(p) in given]
+
+
 def check_gpu_requests(rule_resources: dict, default_resources) -> None:
     """A GPU asked for where astray cannot use one wastes allocation: refuse it before submitting."""
     for key in _gpu_keys(default_resources):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from astray.config_checks import check_config_files, check_gpu_requests
+from astray.config_checks import applied_order, check_config_files, check_gpu_requests
 from astray.datasets import KIND_ORIGINS, split_molecules
 from astray.geometries import GeometrySourceError, build_pool
 from astray.io import check_writable
@@ -20,9 +20,10 @@ check_config_files(workflow.configfiles)
 validate(config, schema="../config/schema.yaml")
 check_gpu_requests(workflow.resource_settings.overwrite_resources, workflow.resource_settings.default_resources)
 check_writable("results")
-# Errors found later in planning name the config files they come from.
+# Errors found later in planning name the config files they come from, in the order they were applied.
 CONFIG_FILES = " + ".join(
-    os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path) for path in workflow.configfiles
+    os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
+    for path in applied_order(workflow.configfiles, workflow.overwrite_configfiles)
 )
 
 # Scripts import the astray package from this checkout, also inside conda envs and on cluster nodes.

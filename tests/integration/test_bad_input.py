@@ -159,3 +159,14 @@ def test_a_results_folder_that_cannot_be_written_stops_the_run_before_any_job(un
     assert result.returncode != 0
     assert f"cannot write {unwritable_results}: " in output and "You may not write there" in output, output[-3000:]
     assert list(unwritable_results.iterdir()) == []
+
+
+def test_errors_name_the_config_files_in_the_order_they_were_applied(tmp_path):
+    """The Snakefile's config/config.yaml first, then the overlay given with --configfile."""
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text((REPO / "config" / "config.yaml").read_text())
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text(yaml.safe_dump({"datasets": {"sizes": [7, 5000]}}))
+    result = snakemake(tmp_path, overlay, "-n")
+    assert result.returncode != 0
+    assert "config/config.yaml + overlay.yaml: datasets.sizes [5000] exceed" in result.stdout + result.stderr
