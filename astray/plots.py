@@ -34,24 +34,33 @@ def plot_model_curves(
     colours = plt.cm.viridis(np.linspace(0.1, 0.9, len(sizes)))
     distance = references.distance.values
     figure, axes = plt.subplots(
-        2 * len(kinds), len(probes), figsize=(5.5 * len(probes), 5.2 * len(kinds)), squeeze=False,
+        2 * len(kinds), len(probes), figsize=(5.5 * len(probes) + 3.0, 5.2 * len(kinds)), squeeze=False,
         gridspec_kw={"height_ratios": [3, 1] * len(kinds)},
     )  # fmt: skip
     for block, kind in enumerate(kinds):
         for column, probe in enumerate(probes):
             axis = axes[2 * block, column]
+            drawn = []
             for reference, style in REFERENCE_STYLES.items():
-                curve = references.reference_energy.sel(reference=reference, probe=probe)
-                if np.isfinite(curve).any():
+                curve = references.reference_energy.sel(reference=reference, probe=probe).values
+                # A reference that is another one drawn already (FCI of bare protons is 1/r) is not drawn twice.
+                if np.isfinite(curve).any() and not any(np.allclose(curve, other) for other in drawn):
                     axis.plot(distance, curve, style, lw=1.5, label=_reference_label(references, reference, probe))
+                    drawn.append(curve)
             for size, colour in zip(sizes, colours):
                 predicted = evaluations.predicted_energy.sel(model=model, kind=kind, probe=probe, size=size)
                 axis.plot(distance, predicted.mean("seed"), "o-", ms=3, color=colour, label=f"N = {size}")
             unbound = int(references.expected_minima.sel(probe=probe)) == 0
             _style_axis(axis, probe, kind, model, unbound, energy_range)
             _distance_histogram(axes[2 * block + 1, column], training_sets[kind], distance, unbound)
-    axes[0, -1].legend(fontsize=8, loc="upper right")
-    figure.tight_layout()
+    # Beside the panels, not over a curve: the references' labels are long and every panel is full.
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    for handle, label in zip(*axes[0, -1].get_legend_handles_labels()):
+        if label not in labels:
+            handles.append(handle)
+            labels.append(label)
+    figure.legend(handles, labels, fontsize=8, loc="upper left", bbox_to_anchor=(0.8, 0.99), frameon=False)
+    figure.tight_layout(rect=(0, 0, 0.8, 1))
     _save(figure, path, dpi)
     plt.close(figure)
 
@@ -124,7 +133,9 @@ def _error_axis(axis, errors) -> None:
     positive = values[values > 0]
     if len(positive) == len(values) and len(values):
         axis.set_yscale("log")
-        axis.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))  # labels even within one decade
+        # Labels at 1, 2 and 5 where the errors span a decade or two, every decade where they span more.
+        decades = np.log10(positive.max() / positive.min())
+        axis.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5) if decades < 2 else (1,), numticks=8))
     else:
         axis.set_yscale("symlog", linthresh=float(positive.min()) if len(positive) else 1e-3)
         axis.set_ylim(bottom=0)
