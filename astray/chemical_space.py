@@ -28,9 +28,9 @@ from astray.sources import GeometrySourceError, tagged
 VALENCES = {"C": 4, "N": 3, "O": 2, "F": 1, "S": 2, "Cl": 1}
 MAX_BOND_ORDER = 3
 # Refuse to enumerate when the estimated number of graphs (before filters) exceeds this: enumeration runs
-# at about 1,000 graphs a second here and every graph that passes is embedded while Snakemake plans.
+# at about 2,000 graphs a second here, and every molecule that passes is embedded (~5 ms each) while
+# Snakemake plans (benchmarks/README.md: 47,521 graphs up to 6 heavy atoms, 3 minutes in all).
 MAX_ENUMERATED = 60_000
-FORCE_FIELDS = ("mmff94", "uff")
 FORCE_FIELD_ITERATIONS = 2000
 
 
