@@ -66,6 +66,12 @@ def _fragment_beyond(atoms: Atoms, i: int, j: int, bonded) -> set[int]:
     return seen
 
 
+def sorted_distances(positions) -> np.ndarray:
+    """Every interatomic distance, sorted: invariant to translation, rotation and the numbering of atoms,
+    the fingerprint by which two geometries of the same atoms are duplicates."""
+    return np.sort(pdist(positions))
+
+
 def min_interatomic_distance(atoms: Atoms) -> float:
     # scipy's pdist: ASE's get_all_distances handles periodic cells and is ~10x slower on a molecule.
     return float(pdist(atoms.positions).min()) if len(atoms) > 1 else np.inf
@@ -98,11 +104,10 @@ def bond_scaled_copies(
     for index in order:
         i, j, factor = candidates[index]
         scaled = scale_bond(molecule, i, j, factor, bonded)
-        distances = pdist(scaled.positions)
-        if distances.min() < min_distance:
+        fingerprint = sorted_distances(scaled.positions)
+        if fingerprint[0] < min_distance:
             continue
         if budget:
-            fingerprint = np.sort(distances)
             if any(np.abs(fingerprint - other).max() <= tolerance for other in fingerprints):
                 continue
             fingerprints.append(fingerprint)

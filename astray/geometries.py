@@ -11,7 +11,6 @@ from collections import Counter
 import numpy as np
 from ase import Atoms
 from scipy.spatial import cKDTree
-from scipy.spatial.distance import pdist
 
 from astray.chemical_space import SpaceSpec, cached_space, connectivity_key, perceived_edges, space_molecules
 from astray.distortions import (
@@ -23,6 +22,7 @@ from astray.distortions import (
     min_interatomic_distance,
     normal_mode_copies,
     rattled_copies,
+    sorted_distances,
 )
 from astray.sources import (
     EQUILIBRIUM,
@@ -195,7 +195,7 @@ def without_duplicates(pool: list[Atoms], tolerance: float, log=None) -> list[At
             state = (atoms.get_chemical_formula(), atoms.info["charge"], atoms.info["multiplicity"])
             groups.setdefault(state, []).append(index)
     for indices in groups.values():
-        fingerprints = np.array([_sorted_distances(pool[i]) for i in indices])
+        fingerprints = np.array([sorted_distances(pool[i].positions) for i in indices])
         for first, second in sorted(cKDTree(fingerprints).query_pairs(tolerance, p=np.inf)):
             if indices[first] not in duplicates:
                 duplicates.add(indices[second])
@@ -203,11 +203,6 @@ def without_duplicates(pool: list[Atoms], tolerance: float, log=None) -> list[At
         removed = Counter(pool[i].info["origin"] for i in duplicates)
         log(f"removed {len(duplicates)} duplicate geometries: {dict(sorted(removed.items()))}")
     return [atoms for index, atoms in enumerate(pool) if index not in duplicates]
-
-
-def _sorted_distances(atoms: Atoms) -> np.ndarray:
-    """Invariant to translation, rotation and the numbering of atoms."""
-    return np.sort(pdist(atoms.positions))
 
 
 def _check_unique_ids(pool) -> None:

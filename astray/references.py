@@ -201,13 +201,6 @@ def probe_references(probe: Probe, distances, level: Level, fci_basis: str) -> t
 
 def check_fci_basis(probe_names, fci_basis: str) -> None:
     """Fail at planning, not in the reference job, when PySCF has no `fci_basis` for a probe's element."""
-    from pyscf import gto
-    from pyscf.lib.exceptions import BasisNotFoundError
+    from astray.engines.pyscf_engine import check_basis
 
-    for element in sorted({symbol for name in probe_names for symbol in PROBES[name].symbols}):
-        try:
-            shells = gto.basis.load(fci_basis, element)
-        except (BasisNotFoundError, KeyError, RuntimeError) as error:
-            raise ValueError(f"evaluation.fci_basis: PySCF has no basis '{fci_basis}' for element {element} ({error})") from None
-        if not shells:
-            raise ValueError(f"evaluation.fci_basis: basis '{fci_basis}' has no functions for element {element}")
+    check_basis(fci_basis, {symbol for name in probe_names for symbol in PROBES[name].symbols}, "evaluation.fci_basis")

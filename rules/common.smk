@@ -62,7 +62,7 @@ STAGE_MODULES = {
     "datasets": ["datasets.py"],
     "training": ["training.py", "packing.py", "models/__init__.py", "models/schnet.py"],
     "nequip": ["models/nequip.py"],
-    "references": ["references.py"],
+    "references": ["references.py", "exact_curves.py"],
     "evaluation": ["evaluation.py", "curve_metrics.py", "predictors.py"],
     "cube": ["cube.py", "scaling.py", "provenance.py"],
     "plots": ["plots.py"],
@@ -155,8 +155,8 @@ check_sizes_fit_pool()
 # The FCI reference's basis is checked now, not when the reference job runs after hours of labeling.
 try:
     check_fci_basis(EVALUATION["probes"], EVALUATION["fci_basis"])
-except ValueError as error:
-    raise ValueError(f"{CONFIG_FILES}: {error}") from None
+except LabelInputError as error:
+    raise LabelInputError(f"{CONFIG_FILES}: {error}") from None
 
 
 wildcard_constraints:

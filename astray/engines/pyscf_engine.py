@@ -36,17 +36,20 @@ def has_forces(level: Level) -> bool:
 
 def check_level(level: Level, elements) -> None:
     """Fail before any geometry is labeled if PySCF cannot do this method or basis for these elements."""
-    for element in sorted(set(elements)):
-        try:
-            shells = gto.basis.load(level.basis, element)
-        except (BasisNotFoundError, KeyError, RuntimeError) as error:
-            raise LabelInputError(
-                f"labels.basis: PySCF has no basis '{level.basis}' for element {element} ({error})"
-            ) from None
-        if not shells:
-            raise LabelInputError(f"labels.basis: basis '{level.basis}' has no functions for element {element}")
+    check_basis(level.basis, elements)
     if level.family == "dft":
         _check_functional(level.method)
+
+
+def check_basis(basis: str, elements, key: str = "labels.basis") -> None:
+    """LabelInputError naming the config `key` unless PySCF has `basis` for every element."""
+    for element in sorted(set(elements)):
+        try:
+            shells = gto.basis.load(basis, element)
+        except (BasisNotFoundError, KeyError, RuntimeError) as error:
+            raise LabelInputError(f"{key}: PySCF has no basis '{basis}' for element {element} ({error})") from None
+        if not shells:
+            raise LabelInputError(f"{key}: basis '{basis}' has no functions for element {element}")
 
 
 def check_method(level: Level) -> None:
