@@ -103,8 +103,9 @@ def isolated_atom_energies(elements, level: Level) -> dict:
     return energies
 
 
-def geometry_key(atoms: Atoms, level: Level) -> str:
-    """Identity of a calculation: same geometry, charge, spin and level give the same key."""
+def geometry_key(atoms: Atoms, level: Level, forces: bool = True) -> str:
+    """Identity of a calculation: same geometry, charge, spin, level and whether forces were asked for give
+    the same key (an energy-only label must not stand in for one with forces)."""
     payload = json.dumps(
         [
             atoms.get_chemical_symbols(),
@@ -112,6 +113,7 @@ def geometry_key(atoms: Atoms, level: Level) -> str:
             int(atoms.info.get("charge", 0)),
             int(atoms.info.get("multiplicity", 1)),
             level.tag,
+            forces,
         ]
     )
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
@@ -197,8 +199,9 @@ def _neighbours(a: Atoms, b: Atoms) -> bool:
     return float(np.abs(a.positions - b.positions).max()) <= WARM_START_MAX_DISPLACEMENT
 
 
-def label_chunk(geometries, level: Level, progress_path, log=print, threads=None, warm_start=True):
-    """Label every geometry, reusing finished ones from the progress file.
+def label_chunk(geometries, level: Level, progress_path, log=print, threads=None, warm_start=True, forces=True):
+    """Label every geometry, reusing finished ones from the progress file. Forces where the method has them,
+    unless `forces` is false.
 
     Returns (labeled Atoms with SinglePointCalculator results, quarantined records with their reason).
     """
@@ -209,11 +212,11 @@ def label_chunk(geometries, level: Level, progress_path, log=print, threads=None
     computed = 0
     previous_key = None
     for index, atoms in enumerate(geometries, start=1):
-        key = geometry_key(atoms, level)
+        key = geometry_key(atoms, level, forces)
         entry = store.finished.get(key)
         if entry is None:
             guess = guesses.guess_for(atoms, previous_key) if guesses else None
-            entry, density = _calculate_entry(atoms, level, key, threads, guess)
+            entry, density = _calculate_entry(atoms, level, key, threads, guess, forces)
             if guesses:
                 guesses.remember(key, atoms, density)
             store.add(entry)
@@ -236,10 +239,11 @@ def quarantine_summary(quarantined: list[dict]) -> dict:
     return {"count_by_reason": dict(Counter(q["reason"] for q in quarantined)), "geometries": quarantined}
 
 
-def _calculate_entry(atoms, level, key, threads, guess):
+def _calculate_entry(atoms, level, key, threads, guess, forces=True):
     entry = {"key": key, "geometry_id": atoms.info["geometry_id"]}
     try:
-        record, density = calculate(atoms, level, threads=threads, guess=guess)
+        # None: forces where the method has them (the engine knows); False: energies only.
+        record, density = calculate(atoms, level, forces=None if forces else False, threads=threads, guess=guess)
     except CALCULATION_ERRORS as failure:
         return {**entry, "failure": f"{type(failure).__name__}: {failure}"}, None
     return {**entry, "result": record}, density

@@ -17,7 +17,7 @@ import torch
 from astray.datasets import atomization_energy
 from astray.io import write_atomically
 from astray.models import build_model, count_parameters
-from astray.models.schnet import is_charge_aware, is_physics_anchored, nuclear_repulsion, zbl_screening
+from astray.models.schnet import has_zero_isolated_atoms, is_charge_aware, is_physics_anchored, nuclear_repulsion, zbl_screening
 from astray.packing import PackedMolecules
 
 
@@ -54,9 +54,18 @@ def learned_part(spec, atoms_list, energies) -> np.ndarray:
     return energies - screened.numpy()
 
 
-def normalisation(atoms_list, energies) -> dict:
-    """Per-atom mean and spread of the training targets, so every capacity starts at the right scale."""
+def normalisation(atoms_list, energies, zero_isolated_atoms: bool = True) -> dict:
+    """Scale (and shift) of the per-atom outputs, from the per-atom training targets, so every capacity
+    starts at the right scale.
+
+    A model whose free atoms are zero cannot use a shift (it cancels against the free atoms' own), so its
+    outputs are scaled by the root mean square instead: the size of what the interactions must produce.
+    Otherwise, as torch-geometric's SchNet, by the mean and the spread.
+    """
     per_atom = np.asarray(energies) / np.array([len(a) for a in atoms_list])
+    if zero_isolated_atoms:
+        scale = float(np.sqrt(np.mean(per_atom**2)))
+        return {"mean": 0.0, "std": scale if scale > 1e-6 else 1.0}
     spread = float(per_atom.std()) if len(per_atom) > 1 else 1.0
     return {"mean": float(per_atom.mean()), "std": spread if spread > 1e-6 else 1.0}
 
@@ -89,7 +98,7 @@ def train(train_atoms, val_atoms, atom_energies, spec, training, seed, output, l
     val_energies = [atomization_energy(a, atom_energies) for a in val_atoms]
     train_data = PackedMolecules(train_atoms, train_energies, spec["cutoff"], force_weight > 0, device)
     val_data = PackedMolecules(val_atoms, val_energies, spec["cutoff"], device=device)
-    norm = normalisation(train_atoms, learned_part(spec, train_atoms, train_energies))
+    norm = normalisation(train_atoms, learned_part(spec, train_atoms, train_energies), has_zero_isolated_atoms(spec))
     if is_physics_anchored(spec):  # the model's reference for bare nuclei, stored in its checkpoint
         species = {symbol for atoms in train_atoms for symbol in atoms.get_chemical_symbols()}
         norm["atom_energies"] = {symbol: atom_energies[symbol] for symbol in species}

@@ -152,6 +152,11 @@ def check_sizes_fit_pool():
 
 
 check_sizes_fit_pool()
+if config["training"]["force_weight"] > 0 and not LABELS["forces"]:
+    raise ValueError(
+        f"{CONFIG_FILES}: training.force_weight is {config['training']['force_weight']} but labels.forces is false: "
+        "set labels.forces: true to train on forces, or force_weight: 0"
+    )
 # The FCI reference's basis is checked now, not when the reference job runs after hours of labeling.
 try:
     check_fci_basis(EVALUATION["probes"], EVALUATION["fci_basis"])

@@ -10,6 +10,7 @@ rule label_chunk:
         level=LEVEL,
         chunk_size=LABELS["chunk_size"],
         warm_start=LABELS["warm_start"],
+        forces=LABELS["forces"],
         progress="results/labels/progress/chunk_{chunk}.jsonl",
     # Threads come from the profile (set-threads); PySCF and Psi4 are told this number, never more.
     threads: 1

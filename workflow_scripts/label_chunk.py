@@ -21,6 +21,7 @@ labeled, quarantined = label_chunk(
     log=partial(print, file=sys.stderr, flush=True),
     threads=snakemake.threads,
     warm_start=snakemake.params.warm_start,
+    forces=snakemake.params.forces,
 )
 write_geometries(snakemake.output.labeled, labeled)
 write_json(snakemake.output.quarantine, quarantined)

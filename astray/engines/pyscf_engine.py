@@ -5,6 +5,8 @@ A restricted solution of a stretched closed-shell molecule is far above the true
 lower solution is kept; correlated methods are then built on that lower (possibly unrestricted) reference.
 """
 
+import copy
+import functools
 import math
 from typing import NamedTuple
 
@@ -85,14 +87,22 @@ def check_geometry(atoms: Atoms, level: Level) -> None:
 
 
 def build_molecule(atoms: Atoms, basis: str) -> gto.Mole:
+    symbols = atoms.get_chemical_symbols()
     return gto.M(
-        atom=[(symbol, position) for symbol, position in zip(atoms.get_chemical_symbols(), atoms.positions)],
+        atom=[(symbol, position) for symbol, position in zip(symbols, atoms.positions)],
         unit="Angstrom",
-        basis=basis,
+        basis={symbol: copy.deepcopy(_element_basis(basis, symbol)) for symbol in set(symbols)},
         charge=int(atoms.info.get("charge", 0)),
         spin=int(atoms.info.get("multiplicity", 1)) - 1,
         verbose=0,
     )
+
+
+@functools.cache
+def _element_basis(basis: str, symbol: str):
+    """The basis of one element, parsed once per process: PySCF parses its basis file on every molecule
+    otherwise, a quarter of a small molecule's HF time (benchmarks/README.md)."""
+    return gto.basis.load(basis, symbol)
 
 
 def compute(atoms: Atoms, level: Level, forces: bool, threads: int | None = None, guess=None) -> Solution:
@@ -128,6 +138,9 @@ def _mean_field(mol, level: Level, unrestricted: bool):
     # Tighter than PySCF's default (1e-9, ~3e-5): gradients of broken-symmetry solutions need it to be
     # reproducible to 1e-5 Eh/Bohr, which is what two engines agree to.
     mf.conv_tol, mf.conv_tol_grad = 1e-10, 1e-6
+    # No checkpoint file: nothing reads it back, and writing it every cycle was a sixth of a small
+    # molecule's SCF time.
+    mf.chkfile = None
     return mf.density_fit() if level.density_fit else mf
 
 

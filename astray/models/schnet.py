@@ -5,9 +5,10 @@ import math
 
 import torch
 from torch import nn
-from ase.data import atomic_numbers
+from ase.data import atomic_numbers, chemical_symbols
 from torch_geometric.nn.models import SchNet
 
+from astray.levels import ATOM_MULTIPLICITY
 from astray.units import BOHR_TO_ANGSTROM, HARTREE_TO_EV
 
 # e^2 / (4 pi eps0) in eV Angstrom: Z1 Z2 / r Hartree with r in Bohr, as astray.references.coulomb_curve.
@@ -52,8 +53,34 @@ class GraphSchNet(SchNet):
     charge-aware ones below.
     """
 
+    # Whether an isolated atom's energy is exactly zero (`zero_isolated_atoms`); set by build_schnet.
+    zero_isolated_atoms = False
+
     def forward(self, z, pos, batch=None, pairs=None, charge=None, multiplicity=None, tabulate_filters=False):
         batch = torch.zeros_like(z) if batch is None else batch
+        energy = self._energy(z, pos, batch, pairs, charge, multiplicity, tabulate_filters)
+        if not self.zero_isolated_atoms:
+            return energy
+        # Subtracted per atom, so it is exact: an atom with no neighbour within the cutoff adds nothing, and
+        # every molecule dissociates to zero atomization energy once its atoms are a cutoff apart.
+        n_molecules = energy.shape[0]
+        return energy - self.readout(self.isolated_atom_energies()[z], batch, dim=0, dim_size=n_molecules)
+
+    def isolated_atom_energies(self) -> torch.Tensor:
+        """The per-atom output of a free neutral atom of every element (one row per atomic number, the
+        embedding's rows): its embedding passed through interactions that receive no message."""
+        elements = torch.arange(self.embedding.num_embeddings, device=self.embedding.weight.device)
+        h = self.embed_isolated(elements)
+        no_pairs = torch.zeros((2, 0), dtype=torch.long, device=h.device)
+        no_filter = h.new_zeros((0, self.num_filters))
+        for interaction in self.interactions:
+            h = h + _interaction(interaction, h, no_pairs, no_filter)
+        return self.lin2(self.act(self.lin1(h))) * self.std + self.mean
+
+    def embed_isolated(self, elements):
+        return self.embedding(elements)
+
+    def _energy(self, z, pos, batch, pairs, charge, multiplicity, tabulate_filters):
         if pairs is None and type(self) is GraphSchNet:
             return super().forward(z, pos, batch)
         if pairs is None:
@@ -182,6 +209,15 @@ class ChargeAwareSchNet(GraphSchNet):
         molecule = self.charge_embedding(charge + MAX_CHARGE) + self.spin_embedding(multiplicity - 1)
         return self.embedding(z) + molecule[batch]
 
+    def embed_isolated(self, elements):
+        """A free atom is neutral and in its ground-state multiplicity: what atomization energies count from."""
+        multiplicity = torch.tensor(GROUND_STATE_MULTIPLICITY[: len(elements)], device=elements.device)
+        return self.embedding(elements) + self.charge_embedding.weight[MAX_CHARGE] + self.spin_embedding(multiplicity - 1)
+
+
+# Per atomic number; 1 (a placeholder never read) where astray has no ground state for the element.
+GROUND_STATE_MULTIPLICITY = [1] + [ATOM_MULTIPLICITY.get(chemical_symbols[z], 1) for z in range(1, 119)]
+
 
 class CoulombAnchoredSchNet(ChargeAwareSchNet):
     """Atomization energy = exact nuclear repulsion sum_i<j Z_i Z_j / r_ij + an electronic energy that is
@@ -258,7 +294,8 @@ def all_pairs(batch) -> torch.Tensor:
 
 
 def build_schnet(spec: dict, normalisation: dict) -> GraphSchNet:
-    """SchNet whose per-atom outputs are scaled by the training set's per-atom energy mean and spread.
+    """SchNet whose per-atom outputs are scaled by the training set's per-atom energy scale
+    (`astray.training.normalisation`), less those of the free atoms unless `isolated_atoms: mean_shift`.
 
     `charge_aware: true` adds charge and spin embeddings; `physics_prior: coulomb` anchors the model to the
     exact nuclear repulsion (and is charge-aware too: the number of electrons is an input).
@@ -275,10 +312,20 @@ def build_schnet(spec: dict, normalisation: dict) -> GraphSchNet:
         std=normalisation["std"],
     )
     if is_physics_anchored(spec):
-        return CoulombAnchoredSchNet(atom_energies=normalisation["atom_energies"], **settings)
-    if spec.get("charge_aware", False):
-        return ChargeAwareSchNet(**settings)
-    return GraphSchNet(**settings)
+        model = CoulombAnchoredSchNet(atom_energies=normalisation["atom_energies"], **settings)
+    elif spec.get("charge_aware", False):
+        model = ChargeAwareSchNet(**settings)
+    else:
+        model = GraphSchNet(**settings)
+    model.zero_isolated_atoms = has_zero_isolated_atoms(spec)
+    return model
+
+
+def has_zero_isolated_atoms(spec: dict) -> bool:
+    """`isolated_atoms: zero` (the default): a free atom's atomization energy is exactly zero. `mean_shift`
+    is torch-geometric's SchNet as it comes, where every atom adds the training set's per-atom mean energy
+    (-2 to -4 eV for each free H atom), kept to measure what that bookkeeping does to the tails."""
+    return spec.get("isolated_atoms", "zero") == "zero"
 
 
 def is_physics_anchored(spec: dict) -> bool:
