@@ -12,7 +12,7 @@ import xarray as xr
 import astray
 from astray.curve_metrics import PHYSICS_UNITS, WINDOWS, curve_physics, window_errors
 from astray.io import write_atomically
-from astray.scaling import capacity_scaling, data_scaling
+from astray.scaling import capacity_scaling, data_scaling, joint_scaling
 
 ENERGY_CONVENTION = "energy relative to the separated fragments (isolated atoms; bare nuclei for H2_2plus)"
 
@@ -66,6 +66,23 @@ VARIABLE_ATTRS = {
         "without electrons; none: the network alone",
     },
     "best_epoch": {"units": "1", "long_name": "epoch of the best validation error"},
+    "free_atom_energy_max": {
+        "units": "eV",
+        "long_name": "largest predicted energy of a free atom",
+        "description": "max |predicted atomization energy| of each campaign element's neutral ground-state atom "
+        "alone: 0 for a model whose isolated atoms are zero (isolated_atoms: zero), the per-atom shift otherwise",
+    },
+    "train_seconds": {"units": "s", "long_name": "training wall time", "description": "sum of the epochs' wall "
+                      "times (validation included; a resumed run's epochs too); NaN where the trainer does not report it"},
+    "train_epochs": {"units": "1", "long_name": "epochs trained (early stopping included)"},
+    "train_flops_per_epoch": {
+        "units": "1",
+        "long_name": "floating-point operations per training epoch",
+        "description": "dense matrix-product FLOPs of one epoch's forward and backward passes as "
+        "torch.utils.flop_counter counts them (element-wise operations not counted); NaN where not counted (NequIP)",
+    },
+    "train_flops": {"units": "1", "long_name": "floating-point operations of the training run",
+                    "description": "train_flops_per_epoch times train_epochs"},
     "test_force_mae": {
         "units": "eV/angstrom",
         "long_name": "holdout test force MAE",
@@ -221,7 +238,8 @@ def assemble_cube(evaluations, references: xr.Dataset, attrs: dict) -> xr.Datase
     """Merge per-model evaluations and references, then fit the scaling laws; runs that were not trained
     stay NaN in the cube."""
     cube = xr.merge([references, *evaluations], combine_attrs="drop", join="outer", compat="no_conflicts")
-    cube = xr.merge([cube, data_scaling(cube), capacity_scaling(cube)], combine_attrs="drop_conflicts")
+    fits = [data_scaling(cube), capacity_scaling(cube), joint_scaling(cube)]
+    cube = xr.merge([cube, *fits], combine_attrs="drop_conflicts")
     cube.attrs.update(attrs)
     return annotate(cube)
 

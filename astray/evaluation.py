@@ -1,6 +1,9 @@
 """Evaluate one trained model: probe curves, their physics, and holdout errors, in eV and Å."""
 
 import numpy as np
+from ase import Atoms
+
+from astray.levels import ATOM_MULTIPLICITY
 
 from astray.datasets import atomization_energy
 from astray.references import PROBES, probe_geometry
@@ -21,7 +24,12 @@ def evaluate_model(model_path, test_atoms, atom_energies: dict, distances, fragm
         name: model.energies([probe_geometry(PROBES[name], r) for r in distances]) + shift
         for name, shift in fragment_shifts.items()
     }
-    metrics = {**holdout_errors(model, test_atoms, atom_energies), "best_epoch": model.info["best_epoch"]}
+    metrics = {
+        **holdout_errors(model, test_atoms, atom_energies),
+        "best_epoch": model.info["best_epoch"],
+        "free_atom_energy_max": free_atom_energy_max(model, atom_energies),
+        **training_cost(model.info),
+    }
     model_info = {
         "n_parameters": model.info["n_parameters"],
         "charge_aware": int(model.info["charge_aware"]),
@@ -37,6 +45,28 @@ def model_family(info: dict) -> str:
     if info.get("physics_prior", "none") != "none":
         return f"{info['spec']['architecture']}+{info['physics_prior']}"
     return info["spec"]["architecture"] + ("+charge" if info["charge_aware"] else "")
+
+
+def free_atom_energy_max(model, atom_energies: dict) -> float:
+    """Largest |predicted atomization energy| (eV) of a free neutral atom in its ground state, over the
+    campaign's elements: exactly 0 for a model that knows where zero is, the per-atom shift otherwise."""
+    atoms = [
+        Atoms(symbol, info={"charge": 0, "multiplicity": ATOM_MULTIPLICITY[symbol], "geometry_id": f"{symbol} atom"})
+        for symbol in sorted(atom_energies)
+    ]
+    return float(np.abs(model.energies(atoms)).max())
+
+
+def training_cost(info: dict) -> dict:
+    """Wall seconds, epochs and FLOPs of the training run, NaN where the trainer does not report them."""
+    epochs = info.get("epochs", np.nan)
+    flops_per_epoch = info.get("flops_per_epoch", np.nan)
+    return {
+        "train_seconds": info.get("training_seconds", np.nan),
+        "train_epochs": epochs,
+        "train_flops_per_epoch": flops_per_epoch,
+        "train_flops": flops_per_epoch * epochs,
+    }
 
 
 def holdout_errors(model, test_atoms, atom_energies: dict) -> dict:

@@ -24,8 +24,16 @@ def power_law(x, amplitude, exponent, floor=0.0):
     return amplitude * np.power(x, -exponent) + floor
 
 
-def fit_power_law(x, error) -> dict:
-    """Fit `error` (one value per run, NaN for missing runs) against `x`; NaN fields when it cannot be fitted."""
+EXPONENT_BOUND = 5.0
+
+
+def fit_power_law(x, error, allow_floor: bool = True) -> dict:
+    """Fit `error` (one value per run, NaN for missing runs) against `x`; NaN fields when it cannot be fitted.
+
+    A floor that only fits by driving the exponent to its bound (errors that fall, then rise again: the
+    floor takes the level, a vanishing amplitude times N^5 the rise) describes no power law; such data get
+    the plain power law instead, whose exponent is the trend of the log-log line.
+    """
     x, error = np.asarray(x, dtype=float), np.asarray(error, dtype=float)
     keep = np.isfinite(error) & (error > 0) & np.isfinite(x) & (x > 0)
     x, error = x[keep], error[keep]
@@ -34,17 +42,20 @@ def fit_power_law(x, error) -> dict:
     result["points"] = float(len(x))
     if distinct < 2 or len(x) < 3:
         return result
-    with_floor = distinct >= 4
+    with_floor = allow_floor and distinct >= 4
     # Start from the straight line in log-log coordinates, which is the exact answer without a floor.
     slope, intercept = np.polyfit(np.log(x), np.log(error), 1)
     start = [np.exp(intercept), -slope] + ([0.0] if with_floor else [])
-    bounds = ([0.0, -5.0] + ([0.0] if with_floor else []), [np.inf, 5.0] + ([np.inf] if with_floor else []))
+    bounds = ([0.0, -EXPONENT_BOUND] + ([0.0] if with_floor else []),
+              [np.inf, EXPONENT_BOUND] + ([np.inf] if with_floor else []))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", OptimizeWarning)  # an undetermined covariance is reported as NaN
             values, covariance = curve_fit(power_law, x, error, p0=start, bounds=bounds, maxfev=20000)
     except (RuntimeError, ValueError):
         return result
+    if with_floor and abs(values[1]) > 0.999 * EXPONENT_BOUND:
+        return fit_power_law(x, error, allow_floor=False)
     result.update(amplitude=values[0], exponent=values[1], floor=values[2] if with_floor else 0.0)
     result["exponent_stderr"] = float(np.sqrt(covariance[1, 1])) if np.isfinite(covariance[1, 1]) else np.nan
     return result
@@ -58,10 +69,16 @@ def bootstrap_exponent(sizes, runs) -> tuple[float, float]:
     if len(seeds) < 2:
         return np.nan, np.nan
     rng = np.random.default_rng(BOOTSTRAP_SEED)
+    # A draw is a multiset of seeds, and the fit does not depend on their order: three seeds give only ten
+    # distinct draws among the 200, so each is fitted once (the same interval, a twentieth of the fits).
+    fitted = {}
     exponents = []
     for _ in range(BOOTSTRAP_RESAMPLES):
-        drawn = np.array([seeds[i] for i in rng.integers(len(seeds), size=len(seeds))])
-        exponents.append(fit_power_law(np.broadcast_to(sizes, drawn.shape).ravel(), drawn.ravel())["exponent"])
+        draw = tuple(sorted(rng.integers(len(seeds), size=len(seeds))))
+        if draw not in fitted:
+            drawn = np.array([seeds[i] for i in draw])
+            fitted[draw] = fit_power_law(np.broadcast_to(sizes, drawn.shape).ravel(), drawn.ravel())["exponent"]
+        exponents.append(fitted[draw])
     exponents = np.array(exponents)[np.isfinite(exponents)]
     if len(exponents) < BOOTSTRAP_RESAMPLES // 2:
         return np.nan, np.nan
@@ -72,7 +89,9 @@ def bootstrap_exponent(sizes, runs) -> tuple[float, float]:
 def scaling_targets(cube: xr.Dataset) -> dict:
     """The errors whose scaling is fitted, each with dims (model, kind, seed, size): holdout MAE and every
     probe's MAE against every reference that exists."""
-    targets = {"test_mae": cube.test_mae}
+    # The equilibrium part of the test set is in distribution for every kind; the whole set is not for the
+    # equilibrium kind, whose models never saw a distorted geometry.
+    targets = {"test_mae": cube.test_mae, "test_mae_equilibrium": cube.test_mae_equilibrium}
     for probe in cube.probe.values:
         for reference in cube.reference.values:
             error = cube.probe_mae.sel(probe=probe, reference=reference, drop=True)
@@ -115,6 +134,93 @@ def capacity_scaling(cube: xr.Dataset) -> xr.Dataset:
     return _fit_dataset(values, coords, list(targets), "parameters")
 
 
+JOINT_FIELDS = ("floor", "capacity_amplitude", "capacity_exponent", "data_amplitude", "data_exponent",
+                "capacity_exponent_stderr", "data_exponent_stderr", "points")
+# The joint law has five parameters; below three distinct values of N or of P the two exponents are not
+# told apart from the amplitudes and the floor.
+JOINT_MINIMUM_DISTINCT = 3
+
+
+def joint_law(np_points, floor, capacity_amplitude, capacity_exponent, data_amplitude, data_exponent):
+    parameters, sizes = np_points
+    return floor + capacity_amplitude * parameters**-capacity_exponent + data_amplitude * sizes**-data_exponent
+
+
+def fit_joint_law(parameters, sizes, error) -> tuple[dict, str]:
+    """L(N, P) = A0 + A1 P^-alpha + A2 N^-beta fitted to every run (one value per run, NaN for missing ones);
+    returns (fields, why): NaN fields and the reason where the grid cannot support the fit."""
+    parameters, sizes, error = (np.asarray(v, dtype=float) for v in (parameters, sizes, error))
+    keep = np.isfinite(error) & (error > 0) & (parameters > 0) & (sizes > 0)
+    parameters, sizes, error = parameters[keep], sizes[keep], error[keep]
+    result = dict.fromkeys(JOINT_FIELDS, np.nan)
+    result["points"] = float(len(error))
+    capacities, data_sizes = len(np.unique(parameters)), len(np.unique(sizes))
+    if capacities < JOINT_MINIMUM_DISTINCT or data_sizes < JOINT_MINIMUM_DISTINCT:
+        return result, (f"needs at least {JOINT_MINIMUM_DISTINCT} capacities and {JOINT_MINIMUM_DISTINCT} sizes "
+                        f"with finite errors; has {capacities} and {data_sizes}")
+    # Start from the one-variable power laws through the largest model's and the largest size's runs.
+    data_start = fit_power_law(sizes[parameters == parameters.max()], error[parameters == parameters.max()])
+    capacity_start = fit_power_law(parameters[sizes == sizes.max()], error[sizes == sizes.max()])
+    start = [
+        0.5 * error.min(),
+        np.nan_to_num(capacity_start["amplitude"], nan=error.mean()),
+        float(np.clip(np.nan_to_num(capacity_start["exponent"], nan=0.3), 0.01, 4.9)),
+        np.nan_to_num(data_start["amplitude"], nan=error.mean()),
+        float(np.clip(np.nan_to_num(data_start["exponent"], nan=0.3), 0.01, 4.9)),
+    ]
+    bounds = ([0.0, 0.0, 0.0, 0.0, 0.0], [np.inf, np.inf, 5.0, np.inf, 5.0])
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", OptimizeWarning)
+            values, covariance = curve_fit(joint_law, (parameters, sizes), error, p0=start, bounds=bounds,
+                                           maxfev=50000)  # fmt: skip
+    except (RuntimeError, ValueError) as failure:
+        return result, f"the fit did not converge: {failure}"
+    errors = np.sqrt(np.diag(covariance))
+    result.update(dict(zip(JOINT_FIELDS[:5], values)))
+    result["capacity_exponent_stderr"], result["data_exponent_stderr"] = errors[2], errors[4]
+    return result, "fitted"
+
+
+def joint_scaling(cube: xr.Dataset) -> xr.Dataset:
+    """The joint law over data size and parameter count, per architecture, kind and target, across every
+    model of the architecture, size and seed; `joint_scaling_status` says why a fit is NaN."""
+    targets = scaling_targets(cube)
+    architectures = sorted(set(cube.model_architecture.values))
+    values = np.full((len(architectures), cube.sizes["kind"], len(targets), len(JOINT_FIELDS)), np.nan)
+    status = np.full((len(architectures), cube.sizes["kind"], len(targets)), "", dtype=object)
+    for a, architecture in enumerate(architectures):
+        models = cube.model.values[cube.model_architecture.values == architecture]
+        for j, kind in enumerate(cube.kind.values):
+            for k, error in enumerate(targets.values()):
+                runs = error.sel(model=models, kind=kind)
+                parameters = cube.n_parameters.sel(model=models).broadcast_like(runs)
+                sizes = runs["size"].broadcast_like(runs)
+                fit, why = fit_joint_law(parameters.values.ravel(), sizes.values.ravel(), runs.values.ravel())
+                values[a, j, k], status[a, j, k] = list(fit.values()), why
+    dims = ("architecture", "kind", "target")
+    coords = {"architecture": architectures, "kind": cube.kind.values, "target": list(targets)}
+    ds = xr.Dataset({f"joint_scaling_{f}": (dims, values[..., c]) for c, f in enumerate(JOINT_FIELDS)}, coords=coords)
+    ds["joint_scaling_status"] = (dims, status.astype(str))
+    law = "error = A0 + A1 P^-alpha + A2 N^-beta"
+    attrs = {
+        "floor": ("eV", f"irreducible error A0 of {law}"),
+        "capacity_amplitude": ("eV", "amplitude A1 of the parameter-count term"),
+        "capacity_exponent": ("1", "exponent alpha of the parameter count P"),
+        "data_amplitude": ("eV", "amplitude A2 of the training-set-size term"),
+        "data_exponent": ("1", "exponent beta of the training-set size N"),
+        "capacity_exponent_stderr": ("1", "standard error of alpha"),
+        "data_exponent_stderr": ("1", "standard error of beta"),
+        "points": ("1", "runs the joint fit used"),
+    }
+    for field, (units, long_name) in attrs.items():
+        ds[f"joint_scaling_{field}"].attrs = {"units": units, "long_name": long_name,
+                                              "description": f"{law}, fitted to every run of an architecture's models, "
+                                              "exponents bounded to [0, 5]"}
+    ds["joint_scaling_status"].attrs = {"units": "1", "long_name": "whether the joint law was fitted, or why not"}
+    return ds
+
+
 def _fit_dataset(values, coords: dict, targets: list, against: str) -> xr.Dataset:
     prefix = "scaling" if against == "size" else "capacity_scaling"
     dims = [*coords, "target"]
@@ -130,7 +236,8 @@ def _fit_dataset(values, coords: dict, targets: list, against: str) -> xr.Datase
                      "description": f"power law in the {described}, fitted to every seed's run"},
         "exponent_stderr": {"units": "1", "long_name": "standard error of the exponent b"},
         "amplitude": {"units": "eV", "long_name": f"amplitude a of {law}"},
-        "floor": {"units": "eV", "long_name": "error floor c (fixed at 0 with fewer than 4 points)"},
+        "floor": {"units": "eV", "long_name": "error floor c (fixed at 0 with fewer than 4 sizes, or where a floor "
+                  "would drive b to its bound)"},
         "points": {"units": "1", "long_name": "runs the fit used"},
         "exponent_ci_low": {"units": "1", "long_name": "lower end of the 95% bootstrap interval of b",
                             "description": f"2.5th percentile over {BOOTSTRAP_RESAMPLES} fits to seeds drawn "
@@ -141,5 +248,5 @@ def _fit_dataset(values, coords: dict, targets: list, against: str) -> xr.Datase
     }  # fmt: skip
     for field in fields:
         ds[f"{prefix}_{field}"].attrs = attrs[field]
-    ds["target"].attrs = {"long_name": "fitted error", "description": "test_mae, or probe_mae/<probe>/<reference>"}
+    ds["target"].attrs = {"long_name": "fitted error", "description": "test_mae, test_mae_equilibrium, or probe_mae/<probe>/<reference>"}
     return ds

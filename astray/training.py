@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from astray.datasets import atomization_energy
 from astray.io import write_atomically
@@ -190,6 +191,11 @@ def train(train_atoms, val_atoms, atom_energies, spec, training, seed, output, l
             "best_epoch": state["best_epoch"],
             "best_val_mae_eV": state["best_val_mae"],
             "n_train": len(train_atoms),
+            # Training cost, so error can be read against compute: every epoch's wall time (a resumed run's
+            # epochs included) and the matrix-product FLOPs of one epoch's forward and backward passes.
+            "epochs": state["epoch"],
+            "training_seconds": sum(epoch["seconds"] for epoch in state["history"]),
+            "flops_per_epoch": epoch_flops(model, train_data, training["batch_size"], force_weight, tabulate),
             "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
         },
         output,
@@ -222,6 +228,26 @@ def _train_epoch(model, optimizer, batches, force_weight: float, tabulate: bool)
         loss.backward()
         optimizer.step()
     return {"energy": float(energy_sum), "forces": float(force_sum), "force_components": force_components}
+
+
+def epoch_flops(model, data: PackedMolecules, batch_size: int, force_weight: float, tabulate: bool) -> int:
+    """FLOPs of one training epoch's forward and backward passes, as torch counts them
+    (`torch.utils.flop_counter`: dense matrix products, the bulk of a SchNet's arithmetic; element-wise
+    operations and the sparse interpolation of tabulated filters are not counted). The weights are left
+    untouched: gradients are computed and then cleared."""
+    model.train()
+    with FlopCounterMode(display=False) as counter:
+        for batch in data.batches(batch_size):
+            pos = batch.pos.requires_grad_(force_weight > 0)
+            energy = _energies(model, batch, batch.pairs, tabulate)
+            loss = torch.nn.functional.mse_loss(energy, batch.energy)
+            if force_weight > 0:
+                (gradient,) = torch.autograd.grad(energy.sum(), pos, create_graph=True)
+                loss = loss + force_weight * torch.nn.functional.mse_loss(-gradient, batch.forces)
+            loss.backward()
+    model.zero_grad(set_to_none=True)
+    model.eval()
+    return int(counter.get_total_flops())
 
 
 def _energies(model, batch, pairs=None, tabulate_filters=False) -> torch.Tensor:

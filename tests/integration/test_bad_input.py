@@ -89,6 +89,10 @@ CASES = {
                       on("labels", basis="6-31g*")(c, t)),  # fmt: skip
         "PySCF has no basis '6-31g*' for element I",
     ),
+    "force training on energy-only labels": (
+        lambda c, t: (on("labels", forces=False)(c, t), on("training", force_weight=0.1)(c, t)),
+        "training.force_weight is 0.1 but labels.forces is false",
+    ),
     "unknown FCI basis": (on("evaluation", fci_basis="nonexistent-basis"),
                           "evaluation.fci_basis: PySCF has no basis 'nonexistent-basis' for element H"),
     # The user's geometry files

@@ -196,3 +196,16 @@ def test_torn_last_line_of_a_progress_file_is_dropped(tmp_path):
 def test_energy_only_methods_leave_forces_out():
     record, _ = calculate(h2(0.74), Level("ccsd(t)", "sto-3g"))
     assert record["forces"] is None and math.isfinite(record["energy"])
+
+
+def test_energy_only_labels_are_the_same_energies_kept_apart_from_labels_with_forces(tmp_path):
+    """labels.forces false: the same energy without forces, under its own key, so a later run that asks
+    for forces computes them instead of reusing a label that has none."""
+    progress = tmp_path / "p.jsonl"
+    [energy_only], _ = label_chunk([water()], HF_SVP, progress, log=silent, forces=False)
+    messages = []
+    [with_forces], _ = label_chunk([water()], HF_SVP, progress, log=messages.append, forces=True)
+    assert "forces" not in energy_only.calc.results
+    assert with_forces.get_forces().shape == (3, 3)
+    assert energy_only.get_potential_energy() == pytest.approx(with_forces.get_potential_energy(), abs=1e-8)
+    assert "1 computed now" in messages[-1]

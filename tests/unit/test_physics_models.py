@@ -84,3 +84,44 @@ def test_anchored_model_trains_and_rebuilds_from_its_checkpoint(tmp_path):
     assert meta["charge_aware"] is True and meta["physics_prior"] == "coulomb"
     protons = [probe_geometry(PROBES["H2_2plus"], r) for r in DISTANCES]
     assert np.allclose(predict_energies(model, protons) + 2 * ATOM_ENERGIES["H"], coulomb_curve(DISTANCES), rtol=1e-6)
+
+
+def free_atoms(symbols):
+    from astray.levels import ATOM_MULTIPLICITY
+
+    return [Atoms(s, info={"charge": 0, "multiplicity": ATOM_MULTIPLICITY[s], "geometry_id": s}) for s in symbols]
+
+
+def perturbed_model(spec, seed):
+    torch.manual_seed(seed)
+    model = build_model(spec, {"mean": -3.0, "std": 2.0, "atom_energies": ATOM_ENERGIES})
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(torch.randn_like(parameter))
+    return model.eval()
+
+
+@pytest.mark.parametrize("variant", [{}, {"charge_aware": True}, {"physics_prior": "coulomb"}])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_free_atoms_have_zero_atomization_energy_for_any_weights(variant, seed):
+    """Every SchNet variant: a free neutral atom in its ground state is zero, whatever the weights (to the
+    float32 rounding of the ~100 eV per-atom outputs that weights this far from training give)."""
+    model = perturbed_model({**SPEC, **variant}, seed)
+    energies = predict_energies(model, free_atoms(["H", "O", "He"]))
+    np.testing.assert_allclose(energies, 0.0, atol=1e-4)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_plain_schnet_h2_is_two_free_atoms_beyond_its_cutoff(seed):
+    """Beyond the cutoff no atom sees the other: H2 at 4.5 and 6 Å is exactly zero, not twice a shift."""
+    model = perturbed_model(SPEC, seed)
+    beyond = [probe_geometry(PROBES["H2"], r) for r in (4.5, 6.0)]
+    within = [probe_geometry(PROBES["H2"], r) for r in (0.74, 2.0)]
+    np.testing.assert_allclose(predict_energies(model, beyond), 0.0, atol=1e-5)
+    assert np.abs(predict_energies(model, within)).min() > 1e-3
+
+
+def test_mean_shift_keeps_torch_geometrics_free_atom_energy():
+    """`isolated_atoms: mean_shift` is torch-geometric's SchNet: a free atom carries the per-atom shift."""
+    model = perturbed_model({**SPEC, "isolated_atoms": "mean_shift"}, 0)
+    assert np.abs(predict_energies(model, free_atoms(["H", "O"]))).min() > 1e-2

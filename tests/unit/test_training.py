@@ -210,8 +210,8 @@ def test_training_with_tabulated_filters_matches_direct_training(tmp_path, monke
         train(molecules[:32], molecules[32:], {"H": 0.0, "C": 0.0, "N": 0.0, "O": 0.0}, PAPER_LIKE, options,
               seed=0, output=output, log=lambda *_: None)  # fmt: skip
         checkpoints[tabulate_filters] = torch.load(output, weights_only=False)
-        # 15 training steps and 15 validation passes, plus one to measure the difference.
-        assert len(tabulated_passes) == 31
+        # 15 training steps and 15 validation passes, one to measure the difference, one to count FLOPs.
+        assert len(tabulated_passes) == 32
     record = checkpoints[True]["filter_tabulation"]
     assert record["grid_spacing_A"] == pytest.approx(5.0 / 49 / 10)
     assert 0 <= record["max_deviation_on_validation_eV"] < 1e-4
@@ -237,3 +237,18 @@ def test_schnet_is_built_in_float32_whatever_default_another_library_left():
     with torch.no_grad():
         energies = model(batch.z, batch.pos, batch.batch, batch.pairs, tabulate_filters=True)
     assert energies.dtype == torch.float32 and torch.isfinite(energies).all()
+
+
+def test_an_epoch_counts_twice_the_flops_on_twice_the_molecules(tmp_path):
+    """The training cost in the checkpoint is counted, not estimated: the same molecules twice over cost
+    exactly twice the FLOPs per epoch, and the wall time is the epochs' own."""
+    dimers = morse_dimers(np.linspace(0.5, 2.5, 16))
+    settings = {**TRAINING, "max_epochs": 3, "patience": 3, "batch_size": 16, "tabulate_filters": False}
+    records = {}
+    for copies in (1, 2):
+        output = tmp_path / f"copies{copies}.pt"
+        train(dimers * copies, dimers[:4], ATOM_ENERGIES, SPEC, settings, seed=0, output=output, log=lambda *_: None)
+        records[copies] = torch.load(output, weights_only=False)
+    assert records[1]["flops_per_epoch"] > 0
+    assert records[2]["flops_per_epoch"] == 2 * records[1]["flops_per_epoch"]
+    assert records[1]["epochs"] == 3 and 0 < records[1]["training_seconds"] < 60
