@@ -4,6 +4,8 @@ normal-mode sampling at a temperature. Each copy records how it was made (``orig
 
 from collections import deque
 
+import math
+
 import numpy as np
 from ase import Atoms, units
 from ase.data import covalent_radii
@@ -78,7 +80,7 @@ def min_interatomic_distance(atoms: Atoms) -> float:
 
 
 def bond_scaled_copies(
-    molecule: Atoms, factors, min_distance: float, element_pairs=(), budget: int = 0, seed: int = 0, tolerance=0.01
+    molecule: Atoms, factors, min_distance: float, element_pairs=(), budget: float = 0, seed: int = 0, tolerance=0.01
 ) -> list[Atoms]:
     """One copy per bond and factor; copies with atoms closer than `min_distance` Å are dropped.
 
@@ -86,8 +88,15 @@ def bond_scaled_copies(
     With a `budget`, `budget` distinct copies: (bond, factor) pairs are tried in a seeded random order and
     a copy whose sorted interatomic distances all lie within `tolerance` Å of one already kept is passed
     over, so symmetric bonds (water's two O-H) do not spend the budget twice, and only the copies kept
-    are built.
+    are built. A fractional budget is a mean over molecules: 1.5 gives each molecule one copy and, with
+    probability 0.5 (seeded per geometry), a second.
     """
+    rng = geometry_rng(seed, molecule)
+    whole = math.floor(budget)
+    if budget != whole:  # drawn only for a fraction, so whole budgets keep the copies they always had
+        budget = whole + int(rng.random() < budget - whole)
+        if budget == 0:
+            return []
     if not factors:
         return []  # finding the bonds is the costly part; skip it when nothing would be scaled
     wanted = {frozenset(pair) for pair in element_pairs}
@@ -99,7 +108,7 @@ def bond_scaled_copies(
         if not wanted or frozenset((symbols[i], symbols[j])) in wanted
         for factor in factors
     ]
-    order = geometry_rng(seed, molecule).permutation(len(candidates)) if budget else range(len(candidates))
+    order = rng.permutation(len(candidates)) if budget else range(len(candidates))
     kept, fingerprints = {}, []
     for index in order:
         i, j, factor = candidates[index]

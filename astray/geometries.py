@@ -12,7 +12,6 @@ import numpy as np
 from ase import Atoms
 from scipy.spatial import cKDTree
 
-from astray.chemical_space import SpaceSpec, cached_space, connectivity_key, perceived_edges, space_molecules
 from astray.distortions import (
     BOND_SCALED,
     NORMAL_MODE,
@@ -66,6 +65,9 @@ def equilibrium_molecules(config: dict, cache_dir=None, log=None) -> list[Atoms]
         found = file_molecules(files["paths"], files.get("format", "auto"), files.get("max_molecules"))
         candidates += [(m, None) for m in found]
     if sources.get("chemical_space"):
+        # Imported here: RDKit takes half a second to load, and most jobs that read geometries never need it.
+        from astray.chemical_space import SpaceSpec, cached_space, space_molecules
+
         space = cached_space(SpaceSpec.from_config(sources["chemical_space"], config), cache_dir, log)
         candidates += [(m, None) for m in space_molecules(space)]
     candidates += [(m, "geometries.sources.ions") for m in ion_molecules(sources.get("ions", []))]
@@ -76,6 +78,8 @@ def equilibrium_molecules(config: dict, cache_dir=None, log=None) -> list[Atoms]
 def chemical_identity(atoms: Atoms) -> tuple[str, int, int]:
     """Connectivity of the 3D geometry (astray's bond definition, as a canonical SMILES by RDKit), total
     charge and spin: what makes two geometries one species, whatever their source, name or atom order."""
+    from astray.chemical_space import connectivity_key, perceived_edges  # RDKit only where identities are needed
+
     symbols = atoms.get_chemical_symbols()
     edges = perceived_edges(symbols, atoms.positions)
     return connectivity_key(symbols, edges), atoms.info["charge"], atoms.info["multiplicity"]

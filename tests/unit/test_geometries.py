@@ -203,6 +203,26 @@ def test_bond_scaling_budget_draws_distinct_copies_per_molecule():
     assert everything == {"CH4": 3, "H2O": 3, "NH3": 3}  # symmetric bonds: only 3 distinct copies each
 
 
+def test_a_fractional_budget_distorts_that_fraction_of_the_molecules_and_grows_nested():
+    """per_molecule 0.5: one copy for about half the molecules, none for the rest, drawn per geometry, so a
+    larger fraction keeps every molecule a smaller one distorted."""
+    config = config_with(
+        sources={"chemical_space": {"max_heavy_atoms": 3, "elements": ["C", "N", "O"], "filters": {}, "conformers": 1,
+                                    "force_field": "mmff94", "seed": 0, "sample": 0}},
+        elements=["H", "C", "N", "O"], min_atoms=3, max_atoms=10,
+        distortions__bond_scaling={"factors": [0.85, 1.6], "element_pairs": [], "per_molecule": 0.5, "seed": 0},
+    )  # fmt: skip
+    def distorted(fraction):
+        config["distortions"]["bond_scaling"]["per_molecule"] = fraction
+        scaled = Counter(a.info["molecule"] for a in build_pool(config) if a.info["origin"] == "bond_scaled")
+        assert set(scaled.values()) <= {1}
+        return set(scaled)
+
+    molecules = {a.info["molecule"] for a in build_pool(config) if a.info["origin"] == "equilibrium"}
+    half, most = distorted(0.5), distorted(0.8)
+    assert 0.3 < len(half) / len(molecules) < 0.7 and half < most <= molecules
+
+
 def test_chemical_space_geometries_pass_every_guard_of_the_pool():
     config = config_with(
         sources={"chemical_space": {"max_heavy_atoms": 3, "elements": ["C", "N", "O"], "filters": {}, "conformers": 1,
