@@ -1,8 +1,10 @@
 """Scaling fits: error against training-set size (and against parameter count) as a power law plus floor,
 error = a · x^(-b) + c, fitted to every seed's point so the uncertainty reflects the spread over seeds.
 
-With fewer than four distinct x a floor cannot be told apart from the exponent, so the floor is fixed at
-zero (a plain power law) and the cube says which form was fitted. Beside the fit's standard error, a 95%
+With four or more distinct x both forms are fitted, and the floor is kept only where the data support it:
+where its small-sample Akaike information criterion (AICc) is lower than the plain power law's, and the
+fit is not degenerate. With fewer than four distinct x a floor cannot be told apart from the exponent, so
+it is fixed at zero. The cube's floor is then 0: the plain power law was fitted. Beside the fit's standard error, a 95%
 interval of the data-scaling exponent comes from a bootstrap over seeds: each seed's learning curve is one
 draw, since its sizes share one training order and one initialisation.
 """
@@ -30,9 +32,11 @@ EXPONENT_BOUND = 5.0
 def fit_power_law(x, error, allow_floor: bool = True) -> dict:
     """Fit `error` (one value per run, NaN for missing runs) against `x`; NaN fields when it cannot be fitted.
 
-    A floor that only fits by driving the exponent to its bound (errors that fall, then rise again: the
-    floor takes the level, a vanishing amplitude times N^5 the rise) describes no power law; such data get
-    the plain power law instead, whose exponent is the trend of the log-log line.
+    A floor is kept only where it improves the fit by more than its extra parameter costs (lower AICc).
+    One that fits only by driving the exponent to its bound (errors that fall, then rise again: the floor
+    takes the level, a vanishing amplitude times N^5 the rise) or by leaving the power law nothing to do
+    (flat errors: the floor is all of it) describes no power law either. Such data get the plain power
+    law, whose exponent follows the trend of the log-log line.
     """
     x, error = np.asarray(x, dtype=float), np.asarray(error, dtype=float)
     keep = np.isfinite(error) & (error > 0) & np.isfinite(x) & (x > 0)
@@ -54,11 +58,24 @@ def fit_power_law(x, error, allow_floor: bool = True) -> dict:
             values, covariance = curve_fit(power_law, x, error, p0=start, bounds=bounds, maxfev=20000)
     except (RuntimeError, ValueError):
         return result
-    if with_floor and abs(values[1]) > 0.999 * EXPONENT_BOUND:
-        return fit_power_law(x, error, allow_floor=False)
+    if with_floor:
+        plain = fit_power_law(x, error, allow_floor=False)
+        at_bound = abs(values[1]) > 0.98 * EXPONENT_BOUND
+        powerless = values[0] * x.min() ** -values[1] < 0.01 * values[2]
+        if at_bound or powerless or _aicc(x, error, values) >= _aicc(x, error, [plain["amplitude"], plain["exponent"]]):
+            return plain
     result.update(amplitude=values[0], exponent=values[1], floor=values[2] if with_floor else 0.0)
     result["exponent_stderr"] = float(np.sqrt(covariance[1, 1])) if np.isfinite(covariance[1, 1]) else np.nan
     return result
+
+
+def _aicc(x, error, parameters) -> float:
+    """Small-sample Akaike information criterion of a least-squares fit with these parameters."""
+    n, k = len(x), len(parameters)
+    residual = float(np.sum((error - power_law(x, *parameters)) ** 2))
+    if n - k - 1 <= 0 or residual <= 0:
+        return -np.inf if residual <= 0 else np.inf
+    return n * np.log(residual / n) + 2 * k + 2 * k * (k + 1) / (n - k - 1)
 
 
 def bootstrap_exponent(sizes, runs) -> tuple[float, float]:
@@ -236,8 +253,8 @@ def _fit_dataset(values, coords: dict, targets: list, against: str) -> xr.Datase
                      "description": f"power law in the {described}, fitted to every seed's run"},
         "exponent_stderr": {"units": "1", "long_name": "standard error of the exponent b"},
         "amplitude": {"units": "eV", "long_name": f"amplitude a of {law}"},
-        "floor": {"units": "eV", "long_name": "error floor c (fixed at 0 with fewer than 4 sizes, or where a floor "
-                  "would drive b to its bound)"},
+        "floor": {"units": "eV", "long_name": "error floor c (0: the plain power law, where a floor is not supported "
+                  "by the data: fewer than 4 sizes, a higher AICc, or a degenerate fit)"},
         "points": {"units": "1", "long_name": "runs the fit used"},
         "exponent_ci_low": {"units": "1", "long_name": "lower end of the 95% bootstrap interval of b",
                             "description": f"2.5th percentile over {BOOTSTRAP_RESAMPLES} fits to seeds drawn "

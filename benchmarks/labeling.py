@@ -12,6 +12,10 @@
    repeats is reported, and the ratio is workflow / bare.
 2. Warm start. A CO bond scan (0.95-1.60 Å, 66 points, HF/def2-TZVP) labeled in process with and without
    the previous geometry's density as the guess: wall time and SCF cycles.
+3. Small molecules. The default campaign's kind of work: 60 generated molecules of 5 heavy atoms (8-17
+   atoms), HF/STO-3G energies, in process, astray's engine against PySCF as it comes (the basis parsed
+   from its file for every molecule, a checkpoint file written every SCF cycle), alternating, best of the
+   repeats.
 
 Both sides use one thread (OMP_NUM_THREADS=1), as a labeling job does unless the profile says otherwise.
 """
@@ -131,13 +135,49 @@ def warm_start_scan() -> dict:
     return result
 
 
+def small_molecules(repeats: int) -> dict:
+    from pyscf import gto, scf
+
+    from astray.chemical_space import SpaceSpec, cached_space, resolved_filters, space_molecules
+    from astray.labels import Level, calculate
+
+    spec = SpaceSpec(elements=("C", "N", "O", "F"), max_heavy_atoms=5, filters=resolved_filters({}), conformers=1,
+                     force_field="mmff94", seed=0, sample=60, atom_window=(2, 17))  # fmt: skip
+    molecules = space_molecules(cached_space(spec))
+    level = Level("hf", "sto-3g")
+
+    def as_it_comes():
+        for atoms in molecules:
+            mol = gto.M(atom=list(zip(atoms.get_chemical_symbols(), atoms.positions)), basis="sto-3g", verbose=0)
+            mf = scf.RHF(mol)
+            mf.conv_tol, mf.conv_tol_grad = 1e-10, 1e-6  # astray's convergence criteria
+            mf.run()
+
+    def astray_engine():
+        for atoms in molecules:
+            calculate(atoms, level, forces=False, threads=1)
+
+    times = {"pyscf_as_it_comes": [], "astray_engine": []}
+    for _ in range(repeats):
+        for name, run in (("pyscf_as_it_comes", as_it_comes), ("astray_engine", astray_engine)):
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    best = {name: min(values) for name, values in times.items()}
+    return {"molecules": len(molecules), "atoms": sum(len(a) for a in molecules), "level": "HF/STO-3G energies",
+            "wall_s": times, "best_wall_s": best, "ratio_astray_vs_pyscf": best["astray_engine"] / best["pyscf_as_it_comes"]}  # fmt: skip
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks/results/labeling.json")
+    parser.add_argument("--only", choices=["overhead", "warm_start_scan", "small_molecules"])
     args = parser.parse_args()
     os.environ["OMP_NUM_THREADS"] = "1"
-    results = {"overhead": overhead(args.repeats), "warm_start_scan": warm_start_scan()}
+    benchmarks = {"overhead": lambda: overhead(args.repeats), "warm_start_scan": warm_start_scan,
+                  "small_molecules": lambda: small_molecules(args.repeats)}  # fmt: skip
+    results = {name: run() for name, run in benchmarks.items() if args.only in (None, name)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))

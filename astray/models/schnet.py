@@ -189,6 +189,8 @@ def radius_pairs(pos, batch, cutoff):
     return edge_index[:, edge_index[0] < edge_index[1]]
 
 
+# Per atomic number; 1 (a placeholder never read) where astray has no ground state for the element.
+GROUND_STATE_MULTIPLICITY = [1] + [ATOM_MULTIPLICITY.get(chemical_symbols[z], 1) for z in range(1, 119)]
 MAX_CHARGE = 4  # |total charge| a charge-aware model can be given
 MAX_MULTIPLICITY = 6
 
@@ -202,6 +204,9 @@ class ChargeAwareSchNet(GraphSchNet):
         super().__init__(**kwargs)
         self.charge_embedding = nn.Embedding(2 * MAX_CHARGE + 1, self.hidden_channels)
         self.spin_embedding = nn.Embedding(MAX_MULTIPLICITY, self.hidden_channels)
+        # On the model's device, so a forward pass copies nothing from the host; not saved, since it is a fact.
+        multiplicity = torch.tensor(GROUND_STATE_MULTIPLICITY[: self.embedding.num_embeddings])
+        self.register_buffer("ground_state_multiplicity", multiplicity, persistent=False)
 
     def embed(self, z, batch, charge, multiplicity):
         if charge is None or multiplicity is None:
@@ -211,12 +216,8 @@ class ChargeAwareSchNet(GraphSchNet):
 
     def embed_isolated(self, elements):
         """A free atom is neutral and in its ground-state multiplicity: what atomization energies count from."""
-        multiplicity = torch.tensor(GROUND_STATE_MULTIPLICITY[: len(elements)], device=elements.device)
-        return self.embedding(elements) + self.charge_embedding.weight[MAX_CHARGE] + self.spin_embedding(multiplicity - 1)
-
-
-# Per atomic number; 1 (a placeholder never read) where astray has no ground state for the element.
-GROUND_STATE_MULTIPLICITY = [1] + [ATOM_MULTIPLICITY.get(chemical_symbols[z], 1) for z in range(1, 119)]
+        spin = self.spin_embedding(self.ground_state_multiplicity[elements] - 1)
+        return self.embedding(elements) + self.charge_embedding.weight[MAX_CHARGE] + spin
 
 
 class CoulombAnchoredSchNet(ChargeAwareSchNet):

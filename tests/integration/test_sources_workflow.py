@@ -134,7 +134,7 @@ def test_the_shipped_qm9_config_plans_a_campaign_from_a_qm9_folder(tmp_path):
                "--directory", str(tmp_path), "--configfile", str(REPO / "config" / "qm9.yaml"), str(fewer)]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-4000:]
-    # No G2: 3 molecules, each with 3 distinct bond-scaled copies (their X-H bonds are equivalent), 1 chunk.
+    # No G2 and no generated molecules: 3 molecules and their bond-scaled copies, 1 chunk.
     assert planned_jobs(result)["label_chunk"] == 1
 
 
@@ -155,5 +155,20 @@ def test_the_paper_scale_config_plans_its_training_grid(tmp_path):
     jobs = planned_jobs(result)
     runs_per_rung = 6 * 2 * 3
     assert jobs["evaluate"] == 9 * runs_per_rung and jobs["training_set"] == 6 * 2 * 3
-    assert jobs["train"] == 5 * runs_per_rung  # four SchNet capacities and the default's schnet_m_coulomb
+    assert jobs["train"] == 5 * runs_per_rung  # four SchNet capacities and schnet_m_coulomb
     assert jobs["train_nequip"] == jobs["package_nequip"] == jobs["compile_nequip"] == 4 * runs_per_rung
+
+
+def test_the_workstation_config_plans_its_grid_and_fits_its_pool(tmp_path):
+    """config/workstation.yaml over the default config, as the README says, planned whole: 14,400
+    generated molecules of up to 6 heavy atoms (built and embedded while planning, ~3 minutes on 2 cores),
+    training sizes up to 12,800 that fit its pool, 6 sizes x 5 rungs x 2 kinds x 3 seeds."""
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    command = [*SNAKEMAKE, "-n", "--directory", str(tmp_path), "--configfile", str(REPO / "config" / "workstation.yaml")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    jobs = planned_jobs(result)
+    runs_per_rung = 6 * 2 * 3
+    assert jobs["train"] == 4 * runs_per_rung and jobs["train_nequip"] == runs_per_rung  # schnet_s, m, l, m_coulomb
+    assert jobs["evaluate"] == 5 * runs_per_rung
+    assert jobs["label_chunk"] > 200  # ~21,600 geometries in chunks of 100

@@ -87,3 +87,14 @@ def test_errors_that_fall_then_rise_get_the_log_log_trend_not_an_exponent_at_its
     # The plain power law, fitted to the errors themselves, follows the log-log line's rising trend.
     assert fit["floor"] == 0.0 and fit["exponent"] == pytest.approx(-slope, abs=0.01)
     assert -0.1 < fit["exponent"] < 0 and 0 < fit["exponent_stderr"] < 0.05
+
+
+def test_a_floor_the_data_do_not_need_is_not_fitted():
+    """A pure power law over 1.2 decades with 5% scatter: a floor would only trade off against the exponent
+    (its standard error triples); the information criterion keeps the plain law and its tight exponent."""
+    rng = np.random.default_rng(1)
+    sizes = np.repeat([32, 64, 128, 256, 512], 3)
+    errors = power_law(sizes, 7.0, 0.55) * rng.normal(1.0, 0.05, sizes.size)
+    fit = fit_power_law(sizes, errors)
+    assert fit["floor"] == 0.0
+    assert fit["exponent"] == pytest.approx(0.55, abs=3 * fit["exponent_stderr"]) and fit["exponent_stderr"] < 0.05
