@@ -222,9 +222,15 @@ def estimated_graphs(elements, max_heavy_atoms: int) -> int:
     return sum(known.values()) + sum(round(known[last] * ratio ** (size - last)) for size in range(last + 1, max_heavy_atoms + 1))
 
 
+def is_wanted(source) -> bool:
+    """Whether the config asks for a chemical space: a section with max_heavy_atoms of 1 or more (0 turns
+    off a section another config file set)."""
+    return bool(source) and source.get("max_heavy_atoms", 0) > 0
+
+
 def check_size(elements, max_heavy_atoms: int) -> None:
     if max_heavy_atoms < 1:
-        raise ChemicalSpaceError("geometries.sources.chemical_space.max_heavy_atoms must be at least 1")
+        raise ChemicalSpaceError("geometries.sources.chemical_space.max_heavy_atoms must be at least 1 (0 leaves the source out)")
     estimate = estimated_graphs(elements, max_heavy_atoms)
     if estimate > MAX_ENUMERATED:
         raise ChemicalSpaceError(
@@ -459,7 +465,7 @@ def space_report(geometries: dict, cache_dir=None) -> dict:
     embedded, embedded) and every molecule that could not be embedded, with the reason. Empty when the
     campaign has no chemical space."""
     source = geometries["sources"].get("chemical_space")
-    if not source:
+    if not is_wanted(source):
         return {}
     spec = SpaceSpec.from_config(source, geometries)
     space = cached_space(spec, cache_dir)

@@ -64,10 +64,10 @@ def equilibrium_molecules(config: dict, cache_dir=None, log=None) -> list[Atoms]
     if files and files.get("paths"):
         found = file_molecules(files["paths"], files.get("format", "auto"), files.get("max_molecules"))
         candidates += [(m, None) for m in found]
-    if sources.get("chemical_space"):
-        # Imported here: RDKit takes half a second to load, and most jobs that read geometries never need it.
-        from astray.chemical_space import SpaceSpec, cached_space, space_molecules
+    # Imported here: RDKit takes half a second to load, and most jobs that read geometries never need it.
+    from astray.chemical_space import SpaceSpec, cached_space, is_wanted, space_molecules
 
+    if is_wanted(sources.get("chemical_space")):
         space = cached_space(SpaceSpec.from_config(sources["chemical_space"], config), cache_dir, log)
         candidates += [(m, None) for m in space_molecules(space)]
     candidates += [(m, "geometries.sources.ions") for m in ion_molecules(sources.get("ions", []))]
