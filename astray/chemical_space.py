@@ -230,7 +230,9 @@ def is_wanted(source) -> bool:
 
 def check_size(elements, max_heavy_atoms: int) -> None:
     if max_heavy_atoms < 1:
-        raise ChemicalSpaceError("geometries.sources.chemical_space.max_heavy_atoms must be at least 1 (0 leaves the source out)")
+        raise ChemicalSpaceError(
+            "geometries.sources.chemical_space.max_heavy_atoms must be at least 1 (0 leaves the source out)"
+        )
     estimate = estimated_graphs(elements, max_heavy_atoms)
     if estimate > MAX_ENUMERATED:
         raise ChemicalSpaceError(

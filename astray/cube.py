@@ -72,8 +72,12 @@ VARIABLE_ATTRS = {
         "description": "max |predicted atomization energy| of each campaign element's neutral ground-state atom "
         "alone: 0 for a model whose isolated atoms are zero (isolated_atoms: zero), the per-atom shift otherwise",
     },
-    "train_seconds": {"units": "s", "long_name": "training wall time", "description": "sum of the epochs' wall "
-                      "times (validation included; a resumed run's epochs too); NaN where the trainer does not report it"},
+    "train_seconds": {
+        "units": "s",
+        "long_name": "training wall time",
+        "description": "sum of the epochs' wall times (validation included; a resumed run's epochs too); NaN "
+        "where the trainer does not report it",
+    },
     "train_epochs": {"units": "1", "long_name": "epochs trained (early stopping included)"},
     "train_flops_per_epoch": {
         "units": "1",

@@ -2,9 +2,8 @@
 normal-mode sampling at a temperature. Each copy records how it was made (``origin`` and its parameters).
 """
 
-from collections import deque
-
 import math
+from collections import deque
 
 import numpy as np
 from ase import Atoms, units

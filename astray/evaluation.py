@@ -3,11 +3,10 @@
 import numpy as np
 from ase import Atoms
 
-from astray.levels import ATOM_MULTIPLICITY
-
 from astray.datasets import atomization_energy
-from astray.references import PROBES, probe_geometry
+from astray.levels import ATOM_MULTIPLICITY
 from astray.predictors import load_predictor
+from astray.references import PROBES, probe_geometry
 
 
 def evaluate_model(model_path, test_atoms, atom_energies: dict, distances, fragment_shifts: dict):

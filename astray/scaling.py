@@ -265,5 +265,8 @@ def _fit_dataset(values, coords: dict, targets: list, against: str) -> xr.Datase
     }  # fmt: skip
     for field in fields:
         ds[f"{prefix}_{field}"].attrs = attrs[field]
-    ds["target"].attrs = {"long_name": "fitted error", "description": "test_mae, test_mae_equilibrium, or probe_mae/<probe>/<reference>"}
+    ds["target"].attrs = {
+        "long_name": "fitted error",
+        "description": "test_mae, test_mae_equilibrium, or probe_mae/<probe>/<reference>",
+    }
     return ds

@@ -18,7 +18,13 @@ from torch.utils.flop_counter import FlopCounterMode
 from astray.datasets import atomization_energy
 from astray.io import write_atomically
 from astray.models import build_model, count_parameters
-from astray.models.schnet import has_zero_isolated_atoms, is_charge_aware, is_physics_anchored, nuclear_repulsion, zbl_screening
+from astray.models.schnet import (
+    has_zero_isolated_atoms,
+    is_charge_aware,
+    is_physics_anchored,
+    nuclear_repulsion,
+    zbl_screening,
+)
 from astray.packing import PackedMolecules
 
 
@@ -213,21 +219,28 @@ def _train_epoch(model, optimizer, batches, force_weight: float, tabulate: bool)
     model.train()
     energy_sum, force_sum, force_components = 0.0, 0.0, 0
     for batch in batches:
-        pos = batch.pos.requires_grad_(force_weight > 0)
-        energy = _energies(model, batch, batch.pairs, tabulate)
-        loss = torch.nn.functional.mse_loss(energy, batch.energy)
-        energy_sum = energy_sum + loss.detach() * len(batch.energy)
+        loss, energy_loss, force_loss = _batch_loss(model, batch, force_weight, tabulate)
+        energy_sum = energy_sum + energy_loss.detach() * len(batch.energy)
         if force_weight > 0:
-            # create_graph: the force error must itself be differentiable with respect to the weights.
-            (gradient,) = torch.autograd.grad(energy.sum(), pos, create_graph=True)
-            force_loss = torch.nn.functional.mse_loss(-gradient, batch.forces)
-            loss = loss + force_weight * force_loss
             force_sum = force_sum + force_loss.detach() * batch.forces.numel()
             force_components += batch.forces.numel()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
     return {"energy": float(energy_sum), "forces": float(force_sum), "force_components": force_components}
+
+
+def _batch_loss(model, batch, force_weight: float, tabulate: bool):
+    """(loss, energy MSE, force MSE or None) of one training batch."""
+    pos = batch.pos.requires_grad_(force_weight > 0)
+    energy = _energies(model, batch, batch.pairs, tabulate)
+    energy_loss = torch.nn.functional.mse_loss(energy, batch.energy)
+    if force_weight == 0:
+        return energy_loss, energy_loss, None
+    # create_graph: the force error must itself be differentiable with respect to the weights.
+    (gradient,) = torch.autograd.grad(energy.sum(), pos, create_graph=True)
+    force_loss = torch.nn.functional.mse_loss(-gradient, batch.forces)
+    return energy_loss + force_weight * force_loss, energy_loss, force_loss
 
 
 def epoch_flops(model, data: PackedMolecules, batch_size: int, force_weight: float, tabulate: bool) -> int:
@@ -238,13 +251,7 @@ def epoch_flops(model, data: PackedMolecules, batch_size: int, force_weight: flo
     model.train()
     with FlopCounterMode(display=False) as counter:
         for batch in data.batches(batch_size):
-            pos = batch.pos.requires_grad_(force_weight > 0)
-            energy = _energies(model, batch, batch.pairs, tabulate)
-            loss = torch.nn.functional.mse_loss(energy, batch.energy)
-            if force_weight > 0:
-                (gradient,) = torch.autograd.grad(energy.sum(), pos, create_graph=True)
-                loss = loss + force_weight * torch.nn.functional.mse_loss(-gradient, batch.forces)
-            loss.backward()
+            _batch_loss(model, batch, force_weight, tabulate)[0].backward()
     model.zero_grad(set_to_none=True)
     model.eval()
     return int(counter.get_total_flops())

@@ -164,8 +164,14 @@ def small_molecules(repeats: int) -> dict:
             run()
             times[name].append(time.perf_counter() - start)
     best = {name: min(values) for name, values in times.items()}
-    return {"molecules": len(molecules), "atoms": sum(len(a) for a in molecules), "level": "HF/STO-3G energies",
-            "wall_s": times, "best_wall_s": best, "ratio_astray_vs_pyscf": best["astray_engine"] / best["pyscf_as_it_comes"]}  # fmt: skip
+    return {
+        "molecules": len(molecules),
+        "atoms": sum(len(a) for a in molecules),
+        "level": "HF/STO-3G energies",
+        "wall_s": times,
+        "best_wall_s": best,
+        "ratio_astray_vs_pyscf": best["astray_engine"] / best["pyscf_as_it_comes"],
+    }
 
 
 def main():
