@@ -19,6 +19,7 @@ from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
 from astray.engines import Solution, get_engine
+from astray.io import write_atomically
 from astray.levels import (
     ATOM_MULTIPLICITY,
     LabelFailure,
@@ -174,9 +175,7 @@ class WarmStart:
         if density is None:
             return
         self.key, self.atoms, self.density = key, atoms, density
-        temporary = self.path.with_name(self.path.name + ".tmp.npz")
-        np.savez(
-            temporary,
+        record = dict(
             key=key,
             symbols=np.array(atoms.get_chemical_symbols()),
             positions=atoms.positions,
@@ -184,7 +183,13 @@ class WarmStart:
             multiplicity=int(atoms.info.get("multiplicity", 1)),
             density=density,
         )
-        os.replace(temporary, self.path)
+        write_atomically(self.path, lambda temporary: _save_npz(temporary, record))
+
+
+def _save_npz(path, record: dict) -> None:
+    # Through a handle: given a name without .npz (a temporary one), numpy would append the suffix.
+    with open(path, "wb") as handle:
+        np.savez(handle, **record)
 
 
 def _neighbours(a: Atoms, b: Atoms) -> bool:

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from astray.datasets import atomization_energy
+from astray.datasets import ENERGY_CONVENTION, atomization_energy, plateau_patience
 from astray.io import write_atomically
 from astray.models import build_model, count_parameters
 from astray.models.schnet import (
@@ -114,7 +114,7 @@ def train(train_atoms, val_atoms, atom_energies, spec, training, seed, output, l
     # fused: one kernel updates every parameter, same update rule; a third of the default's time here.
     optimizer = torch.optim.AdamW(model.parameters(), lr=training["learning_rate"], fused=True)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, factor=0.5, patience=max(1, training["patience"] // 4)
+        optimizer, factor=0.5, patience=plateau_patience(training["patience"])
     )
     state = {"epoch": 0, "best_val_mae": math.inf, "best_epoch": 0, "history": [], "best_state": None}
     fingerprint = _fingerprint(spec, training, seed, train_atoms)
@@ -188,7 +188,7 @@ def train(train_atoms, val_atoms, atom_energies, spec, training, seed, output, l
             "spec": spec,
             "normalisation": norm,
             "species": sorted({s for a in train_atoms for s in a.get_chemical_symbols()}),
-            "energy_convention": "atomization energy (eV), relative to isolated atoms at the label level",
+            "energy_convention": ENERGY_CONVENTION,
             "charge_aware": is_charge_aware(spec),
             "physics_prior": spec.get("physics_prior", "none"),
             "force_weight": force_weight,

@@ -19,7 +19,7 @@ import numpy as np
 import yaml
 from ase.calculators.singlepoint import SinglePointCalculator
 
-from astray.datasets import atomization_energy
+from astray.datasets import ENERGY_CONVENTION, atomization_energy, plateau_patience
 from astray.io import write_atomically, write_geometries
 
 BOX = 100.0  # Å: far beyond any cutoff, so no atom sees an image of another
@@ -94,7 +94,7 @@ def nequip_config(spec, training, seed, species, train_file, val_file, with_forc
             "optimizer": {"_target_": "torch.optim.Adam", "lr": training["learning_rate"]},
             "lr_scheduler": {
                 "scheduler": {"_target_": "torch.optim.lr_scheduler.ReduceLROnPlateau", "factor": 0.5,
-                              "patience": max(1, training["patience"] // 4)},
+                              "patience": plateau_patience(training["patience"])},
                 "monitor": VALIDATION_METRIC,
             },  # fmt: skip
             "model": {
@@ -249,7 +249,7 @@ def summary(workdir, spec, n_train: int) -> dict:
         "best_epoch": best["epoch"],
         "best_val_mae_eV": best["val_mae_eV"],
         "n_train": n_train,
-        "energy_convention": "atomization energy (eV), relative to isolated atoms at the label level",
+        "energy_convention": ENERGY_CONVENTION,
     }
 
 
