@@ -10,7 +10,7 @@ Each engine module provides:
 - ``has_forces(level)``: whether the method has analytic gradients in this engine;
 - ``compute(atoms, level, forces, threads, guess)``: a ``Solution`` in Hartree and Bohr.
 
-Units are converted to eV and Å in one place, ``astray.labels``, whichever engine ran.
+An engine's results are converted to eV and Å in one place, ``astray.labels``, whichever engine ran.
 """
 
 import importlib

@@ -189,7 +189,8 @@ def compile_model(packaged, output, device: str = "cpu", log=print) -> None:
     """`nequip-compile` ahead of time (AOTInductor) for the ASE calculator on one device.
 
     nequip traces the model on the first training molecule of more than three atoms; a training set of
-    diatomics alone cannot be compiled (nequip's shape check fails) and is evaluated from its package.
+    diatomics alone cannot be compiled (nequip's shape check fails and this raises), so such a ladder
+    needs `compile: false`, which evaluates the package instead.
     """
     output = Path(output).resolve()
     _run([_tool("nequip-compile"), str(Path(packaged).resolve()), str(output), "--mode", "aotinductor",
