@@ -39,8 +39,10 @@ def basis_functions(formula: str, basis: str) -> int:
     return sum(count * basis_functions_of(element, basis) for element, count in Formula(formula).count().items())
 
 
-def fit_power_law(n_basis, seconds) -> dict:
-    """Least-squares line through log(seconds) against log(n_basis / 100)."""
+def fit_timing_law(n_basis, seconds) -> dict:
+    """Least-squares line through log(seconds) against log(n_basis / 100): the labeling-time law
+    t = seconds_at_100 * (n_basis / 100) ** exponent. A timing law, fitted in log space without a floor;
+    the error laws of a campaign are `astray.scaling.fit_power_law`."""
     xs = [math.log(n / 100) for n in n_basis]
     ys = [math.log(t) for t in seconds]
     x_mean, y_mean = sum(xs) / len(xs), sum(ys) / len(ys)

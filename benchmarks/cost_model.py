@@ -34,7 +34,7 @@ import numpy as np
 import yaml
 from ase.build import molecule
 
-from astray.costs import CALIBRATION, basis_functions, fit_power_law, model_size
+from astray.costs import CALIBRATION, basis_functions, fit_timing_law, model_size
 from astray.labels import calculate
 from astray.levels import Level
 
@@ -97,7 +97,7 @@ def calibrate_labels() -> dict:
             sizes.append(n_basis)
             seconds.append(time.perf_counter() - start)
             print(f"{family:8s} {name:9s} {n_basis:4d} basis functions {seconds[-1]:8.2f} s", flush=True)
-        laws[family] = {**fit_power_law(sizes, seconds), "method": method, "basis": BASIS,
+        laws[family] = {**fit_timing_law(sizes, seconds), "method": method, "basis": BASIS,
                         "unrestricted_factor": unrestricted_factor(level, seconds[:3])}  # fmt: skip
         print(f"{family}: {laws[family]['seconds_at_100']:.2f} s at 100 basis functions, exponent "
               f"{laws[family]['exponent']:.2f}", flush=True)  # fmt: skip

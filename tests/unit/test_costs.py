@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from astray.costs import along, basis_functions, fit_power_law, label_seconds, model_size, training_seconds
+from astray.costs import along, basis_functions, fit_timing_law, label_seconds, model_size, training_seconds
 from astray.levels import Level
 
 CALIBRATION = {
@@ -21,7 +21,7 @@ def test_basis_functions_add_up_over_atoms():
 
 def test_a_power_law_is_recovered_from_its_own_points():
     sizes = [20, 40, 80, 160]
-    law = fit_power_law(sizes, [3.0 * (n / 100) ** 2.7 for n in sizes])
+    law = fit_timing_law(sizes, [3.0 * (n / 100) ** 2.7 for n in sizes])
     assert law["seconds_at_100"] == pytest.approx(3.0) and law["exponent"] == pytest.approx(2.7)
     assert law["n_basis_range"] == [20, 160]
 
