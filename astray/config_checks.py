@@ -15,6 +15,9 @@ class ConfigFileError(ValueError):
     """A config file or profile setting that would be silently misread."""
 
 
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 class _StrictLoader(yaml.SafeLoader):
     """YAML that refuses a key given twice in one mapping, instead of keeping the last silently (two models
     with one name would otherwise train only one of them)."""
@@ -22,6 +25,8 @@ class _StrictLoader(yaml.SafeLoader):
     def construct_mapping(self, node, deep=False):
         seen = {}
         for key_node, _ in node.value:
+            if key_node.tag == MERGE_TAG:
+                continue  # `<<: *anchor` copies another mapping's keys; a key given beside it overrides them
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise ConfigFileError(
