@@ -1,5 +1,6 @@
 """What produced a result: config hash, git commit and package versions, recorded in every cube."""
 
+import ast
 import hashlib
 import json
 import subprocess
@@ -41,3 +42,49 @@ def package_versions() -> dict:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+def astray_imports(path: Path, package: Path) -> set[Path]:
+    """The files of `package` (astray/) that the Python file at `path` imports, anywhere in it (function-level
+    imports included), with the `__init__.py` of every package on the way, which an import runs too."""
+    names = []
+    for node in ast.walk(ast.parse(Path(path).read_text())):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            # `from astray.models import schnet` imports a module; `from astray.io import read_json` a name.
+            names += [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+    files = set()
+    if "importlib.import_module(" in Path(path).read_text():
+        # Modules chosen by name at run time (astray.engines picks an engine): every module beside it.
+        files.update(Path(path).parent.glob("*.py"))
+    for name in names:
+        parts = name.split(".")
+        if parts[0] != package.name:
+            continue
+        for depth in range(1, len(parts) + 1):
+            module = package.joinpath(*parts[1:depth])
+            files.update(candidate for candidate in (module / "__init__.py", module.with_suffix(".py"))
+                         if candidate.is_file())  # fmt: skip
+    return files
+
+
+def import_closure(start, package) -> list[Path]:
+    """Every file of `package` that the files in `start` import, directly or through each other, sorted."""
+    package = Path(package)
+    seen, pending = set(), [Path(path) for path in start]
+    while pending:
+        for module in astray_imports(pending.pop(), package) - seen:
+            seen.add(module)
+            pending.append(module)
+    return sorted(seen)
+
+
+def code_fingerprint(start, package) -> str:
+    """SHA-256 of the package code that `start` (a workflow script, or modules) runs: a rule's param, so that
+    editing any module its script imports, however indirectly, reruns the rule, and no other edit does."""
+    digest = hashlib.sha256()
+    for path in import_closure(start, package):
+        digest.update(str(path.relative_to(Path(package).parent)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]

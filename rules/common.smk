@@ -1,4 +1,3 @@
-import hashlib
 import math
 import os
 from pathlib import Path
@@ -11,6 +10,7 @@ from astray.geometries import GeometrySourceError, build_pool
 from astray.io import check_writable
 from astray.labels import LabelInputError, Level, check_labeling_inputs
 from astray.planning import cached_summary, plan_key, record_plan, source_fingerprint
+from astray.provenance import code_fingerprint
 from astray.references import PROBES, check_fci_basis
 
 
@@ -54,31 +54,14 @@ PLOTS = config["plots"]
 LEVEL = {key: LABELS[key] for key in ("engine", "method", "basis", "density_fit")}
 
 
-# The astray modules each stage runs. Snakemake reruns a job when its script changes, not when the package
-# code it calls does; a hash of these modules in the rule's params closes that gap for each stage alone.
-STAGE_MODULES = {
-    "geometries": ["geometries.py", "sources.py", "distortions.py", "chemical_space.py"],
-    "labels": ["labels.py", "levels.py", "engines", "units.py"],
-    "datasets": ["datasets.py"],
-    "training": ["training.py", "packing.py", "models/__init__.py", "models/schnet.py"],
-    "nequip": ["models/nequip.py"],
-    "references": ["references.py", "exact_curves.py"],
-    "evaluation": ["evaluation.py", "curve_metrics.py", "predictors.py"],
-    "cube": ["cube.py", "scaling.py", "provenance.py"],
-    "plots": ["plots.py"],
-    "tables": ["tables.py"],
-}
+PACKAGE = Path(workflow.basedir) / "astray"
 
 
-def stage_code(stage):
-    """SHA-256 of the stage's modules in astray/, as a rule param."""
-    digest = hashlib.sha256()
-    package = Path(workflow.basedir) / "astray"
-    for name in STAGE_MODULES[stage]:
-        files = sorted((package / name).rglob("*.py")) if (package / name).is_dir() else [package / name]
-        for path in files:
-            digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
+def script_code(script):
+    """Fingerprint of the astray code a workflow script runs (every module it imports, however indirectly),
+    as a rule param: Snakemake reruns a job when its script changes, not when the package code it calls
+    does, and a map of modules written by hand drifts."""
+    return code_fingerprint([Path(workflow.basedir) / "workflow_scripts" / script], PACKAGE)
 
 
 def planned_pool():
@@ -106,7 +89,8 @@ def pool_key(fingerprint):
     checked = {
         "level": LEVEL,
         "min_distance": LABELS["min_distance"],
-        "code": [stage_code("geometries"), stage_code("labels")],
+        # What planning runs to build and check the pool.
+        "code": code_fingerprint([PACKAGE / "geometries.py", PACKAGE / "labels.py"], PACKAGE),
     }
     return plan_key(GEOMETRIES, checked, fingerprint)
 
@@ -218,6 +202,14 @@ def trained_model(wildcards):
     if spec["architecture"] == "schnet":
         return f"{run}/model.pt"
     return f"{run}/model.nequip.pt2" if spec["compile"] else f"{run}/model.nequip.zip"
+
+
+def model_summary(wildcards):
+    """What evaluation reads beside a NequIP model (its summary.json: parameters, best epoch); nothing
+    beside a SchNet checkpoint, which describes itself."""
+    if MODELS[wildcards.model]["architecture"] == "schnet":
+        return []
+    return "results/models/{kind}/seed{seed}/n{size}/{model}/summary.json".format(**wildcards)
 
 
 def largest_training_sets(wildcards):

@@ -7,7 +7,7 @@ rule holdout_sets:
         test="results/datasets/test.extxyz",
         validation=expand("results/datasets/{kind}/validation.extxyz", kind=DATASETS["kinds"]),
     params:
-        code=stage_code("datasets"),
+        code=script_code("holdout_sets.py"),
         kinds=DATASETS["kinds"],
         validation_molecules=DATASETS["validation_molecules"],
         test_molecules=DATASETS["test_molecules"],
@@ -28,7 +28,7 @@ rule training_set:
     output:
         "results/datasets/{kind}/seed{seed}/train_n{size}.extxyz",
     params:
-        code=stage_code("datasets"),
+        code=script_code("training_set.py"),
     log:
         "results/logs/datasets/{kind}/seed{seed}/train_n{size}.log",
     conda:
@@ -46,7 +46,7 @@ rule dataset_manifest:
     output:
         "results/datasets/manifest.json",
     params:
-        code=stage_code("datasets"),
+        code=script_code("dataset_manifest.py"),
     log:
         "results/logs/datasets/manifest.log",
     conda:

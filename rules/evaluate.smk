@@ -5,7 +5,7 @@ rule reference_curves:
     output:
         "results/references/probes.nc",
     params:
-        code=stage_code("references"),
+        code=script_code("reference_curves.py"),
         probes=EVALUATION["probes"],
         distances=EVALUATION["distances"],
         fci_basis=EVALUATION["fci_basis"],
@@ -25,13 +25,14 @@ rule reference_curves:
 rule evaluate:
     input:
         model=trained_model,
+        summary=model_summary,
         test="results/datasets/test.extxyz",
         atom_energies="results/labels/atom_energies.json",
         references="results/references/probes.nc",
     output:
         "results/evaluation/{kind}/seed{seed}/n{size}/{model}.nc",
     params:
-        code=stage_code("evaluation"),
+        code=script_code("evaluate.py"),
     log:
         "results/logs/evaluate/{kind}/seed{seed}/n{size}/{model}.log",
     conda:
@@ -50,7 +51,7 @@ rule cube:
     output:
         "results/cube.nc",
     params:
-        code=stage_code("cube"),
+        code=script_code("cube.py"),
         # Provenance: the whole config but the plot settings, so restyling a figure leaves the cube alone.
         config={key: value for key, value in config.items() if key != "plots"},
     log:
@@ -75,7 +76,7 @@ rule plot_model:
             category="Probe curves",
         ),
     params:
-        code=stage_code("plots"),
+        code=script_code("plot_model.py"),
         kinds=DATASETS["kinds"],
         plots=PLOTS,
     log:
@@ -93,7 +94,7 @@ rule plot_scaling:
     output:
         report("results/plots/scaling.png", caption="../report/scaling.rst", category="Scaling"),
     params:
-        code=stage_code("plots"),
+        code=script_code("plot_scaling.py"),
         plots=PLOTS,
     log:
         "results/logs/plots/scaling.log",
@@ -115,7 +116,7 @@ rule tables:
         scaling=report("results/tables/scaling.csv", caption="../report/scaling_table.rst", category="Tables"),
         quarantine=report("results/tables/quarantine.csv", caption="../report/quarantine.rst", category="Tables"),
     params:
-        code=stage_code("tables"),
+        code=script_code("tables.py"),
     log:
         "results/logs/tables.log",
     conda:

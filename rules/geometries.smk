@@ -5,7 +5,7 @@ rule geometries:
         pool="results/geometries/pool.extxyz",
         chemical_space="results/geometries/chemical_space.json",
     params:
-        code=stage_code("geometries"),
+        code=script_code("geometries.py"),
         geometries=GEOMETRIES,
         sources=SOURCES_FINGERPRINT,
         # Where planning left the embedded chemical space, so this job reads it instead of embedding again.

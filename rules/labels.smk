@@ -6,7 +6,7 @@ rule label_chunk:
         labeled="results/labels/chunk_{chunk}.extxyz",
         quarantine="results/labels/chunk_{chunk}.quarantine.json",
     params:
-        code=stage_code("labels"),
+        code=script_code("label_chunk.py"),
         level=LEVEL,
         chunk_size=LABELS["chunk_size"],
         warm_start=LABELS["warm_start"],
@@ -29,7 +29,7 @@ rule atom_energies:
     output:
         "results/labels/atom_energies.json",
     params:
-        code=stage_code("labels"),
+        code=script_code("atom_energies.py"),
         elements=ATOM_ELEMENTS,
         level=LEVEL,
     threads: 1
@@ -49,6 +49,8 @@ rule merge_labels:
     output:
         labeled="results/labels/labeled.extxyz",
         quarantine="results/labels/quarantine.json",
+    params:
+        code=script_code("merge_labels.py"),
     log:
         "results/logs/labels/merge.log",
     conda:

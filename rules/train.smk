@@ -18,7 +18,7 @@ rule train:
     wildcard_constraints:
         model=models_of("schnet"),
     params:
-        code=stage_code("training"),
+        code=script_code("train.py"),
         spec=model_spec,
         training=config["training"],
     log:
@@ -43,7 +43,7 @@ rule train_nequip:
     wildcard_constraints:
         model=models_of("nequip"),
     params:
-        code=stage_code("nequip"),
+        code=script_code("train_nequip.py"),
         spec=model_spec,
         training=config["training"],
         workdir=f"{RUN}/nequip",
@@ -66,7 +66,7 @@ rule package_nequip:
     output:
         f"{RUN}/model.nequip.zip",
     params:
-        code=stage_code("nequip"),
+        code=script_code("package_nequip.py"),
     log:
         "results/logs/package/{kind}/seed{seed}/n{size}/{model}.log",
     conda:
@@ -82,7 +82,7 @@ rule compile_nequip:
     output:
         f"{RUN}/model.nequip.pt2",
     params:
-        code=stage_code("nequip"),
+        code=script_code("compile_nequip.py"),
     log:
         "results/logs/compile/{kind}/seed{seed}/n{size}/{model}.log",
     conda:
