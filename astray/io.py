@@ -70,12 +70,16 @@ def check_writable(folder) -> None:
         raise ResultWriteError(folder, error) from error
 
 
-def read_geometries(path) -> list:
-    """All frames of an extxyz file; an empty file is an empty list."""
+def read_geometries(path, frames: slice = slice(None)) -> list:
+    """The frames of an extxyz file (all, or a slice); an empty file is an empty list.
+
+    ASE finds the frames of a slice by their atom counts and parses only those: a labeling job reads its
+    chunk of a 25,000-geometry pool in 0.43 s instead of 11.6 s for the whole pool (benchmarks/README.md).
+    """
     path = Path(path)
     if path.stat().st_size == 0:
         return []
-    return read(path, index=":", format="extxyz")
+    return read(path, index=frames, format="extxyz")
 
 
 def write_geometries(path, atoms_list) -> None:

@@ -13,7 +13,7 @@ from astray.labels import Level, label_chunk
 
 lib.num_threads(snakemake.threads)
 first = int(snakemake.wildcards.chunk) * snakemake.params.chunk_size
-geometries = read_geometries(snakemake.input[0])[first : first + snakemake.params.chunk_size]
+geometries = read_geometries(snakemake.input[0], frames=slice(first, first + snakemake.params.chunk_size))
 labeled, quarantined = label_chunk(
     geometries,
     Level.from_config(snakemake.params.level),
