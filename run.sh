@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# README command 1: set up .venv and run the default campaign on this machine (CPU, ~8 minutes).
+# README command 1: set up .venv and run the default campaign on this machine (CPU, ~15 minutes).
 # Extra arguments go to Snakemake, e.g. `./run.sh -n` to plan without running.
 set -euo pipefail
 cd "$(dirname "$0")"
