@@ -48,14 +48,15 @@ def astray_imports(path: Path, package: Path) -> set[Path]:
     """The files of `package` (astray/) that the Python file at `path` imports, anywhere in it (function-level
     imports included), with the `__init__.py` of every package on the way, which an import runs too."""
     names = []
-    for node in ast.walk(ast.parse(Path(path).read_text())):
+    tree = ast.parse(Path(path).read_text())
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             # `from astray.models import schnet` imports a module; `from astray.io import read_json` a name.
             names += [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
     files = set()
-    if "importlib.import_module(" in Path(path).read_text():
+    if any(_calls_import_module(node) for node in ast.walk(tree)):
         # Modules chosen by name at run time (astray.engines picks an engine): every module beside it.
         files.update(Path(path).parent.glob("*.py"))
     for name in names:
@@ -67,6 +68,11 @@ def astray_imports(path: Path, package: Path) -> set[Path]:
             files.update(candidate for candidate in (module / "__init__.py", module.with_suffix(".py"))
                          if candidate.is_file())  # fmt: skip
     return files
+
+
+def _calls_import_module(node) -> bool:
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "import_module")  # fmt: skip
 
 
 def import_closure(start, package) -> list[Path]:
