@@ -203,15 +203,21 @@ def test_bond_scaling_budget_draws_distinct_copies_per_molecule():
     assert everything == {"CH4": 3, "H2O": 3, "NH3": 3}  # symmetric bonds: only 3 distinct copies each
 
 
+def small_chemical_space(max_atoms: int, per_molecule: float) -> dict:
+    """A pool config of the C/N/O molecules of up to 3 heavy atoms, each bond scaled to 0.85x or 1.6x."""
+    return config_with(
+        sources={"chemical_space": {"max_heavy_atoms": 3, "elements": ["C", "N", "O"], "filters": {}, "conformers": 1,
+                                    "force_field": "mmff94", "seed": 0, "sample": 0}},
+        elements=["H", "C", "N", "O"], min_atoms=3, max_atoms=max_atoms,
+        distortions__bond_scaling={"factors": [0.85, 1.6], "element_pairs": [], "per_molecule": per_molecule, "seed": 0},
+    )  # fmt: skip
+
+
 def test_a_fractional_budget_distorts_that_fraction_of_the_molecules_and_grows_nested():
     """per_molecule 0.5: one copy for about half the molecules, none for the rest, drawn per geometry, so a
     larger fraction keeps every molecule a smaller one distorted."""
-    config = config_with(
-        sources={"chemical_space": {"max_heavy_atoms": 3, "elements": ["C", "N", "O"], "filters": {}, "conformers": 1,
-                                    "force_field": "mmff94", "seed": 0, "sample": 0}},
-        elements=["H", "C", "N", "O"], min_atoms=3, max_atoms=10,
-        distortions__bond_scaling={"factors": [0.85, 1.6], "element_pairs": [], "per_molecule": 0.5, "seed": 0},
-    )  # fmt: skip
+    config = small_chemical_space(max_atoms=10, per_molecule=0.5)
+
     def distorted(fraction):
         config["distortions"]["bond_scaling"]["per_molecule"] = fraction
         scaled = Counter(a.info["molecule"] for a in build_pool(config) if a.info["origin"] == "bond_scaled")
@@ -224,12 +230,7 @@ def test_a_fractional_budget_distorts_that_fraction_of_the_molecules_and_grows_n
 
 
 def test_chemical_space_geometries_pass_every_guard_of_the_pool():
-    config = config_with(
-        sources={"chemical_space": {"max_heavy_atoms": 3, "elements": ["C", "N", "O"], "filters": {}, "conformers": 1,
-                                    "force_field": "mmff94", "seed": 0, "sample": 0}},
-        elements=["H", "C", "N", "O"], min_atoms=3, max_atoms=7,
-        distortions__bond_scaling={"factors": [0.85, 1.6], "element_pairs": [], "per_molecule": 1, "seed": 0},
-    )  # fmt: skip
+    config = small_chemical_space(max_atoms=7, per_molecule=1)
     pool = build_pool(config)
     equilibrium = [a for a in pool if a.info["origin"] == "equilibrium"]
     assert len(equilibrium) > 15
