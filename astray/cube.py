@@ -65,7 +65,30 @@ VARIABLE_ATTRS = {
         "description": "coulomb: exact nuclear repulsion plus a learned electronic energy that vanishes "
         "without electrons; none: the network alone",
     },
-    "best_epoch": {"units": "1", "long_name": "epoch of the best validation error"},
+    "spin_aware": {
+        "units": "1",
+        "long_name": "model receives the spin multiplicity",
+        "description": "1 if the model was given each probe's multiplicity (H2+ a doublet); 0 if not",
+    },
+    "training_data": {
+        "units": "1",
+        "long_name": "what the model was trained on",
+        "description": "this campaign's training sets, or a pretrained model's data set and level of theory as "
+        "its authors state them",
+    },
+    "energy_alignment": {
+        "units": "1",
+        "long_name": "how the model's energies are put on the campaign's scale",
+        "description": "none for models trained on the campaign's atomization energies; for pretrained models the "
+        "per-element shift behind their holdout errors (README, 'Pretrained models')",
+    },
+    "probe_unavailable": {
+        "units": "1",
+        "long_name": "why the model has no prediction for a probe",
+        "description": "empty where it has one; otherwise the model's own error (e.g. an element it was not "
+        "trained on) and the probe's predictions are NaN",
+    },
+    "best_epoch": {"units": "1", "long_name": "epoch of the best validation error (NaN for a pretrained model)"},
     "free_atom_energy_max": {
         "units": "eV",
         "long_name": "largest predicted energy of a free atom",
@@ -190,11 +213,14 @@ def _physics(energies: xr.DataArray) -> xr.Dataset:
     )
 
 
-def evaluation_dataset(model, kind, seed, size, predictions: dict, references, metrics: dict, model_info: dict):
-    """One trained model's evaluation: probe predictions on the reference grid and its error metrics.
+def evaluation_dataset(
+    model, kind, seed, size, predictions: dict, references, metrics: dict, model_info: dict, unavailable=None
+):
+    """One model's evaluation: probe predictions on the reference grid and its error metrics.
 
     `metrics` vary with the training run (kind, seed, size); `model_info` (n_parameters, charge_aware, physics_prior)
-    describes the model specification alone.
+    describes the model specification alone; `unavailable` says, per probe, why the model gave no
+    prediction ("" where it did).
     """
     probes = list(references.probe.values)
     predicted = xr.DataArray(
@@ -219,6 +245,8 @@ def evaluation_dataset(model, kind, seed, size, predictions: dict, references, m
     ds = ds.expand_dims(model=[model], kind=[kind], seed=[seed], size=[size])
     for name, value in model_info.items():
         ds[name] = ("model", [value])
+    notes = unavailable or {}
+    ds["probe_unavailable"] = (("model", "probe"), [[notes.get(p, "") for p in probes]])
     return annotate(ds)
 
 

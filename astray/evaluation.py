@@ -9,13 +9,17 @@ from astray.predictors import load_predictor
 from astray.references import PROBES, probe_geometry
 
 
-def evaluate_model(model_path, test_atoms, atom_energies: dict, distances, fragment_shifts: dict):
-    """Returns (predictions per probe, metrics of this training run, facts about the model).
+def evaluate_model(model_path, test_atoms, atom_energies: dict, distances, fragment_shifts: dict, train_atoms=()):
+    """Returns (predictions per probe, metrics of this training run, facts about the model, and per probe
+    why the model could not predict it: "" where it could).
 
     Predictions are on each probe's fragment scale: the model's atomization energy plus the probe's
     fragment shift (`astray.references.fragment_shift`), so they compare with the reference curves.
+    A pretrained model's holdout errors are taken after its per-element alignment to `train_atoms`
+    (`astray.models.pretrained`); its probes are not aligned, they count from its own free atoms.
     """
     model = load_predictor(model_path)
+    aligned = model.aligned_to(train_atoms, atom_energies) if hasattr(model, "aligned_to") else model
     predictions = {
         # Probe geometries carry their charge and multiplicity; a model without a charge input sees a charged
         # probe only as its geometry: that it cannot tell two protons from H2 is itself the finding, recorded
@@ -24,7 +28,7 @@ def evaluate_model(model_path, test_atoms, atom_energies: dict, distances, fragm
         for name, shift in fragment_shifts.items()
     }
     metrics = {
-        **holdout_errors(model, test_atoms, atom_energies),
+        **holdout_errors(aligned, test_atoms, atom_energies),
         "best_epoch": model.info["best_epoch"],
         "free_atom_energy_max": free_atom_energy_max(model, atom_energies),
         **training_cost(model.info),
@@ -32,15 +36,30 @@ def evaluate_model(model_path, test_atoms, atom_energies: dict, distances, fragm
     model_info = {
         "n_parameters": model.info["n_parameters"],
         "charge_aware": int(model.info["charge_aware"]),
+        # astray's charge-aware SchNet embeds charge and multiplicity together.
+        "spin_aware": int(model.info.get("spin_aware", model.info["charge_aware"])),
         "physics_prior": model.info.get("physics_prior", "none"),
         "model_architecture": model_family(model.info),
+        "training_data": model.info.get("training_data", CAMPAIGN_TRAINING_DATA),
+        "energy_alignment": PRETRAINED_ALIGNMENT if aligned is not model else "none",
     }
-    return predictions, metrics, model_info
+    unavailable = getattr(model, "probe_unavailable", {})
+    return predictions, metrics, model_info, {name: unavailable.get(name, "") for name in fragment_shifts}
+
+
+CAMPAIGN_TRAINING_DATA = "this campaign's training set of the run (kind, seed, size), at the label level"
+PRETRAINED_ALIGNMENT = (
+    "holdout errors after a per-element energy shift fitted by least squares on the run's training set; "
+    "probe curves relative to the model's own free atoms, unshifted"
+)
 
 
 def model_family(info: dict) -> str:
     """The architecture, marked with the physics built in (schnet, schnet+charge, schnet+coulomb): capacity
-    fits run within one family, so an anchored SchNet is never fitted as a rung of the plain ladder."""
+    fits run within one family, so an anchored SchNet is never fitted as a rung of the plain ladder. Each
+    pretrained model is a family of its own (pretrained:7net-0)."""
+    if "model_family" in info:
+        return info["model_family"]
     if info.get("physics_prior", "none") != "none":
         return f"{info['spec']['architecture']}+{info['physics_prior']}"
     return info["spec"]["architecture"] + ("+charge" if info["charge_aware"] else "")

@@ -28,8 +28,10 @@ def plot_model_curves(
     evaluations, references, model: str, training_sets: dict, path, dpi: int = 110, energy_range=(-8.0, 8.0)
 ) -> None:
     """One block per dataset kind: a row of probe panels (one line per training size, both references)
-    over a row of histograms of the interatomic distances in that kind's largest training set."""
-    kinds = list(evaluations.kind.values)
+    over a row of histograms of the interatomic distances in that kind's largest training set. A pretrained
+    model's curves are the same for every kind and size: one block, one line."""
+    pretrained = str(evaluations.energy_alignment.sel(model=model).values) != "none"
+    kinds = list(evaluations.kind.values)[: 1 if pretrained else None]
     probes = list(references.probe.values)
     sizes = list(evaluations["size"].values)
     colours = plt.cm.viridis(np.linspace(0.1, 0.9, len(sizes)))
@@ -48,12 +50,17 @@ def plot_model_curves(
                 if np.isfinite(curve).any() and not any(np.allclose(curve, other) for other in drawn):
                     axis.plot(distance, curve, style, lw=1.5, label=_reference_label(references, reference, probe))
                     drawn.append(curve)
-            for size, colour in zip(sizes, colours):
-                predicted = evaluations.predicted_energy.sel(model=model, kind=kind, probe=probe, size=size)
-                axis.plot(distance, predicted.mean("seed"), "o-", ms=3, color=colour, label=f"N = {size}")
+            predicted = evaluations.predicted_energy.sel(model=model, kind=kind, probe=probe)
+            if pretrained:
+                axis.plot(distance, predicted.isel(size=0, seed=0), "o-", ms=3, color=colours[-1],
+                          label="pretrained, as it ships (not trained here)")  # fmt: skip
+            for size, colour in zip([] if pretrained else sizes, colours):
+                axis.plot(distance, predicted.sel(size=size).mean("seed"), "o-", ms=3, color=colour, label=f"N = {size}")
             unbound = int(references.expected_minima.sel(probe=probe)) == 0
-            _style_axis(axis, probe, kind, model, unbound, energy_range)
-            _distance_histogram(axes[2 * block + 1, column], training_sets[kind], distance, unbound)
+            _style_axis(axis, probe, "pretrained" if pretrained else kind, model, unbound, energy_range)
+            # A pretrained model never saw these pairs: they show where the campaign's own models had data.
+            _distance_histogram(axes[2 * block + 1, column], training_sets[kind], distance, unbound,
+                                "campaign's pairs" if pretrained else "training pairs")  # fmt: skip
     # Beside the panels, not over a curve: the references' labels are long and every panel is full.
     handles, labels = axes[0, 0].get_legend_handles_labels()
     for handle, label in zip(*axes[0, -1].get_legend_handles_labels()):
@@ -79,11 +86,11 @@ def interatomic_distances(atoms_list, pair=None) -> np.ndarray:
     return np.concatenate(distances) if distances else np.zeros(0)
 
 
-def _distance_histogram(axis, training_set, grid, log_scale: bool) -> None:
+def _distance_histogram(axis, training_set, grid, log_scale: bool, ylabel: str) -> None:
     bins = np.geomspace(grid.min(), grid.max(), 40) if log_scale else np.linspace(grid.min(), grid.max(), 40)
     axis.hist(interatomic_distances(training_set), bins=bins, color="0.7", label="all atom pairs")
     axis.hist(interatomic_distances(training_set, ("H", "H")), bins=bins, color="tab:red", label="H-H pairs")
-    axis.set_ylabel("training pairs", fontsize=8)
+    axis.set_ylabel(ylabel, fontsize=8)
     axis.set_xlabel("distance (Å)", fontsize=8)
     if log_scale:
         _log_distance_axis(axis)

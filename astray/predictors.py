@@ -1,4 +1,4 @@
-"""One interface to every trained model: energies, and forces, for a list of ASE Atoms.
+"""One interface to every model, trained or pretrained: energies, and forces, for a list of ASE Atoms.
 
 Evaluation asks `load_predictor` for the model behind a file and never needs to know its architecture.
 A predictor has `info` (architecture, n_parameters, charge_aware, best_epoch, ...), `energies(atoms_list)`
@@ -22,7 +22,12 @@ class SchNetPredictor:
 
 
 def load_predictor(path):
-    """The predictor for a trained model file: a SchNet checkpoint (.pt) or a NequIP model (.nequip.*)."""
+    """The predictor for a model file: a SchNet checkpoint (.pt), a NequIP model (.nequip.*) or a pretrained
+    model's predictions (.json, `astray.models.pretrained.predict`)."""
+    if Path(path).suffix == ".json":
+        from astray.models.pretrained import PretrainedPredictions
+
+        return PretrainedPredictions(path)
     if ".nequip." in Path(path).name:
         from astray.models.nequip import NequIPPredictor  # imports nequip only when a NequIP model is read
 

@@ -9,6 +9,7 @@ from astray.datasets import KIND_ORIGINS, split_molecules
 from astray.geometries import GeometrySourceError, build_pool
 from astray.io import check_writable
 from astray.labels import LabelInputError, Level, check_labeling_inputs
+from astray.models.pretrained import PretrainedModelError, check_factory_module, resolve
 from astray.planning import cached_summary, plan_key, record_plan, source_fingerprint
 from astray.provenance import code_fingerprint
 from astray.references import PROBES, check_fci_basis
@@ -189,6 +190,24 @@ def model_spec(wildcards):
     return MODELS[wildcards.model]
 
 
+def pretrained_recipes():
+    """Each pretrained rung's full recipe (registry entry or factory), its package checked installed: an
+    unknown name or a factory that cannot be imported stops the run now, not after labeling."""
+    recipes = {}
+    for name, spec in MODELS.items():
+        if spec["architecture"] != "pretrained":
+            continue
+        try:
+            recipes[name] = resolve(name, spec)
+            check_factory_module(name, recipes[name])
+        except PretrainedModelError as error:
+            raise PretrainedModelError(f"{CONFIG_FILES}: {error}") from None
+    return recipes
+
+
+PRETRAINED_RECIPES = pretrained_recipes()
+
+
 def models_of(architecture):
     """The model names of one architecture as a wildcard pattern, so each name has one training rule."""
     return "|".join(name for name, spec in MODELS.items() if spec["architecture"] == architecture) or "^$"
@@ -199,6 +218,8 @@ def trained_model(wildcards):
     spec turns compilation off)."""
     run = "results/models/{kind}/seed{seed}/n{size}/{model}".format(**wildcards)
     spec = MODELS[wildcards.model]
+    if spec["architecture"] == "pretrained":
+        return f"results/pretrained/{wildcards.model}/predictions.json"
     if spec["architecture"] == "schnet":
         return f"{run}/model.pt"
     return f"{run}/model.nequip.pt2" if spec["compile"] else f"{run}/model.nequip.zip"
@@ -206,10 +227,27 @@ def trained_model(wildcards):
 
 def model_summary(wildcards):
     """What evaluation reads beside a NequIP model (its summary.json: parameters, best epoch); nothing
-    beside a SchNet checkpoint, which describes itself."""
-    if MODELS[wildcards.model]["architecture"] == "schnet":
+    beside a SchNet checkpoint or pretrained predictions, which describe themselves."""
+    if MODELS[wildcards.model]["architecture"] != "nequip":
         return []
     return "results/models/{kind}/seed{seed}/n{size}/{model}/summary.json".format(**wildcards)
+
+
+def alignment_set(wildcards):
+    """The training set a pretrained model's holdout alignment is fitted on; trained models need none."""
+    if MODELS[wildcards.model]["architecture"] != "pretrained":
+        return []
+    return "results/datasets/{kind}/seed{seed}/train_n{size}.extxyz".format(**wildcards)
+
+
+def every_largest_training_set(wildcards):
+    """Each kind's and seed's largest training set: every geometry an alignment is fitted on."""
+    return expand(
+        "results/datasets/{kind}/seed{seed}/train_n{size}.extxyz",
+        kind=DATASETS["kinds"],
+        seed=DATASETS["seeds"],
+        size=max(DATASETS["sizes"]),
+    )
 
 
 def largest_training_sets(wildcards):

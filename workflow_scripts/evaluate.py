@@ -1,4 +1,4 @@
-"""Evaluate one trained model on the probes and the shared test set."""
+"""Evaluate one model, trained or pretrained, on the probes and the shared test set."""
 
 import sys
 
@@ -12,16 +12,18 @@ from astray.io import read_geometries, read_json
 
 wildcards = snakemake.wildcards
 references = xr.load_dataset(snakemake.input.references)
-predictions, metrics, model_info = evaluate_model(
+predictions, metrics, model_info, unavailable = evaluate_model(
     snakemake.input.model,
     read_geometries(snakemake.input.test),
     read_json(snakemake.input.atom_energies)["energies"],
     references.distance.values,
     references.fragment_shift.to_series().to_dict(),
+    # A pretrained model's holdout alignment is fitted on the run's training set; trained models need none.
+    read_geometries(snakemake.input.train) if snakemake.input.train else (),
 )
 evaluation = evaluation_dataset(
     wildcards.model, wildcards.kind, int(wildcards.seed), int(wildcards.size),
-    predictions, references, metrics, model_info,
+    predictions, references, metrics, model_info, unavailable,
 )  # fmt: skip
 write_netcdf(evaluation, snakemake.output[0], f"evaluation of {snakemake.input.model}")
 print(metrics, file=sys.stderr)

@@ -86,7 +86,7 @@ def test_cube_holds_every_model_and_the_physics_of_the_references(campaign):
     workdir, _ = campaign
     cube = xr.load_dataset(workdir / "results" / "cube.nc")
     assert {name: cube.sizes[name] for name in ("reference", "probe", "distance", "model", "kind", "seed", "size")} == {
-        "reference": 3, "probe": 2, "distance": 4, "model": 3, "kind": 2, "seed": 1, "size": 2
+        "reference": 3, "probe": 2, "distance": 4, "model": 4, "kind": 2, "seed": 1, "size": 2
     }  # fmt: skip
     assert np.isfinite(cube.predicted_energy).all()
     assert np.isfinite(cube.test_mae).all()
@@ -111,7 +111,7 @@ def test_cube_holds_every_model_and_the_physics_of_the_references(campaign):
 
     # A model with no charge input cannot tell two protons from H2: the paper's finding, recorded as such.
     # Only the isolated-atom shift to the protons' scale (two H atoms above two bare protons) differs.
-    plain = cube.sel(model=["tiny_a", "tiny_nequip"])
+    plain = cube.sel(model=["tiny_a", "tiny_nequip", "sevennet"])
     assert (plain.charge_aware == 0).all() and (plain.physics_prior == "none").all()
     shift = float(cube.fragment_shift.sel(probe="H2_2plus"))
     hydrogen = json.loads((workdir / "results/labels/atom_energies.json").read_text())["energies"]["H"]
@@ -124,6 +124,19 @@ def test_cube_holds_every_model_and_the_physics_of_the_references(campaign):
     assert np.allclose(anchored.predicted_energy.sel(probe="H2_2plus"), coulomb_curve(distance), rtol=1e-5)
     assert float(anchored.probe_mae.sel(probe="H2_2plus", reference="exact").max()) < 1e-3
     assert np.isfinite(cube.scaling_exponent.sel(target="test_mae")).sum() == 0  # two sizes, one seed: no fit
+    assert (cube.probe_unavailable == "").all()
+
+    # SevenNet-0 as it ships, beside the trained models: its own H2 well, and its holdout errors after an
+    # alignment fitted on each training set, so they differ between sizes while its probes do not.
+    sevennet = cube.sel(model="sevennet")
+    assert int(sevennet.n_parameters) == 842_623 and str(sevennet.model_architecture.values) == "pretrained:7net-0"
+    assert "PBE" in str(sevennet.training_data.values) and "per-element" in str(sevennet.energy_alignment.values)
+    assert (cube.sel(model="tiny_a").energy_alignment == "none").all()
+    h2 = sevennet.predicted_energy.sel(probe="H2")
+    assert (h2.sel(distance=0.74) < h2.sel(distance=0.4) - 3).all() and (h2.sel(distance=0.74) < -4).all()
+    assert np.ptp(h2.values.reshape(-1, len(distance)), axis=0).max() == 0
+    assert np.isfinite(sevennet.test_mae).all() and len(np.unique(sevennet.test_mae)) == 4
+    assert np.isnan(sevennet.best_epoch).all() and np.isnan(sevennet.train_seconds).all()
     for name in cube.data_vars:
         assert cube[name].attrs["units"] and cube[name].attrs["long_name"], name
     assert cube.attrs["probe_in_training_data"] == 0
@@ -214,6 +227,14 @@ def test_adding_a_model_plans_only_that_model(campaign):
     assert jobs == {"train": 4, "evaluate": 4, "plot_model": 1, "cube": 1, "plot_scaling": 1, "tables": 1, "all": 1}
 
 
+def test_adding_a_pretrained_model_by_its_factory_plans_one_inference_and_its_evaluations(campaign):
+    jobs = plan_after(campaign, lambda c: c["models"].update(lennard_jones={
+        "architecture": "pretrained", "factory": "ase.calculators.lj:LennardJones", "trained_on": "nothing",
+    }))  # fmt: skip
+    assert jobs == {"predict_pretrained": 1, "evaluate": 4, "plot_model": 1, "cube": 1, "plot_scaling": 1,
+                    "tables": 1, "all": 1}  # fmt: skip
+
+
 def plan_after(campaign, change, snakefile=None) -> dict:
     """Jobs a dry run plans on the finished tiny campaign after `change(config)`."""
     workdir, config_path = campaign
@@ -230,8 +251,8 @@ def plan_after(campaign, change, snakefile=None) -> dict:
 
 def test_adding_a_training_size_plans_only_the_new_sets_and_their_models(campaign):
     jobs = plan_after(campaign, lambda c: c["datasets"].update(sizes=[3, 4, 6]))
-    assert jobs == {"training_set": 2, "train": 4, "train_nequip": 2, "package_nequip": 2, "evaluate": 6,
-                    "dataset_manifest": 1, "cube": 1, "plot_model": 3, "plot_scaling": 1, "tables": 1,
+    assert jobs == {"training_set": 2, "train": 4, "train_nequip": 2, "package_nequip": 2, "evaluate": 8,
+                    "dataset_manifest": 1, "cube": 1, "plot_model": 4, "plot_scaling": 1, "tables": 1,
                     "all": 1}  # fmt: skip
 
 
@@ -239,12 +260,13 @@ def test_changing_the_label_method_relabels_everything_downstream_but_not_the_ge
     jobs = plan_after(campaign, lambda c: c["labels"].update(basis="3-21g"))
     assert "geometries" not in jobs
     assert jobs["label_chunk"] == 3 and jobs["atom_energies"] == 1 and jobs["reference_curves"] == 1
-    assert jobs["train"] == 8 and jobs["train_nequip"] == 4 and jobs["evaluate"] == 12 and jobs["cube"] == 1
+    assert jobs["train"] == 8 and jobs["train_nequip"] == 4 and jobs["evaluate"] == 16 and jobs["cube"] == 1
+    assert jobs["predict_pretrained"] == 1
 
 
 def test_changing_a_plot_setting_redraws_only_the_plots(campaign):
     jobs = plan_after(campaign, lambda c: c.setdefault("plots", {}).update(dpi=72))
-    assert jobs == {"plot_model": 3, "plot_scaling": 1, "all": 1}
+    assert jobs == {"plot_model": 4, "plot_scaling": 1, "all": 1}
 
 
 def test_changing_one_stages_code_reruns_only_that_stage(campaign, tmp_path):
@@ -257,7 +279,7 @@ def test_changing_one_stages_code_reruns_only_that_stage(campaign, tmp_path):
     with open(copy / "astray" / "plots.py", "a") as module:
         module.write("\n# a changed line\n")
     jobs = plan_after(campaign, lambda c: None, snakefile=copy / "Snakefile")
-    assert jobs == {"plot_model": 3, "plot_scaling": 1, "all": 1}
+    assert jobs == {"plot_model": 4, "plot_scaling": 1, "all": 1}
 
 
 @pytest.mark.parametrize(
@@ -271,6 +293,10 @@ def test_changing_one_stages_code_reruns_only_that_stage(campaign, tmp_path):
         (lambda c: c["labels"].update(method="wb97x-d"), "use wb97x-d3bj"),
         (lambda c: c["labels"].update(basis="def2-nonsense"), "labels.basis: PySCF has no basis 'def2-nonsense'"),
         (lambda c: c["labels"].update(method="fci", basis="cc-pvtz"), "FCI in cc-pvtz needs"),
+        (lambda c: c["models"].update(big={"architecture": "pretrained", "name": "uma-s-1"}),
+         "models.big.name: unknown pretrained model 'uma-s-1'"),
+        (lambda c: c["models"].update(uma={"architecture": "pretrained", "factory": "fairchem.core:uma", "trained_on": "x"}),
+         "models.uma.factory: cannot import 'fairchem.core'"),
     ],
 )
 def test_bad_config_stops_before_any_job_with_the_key_named(tmp_path, change, message):

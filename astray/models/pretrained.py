@@ -1,0 +1,296 @@
+"""Pretrained potentials as rungs of the ladder: any ASE calculator, by name or from a factory.
+
+A pretrained potential predicts total energies at its own level of theory (SevenNet-0: PBE on crystals),
+not the campaign's. astray puts it on the campaign's conventions in two steps (README, "Pretrained models"):
+- every energy is an atomization energy relative to the model's own free atoms, neutral and in their
+  ground-state multiplicity (H2 relative to two of its own H atoms): what the probe curves compare;
+- holdout errors are taken after a per-element linear shift, fitted by least squares on the training set
+  of the run (one number per element), which absorbs what the two levels disagree on per atom.
+
+The potential is run once per campaign (`predict`): every geometry that evaluation and alignment need, the
+probes and the free atoms. `PretrainedPredictions` then answers evaluation's questions from that table.
+"""
+
+import importlib
+import importlib.util
+import math
+import socket
+
+import numpy as np
+from ase import Atoms
+
+from astray.io import read_json
+from astray.levels import ATOM_MULTIPLICITY
+
+# Potentials whose weights ship inside their PyPI wheels, so they run on offline cluster nodes. What each
+# was trained on is as its authors state it (SevenNet's documentation, "Pretrained models").
+PRETRAINED = {
+    "7net-0": {
+        "factory": "sevenn.calculator:SevenNetCalculator",
+        "kwargs": {"model": "7net-0"},
+        "trained_on": "MPtrj (Materials Project relaxation trajectories of inorganic crystals), PBE/PBE+U",
+        "citation": "Park et al., J. Chem. Theory Comput. 20, 4857 (2024)",
+    },
+    "7net-l3i5": {
+        "factory": "sevenn.calculator:SevenNetCalculator",
+        "kwargs": {"model": "7net-l3i5"},
+        "trained_on": "MPtrj (Materials Project relaxation trajectories of inorganic crystals), PBE/PBE+U",
+        "citation": "Park et al., J. Chem. Theory Comput. 20, 4857 (2024)",
+    },
+    "7net-mf-0": {
+        "factory": "sevenn.calculator:SevenNetCalculator",
+        # The fidelity it predicts: PBE or R2SCAN (override with kwargs: {modal: R2SCAN}).
+        "kwargs": {"model": "7net-mf-0", "modal": "PBE"},
+        "trained_on": "Materials Project crystal relaxation trajectories at PBE/PBE+U and r2SCAN (multi-fidelity)",
+        "citation": "Kim et al., J. Am. Chem. Soc. (2024), doi:10.1021/jacs.4c14455",
+    },
+}
+
+# How long a factory may wait on the network before astray calls the node offline.
+NETWORK_TIMEOUT_S = 20
+
+
+class PretrainedModelError(ValueError):
+    """A pretrained model that cannot be built or asked: unknown name, factory or weights out of reach."""
+
+
+def resolve(name: str, spec: dict) -> dict:
+    """The full recipe of a `architecture: pretrained` spec: a registry entry with the spec's overrides,
+    or the spec's own factory. Raises PretrainedModelError naming the model and the key."""
+    if "name" in spec:
+        if spec["name"] not in PRETRAINED:
+            raise PretrainedModelError(
+                f"models.{name}.name: unknown pretrained model '{spec['name']}' (known: {', '.join(PRETRAINED)}); "
+                "any other ASE calculator can be given as factory: 'module:function' with its kwargs"
+            )
+        entry = PRETRAINED[spec["name"]]
+        return {
+            **entry,
+            **{key: value for key, value in spec.items() if key != "kwargs"},
+            "kwargs": {**entry["kwargs"], **spec.get("kwargs", {})},
+        }
+    module, _, function = spec["factory"].partition(":")
+    if not module or not function:
+        raise PretrainedModelError(f"models.{name}.factory: '{spec['factory']}' is not 'module:function'")
+    return {"kwargs": {}, "citation": "", **spec}
+
+
+def check_factory_module(name: str, recipe: dict) -> None:
+    """Planning's check, without importing the package (seconds for a torch stack): the factory's module
+    is installed in this environment."""
+    module_name = recipe["factory"].partition(":")[0]
+    try:
+        found = importlib.util.find_spec(module_name) is not None
+    except ImportError:  # a parent package is missing
+        found = False
+    if not found:
+        raise PretrainedModelError(
+            f"models.{name}.factory: cannot import '{module_name}': install the package that provides it in "
+            "this environment, or run the rule in its own conda environment (README, 'Pretrained models')"
+        )
+
+
+def load_factory(name: str, recipe: dict):
+    """The factory function ('module:function', the function may be dotted: 'module:Class.from_file')."""
+    module_name, _, path = recipe["factory"].partition(":")
+    try:
+        target = importlib.import_module(module_name)
+    except ImportError as error:
+        raise PretrainedModelError(f"models.{name}.factory: cannot import '{module_name}' ({error})") from None
+    for attribute in path.split("."):
+        target = getattr(target, attribute, None)
+    if not callable(target):
+        raise PretrainedModelError(f"models.{name}.factory: module '{module_name}' has no callable '{path}'")
+    return target
+
+
+def build_calculator(name: str, recipe: dict):
+    """The ASE calculator, built with a network timeout: a factory that fetches weights on an offline node
+    fails with an error that says so instead of hanging."""
+    factory = load_factory(name, recipe)
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(NETWORK_TIMEOUT_S)
+    try:
+        return factory(**recipe["kwargs"])
+    except OSError as error:  # requests', urllib's and huggingface_hub's network errors are OSErrors
+        raise PretrainedModelError(
+            f"models.{name}: {recipe['factory']}(**{recipe['kwargs']}) could not load its weights ({error}). "
+            "If it downloads them, this node may be offline: fetch them where there is network (a login node) "
+            "into the package's cache, or give the factory a local weights file in kwargs"
+        ) from None
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
+def count_parameters(calculator) -> float:
+    """Parameters of the torch modules an ASE calculator holds (SevenNet's `model`, MACE's `models`, ...);
+    NaN when it holds none that astray can find."""
+    import torch
+
+    modules = {}
+    for value in vars(calculator).values():
+        for candidate in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(candidate, torch.nn.Module):
+                modules[id(candidate)] = candidate
+    if not modules:
+        return math.nan
+    return float(sum(p.numel() for module in modules.values() for p in module.parameters()))
+
+
+class CalculatorModel:
+    """A pretrained calculator asked for total energies, told a geometry's charge and spin only through the
+    `atoms.info` keys its recipe names: without them it sees the bare geometry (charge_aware = 0)."""
+
+    def __init__(self, name: str, recipe: dict):
+        self.name = name
+        self.recipe = recipe
+        self.calculator = build_calculator(name, recipe)
+
+    def total_energy(self, atoms: Atoms) -> float:
+        """Energy (eV) of one geometry; raises ValueError when the calculator cannot take it or returns a
+        non-finite number."""
+        return self._calculate(atoms)[0]
+
+    def energy_and_forces(self, atoms: Atoms) -> tuple[float, np.ndarray]:
+        """Energy (eV) and forces (eV/Å) from one call of the calculator."""
+        energy, bare = self._calculate(atoms)
+        forces = bare.get_forces()
+        if not np.isfinite(forces).all():
+            raise ValueError("the calculator returned non-finite forces")
+        return energy, forces
+
+    def _calculate(self, atoms: Atoms):
+        bare = Atoms(atoms.numbers, positions=atoms.positions)
+        if self.recipe.get("charge_key"):
+            bare.info[self.recipe["charge_key"]] = int(atoms.info.get("charge", 0))
+        if self.recipe.get("spin_key"):
+            bare.info[self.recipe["spin_key"]] = int(atoms.info.get("multiplicity", 1))
+        bare.calc = self.calculator
+        energy = float(bare.get_potential_energy())
+        if not math.isfinite(energy):
+            raise ValueError(f"the calculator returned {energy}")
+        return energy, bare
+
+    def free_atom_energies(self, elements) -> tuple[dict, dict]:
+        """Total energy (eV) of each element's neutral atom in its ground-state multiplicity, and for the
+        elements the calculator cannot take, why."""
+        energies, missing = {}, {}
+        for symbol in elements:
+            if symbol not in ATOM_MULTIPLICITY:
+                missing[symbol] = f"free {symbol} atom: its ground-state multiplicity is not in astray's table"
+                continue
+            atom = Atoms(symbol, info={"charge": 0, "multiplicity": ATOM_MULTIPLICITY[symbol]})
+            try:
+                energies[symbol] = self.total_energy(atom)
+            except (ValueError, KeyError, RuntimeError) as error:
+                missing[symbol] = f"free {symbol} atom: {error}"
+        return energies, missing
+
+
+def predict(name: str, recipe: dict, geometries, probe_curves: dict, elements, forces_of=(), progress=None) -> dict:
+    """Atomization energies (eV, relative to the model's own free atoms) of `geometries` (a holdout or
+    training geometry it cannot take is an error naming it), forces (eV/Å) of those whose geometry_id is
+    in `forces_of`, and each probe's curve (`probe_curves`: {probe: [Atoms]}; a probe it cannot take is
+    NaN with the reason). `progress`: a file for a line every 500 geometries."""
+    model = CalculatorModel(name, recipe)
+    free_atoms, missing = model.free_atom_energies(elements)
+
+    def atomization(energy, atoms):
+        for symbol in set(atoms.get_chemical_symbols()) & set(missing):
+            raise ValueError(missing[symbol])
+        return energy - sum(free_atoms[s] for s in atoms.get_chemical_symbols())
+
+    energies, forces = {}, {}
+    for count, atoms in enumerate(geometries, 1):
+        if progress and count % 500 == 0:
+            print(f"{count:,} of {len(geometries):,} geometries", file=progress, flush=True)
+        key = atoms.info["geometry_id"]
+        try:
+            if key in forces_of:
+                energy, forces[key] = model.energy_and_forces(atoms)
+                forces[key] = forces[key].tolist()
+            else:
+                energy = model.total_energy(atoms)
+            energies[key] = atomization(energy, atoms)
+        except (ValueError, KeyError, RuntimeError) as error:
+            raise PretrainedModelError(
+                f"models.{name}: cannot predict geometry '{atoms.info['geometry_id']}' "
+                f"({atoms.get_chemical_formula()}): {error}"
+            ) from None
+    probes = {}
+    for probe, curve in probe_curves.items():
+        try:
+            values = [atomization(model.total_energy(atoms), atoms) for atoms in curve]
+            reason = ""
+        except (ValueError, KeyError, RuntimeError) as error:
+            values, reason = [math.nan] * len(curve), str(error)
+        probes[probe] = {
+            "energies": {atoms.info["geometry_id"]: value for atoms, value in zip(curve, values)},
+            "unavailable": reason,
+        }
+    return {
+        "name": name,
+        "recipe": recipe,
+        "n_parameters": count_parameters(model.calculator),
+        "free_atom_energies": free_atoms,
+        "atomization_energies": energies,
+        "forces": forces,
+        "probes": probes,
+        "units": "eV",
+    }
+
+
+class PretrainedPredictions:
+    """The predictor evaluation reads for a pretrained model: `predict`'s table, looked up by geometry_id,
+    optionally shifted by a per-element alignment (`aligned_to`)."""
+
+    def __init__(self, path, shifts: dict | None = None, table: dict | None = None):
+        self.path = path
+        self.table = table if table is not None else read_json(path)
+        self.shifts = shifts or {}
+        recipe = self.table["recipe"]
+        self.probe_unavailable = {p: v["unavailable"] for p, v in self.table["probes"].items()}
+        self.known = dict(self.table["atomization_energies"])
+        for probe in self.table["probes"].values():
+            self.known.update(probe["energies"])
+        self.info = {
+            "spec": recipe,
+            "model_family": "pretrained:" + recipe.get("name", recipe["factory"]),
+            "n_parameters": self.table["n_parameters"],
+            "charge_aware": bool(recipe.get("charge_key")),
+            "spin_aware": bool(recipe.get("spin_key")),
+            "physics_prior": "none",
+            "best_epoch": math.nan,
+            "training_data": recipe["trained_on"],
+        }
+
+    def _energy(self, atoms: Atoms) -> float:
+        key = atoms.info["geometry_id"]
+        if key in self.known:
+            value = self.known[key]
+        elif len(atoms) == 1 and atoms.info.get("charge", 0) == 0:
+            value = 0.0  # a neutral free atom, relative to the model's own: zero by construction
+        else:
+            raise KeyError(f"{self.path}: no prediction for geometry '{key}'; the predictions are out of date")
+        return value + sum(self.shifts.get(s, 0.0) for s in atoms.get_chemical_symbols())
+
+    def energies(self, atoms_list) -> np.ndarray:
+        return np.array([self._energy(atoms) for atoms in atoms_list], dtype=float)
+
+    def forces(self, atoms_list):
+        """The model's forces (eV/Å): unchanged by the alignment, a constant per geometry."""
+        try:
+            return [np.array(self.table["forces"][atoms.info["geometry_id"]]) for atoms in atoms_list]
+        except KeyError as error:
+            raise KeyError(f"{self.path}: no forces predicted for geometry {error}") from None
+
+    def aligned_to(self, train_atoms, atom_energies: dict) -> "PretrainedPredictions":
+        """This predictor plus the per-element shift (eV per atom) that best maps its atomization energies
+        onto the campaign's on `train_atoms`, by least squares; elements absent from them get none."""
+        from astray.datasets import atomization_energy
+
+        elements = sorted({s for atoms in train_atoms for s in atoms.get_chemical_symbols()})
+        counts = np.array([[atoms.get_chemical_symbols().count(e) for e in elements] for atoms in train_atoms])
+        residual = np.array([atomization_energy(a, atom_energies) for a in train_atoms]) - self.energies(train_atoms)
+        coefficients = np.linalg.lstsq(counts, residual, rcond=None)[0]
+        return PretrainedPredictions(self.path, dict(zip(elements, coefficients.tolist())), self.table)

@@ -1,0 +1,38 @@
+"""Run one pretrained potential once: every geometry its evaluations need, the probes, its free atoms."""
+
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import time
+
+import torch
+import xarray as xr
+
+from astray.io import read_geometries, read_json, write_json
+from astray.models.pretrained import predict
+from astray.references import PROBES, probe_geometry
+
+torch.set_num_threads(snakemake.threads)
+test = read_geometries(snakemake.input.test)
+geometries = {atoms.info["geometry_id"]: atoms for atoms in test}
+for path in snakemake.input.training_sets:
+    geometries.update((atoms.info["geometry_id"], atoms) for atoms in read_geometries(path))
+references = xr.load_dataset(snakemake.input.references)
+probe_curves = {
+    name: [probe_geometry(PROBES[name], r) for r in references.distance.values] for name in references.probe.values
+}
+started = time.perf_counter()
+table = predict(
+    snakemake.wildcards.model,
+    snakemake.params.recipe,
+    list(geometries.values()),
+    probe_curves,
+    sorted(read_json(snakemake.input.atom_energies)["energies"]),
+    # Holdout force errors need the test set's forces, where its labels have them.
+    forces_of={atoms.info["geometry_id"] for atoms in test if "forces" in atoms.calc.results},
+    progress=sys.stderr,
+)
+table["seconds"] = time.perf_counter() - started
+write_json(snakemake.output[0], table)
+print(f"{len(geometries)} geometries and {len(probe_curves)} probes in {table['seconds']:.1f} s", file=sys.stderr)
