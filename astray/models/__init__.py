@@ -15,12 +15,13 @@ def build_model(spec: dict, normalisation: dict):
     Built in float32, the precision of astray's training data, whatever default another library left set:
     loading a NequIP model sets torch's default to float64 for the whole process.
     """
-    with _default_dtype(torch.float32):
+    with default_dtype(torch.float32):
         return ARCHITECTURES[spec["architecture"]](spec, normalisation)
 
 
 @contextlib.contextmanager
-def _default_dtype(dtype):
+def default_dtype(dtype):
+    """torch's default dtype set to `dtype` inside the block, the previous one restored after."""
     previous = torch.get_default_dtype()
     torch.set_default_dtype(dtype)
     try:

@@ -139,7 +139,8 @@ def count_parameters(calculator) -> float:
 
 class CalculatorModel:
     """A pretrained calculator asked for total energies, told a geometry's charge and spin only through the
-    `atoms.info` keys its recipe names: without them it sees the bare geometry (charge_aware = 0)."""
+    `atoms.info` keys or calculator attributes its recipe names: without them it sees the bare geometry
+    (charge_aware = 0)."""
 
     def __init__(self, name: str, recipe: dict):
         self.name = name
@@ -161,10 +162,14 @@ class CalculatorModel:
 
     def _calculate(self, atoms: Atoms):
         bare = Atoms(atoms.numbers, positions=atoms.positions)
-        if self.recipe.get("charge_key"):
-            bare.info[self.recipe["charge_key"]] = int(atoms.info.get("charge", 0))
-        if self.recipe.get("spin_key"):
-            bare.info[self.recipe["spin_key"]] = int(atoms.info.get("multiplicity", 1))
+        charge, multiplicity = int(atoms.info.get("charge", 0)), int(atoms.info.get("multiplicity", 1))
+        # Calculators read the charge and spin from atoms.info (fairchem) or hold them (AIMNet2ASE).
+        for where, value in (("charge", charge), ("spin", multiplicity)):
+            if self.recipe.get(f"{where}_key"):
+                bare.info[self.recipe[f"{where}_key"]] = value
+            if self.recipe.get(f"{where}_attribute"):
+                setattr(self.calculator, self.recipe[f"{where}_attribute"], value)
+                self.calculator.reset()  # a changed attribute is not a change ASE's cache sees
         bare.calc = self.calculator
         energy = float(bare.get_potential_energy())
         if not math.isfinite(energy):
@@ -192,6 +197,17 @@ def predict(name: str, recipe: dict, geometries, probe_curves: dict, elements, f
     training geometry it cannot take is an error naming it), forces (eV/Å) of those whose geometry_id is
     in `forces_of`, and each probe's curve (`probe_curves`: {probe: [Atoms]}; a probe it cannot take is
     NaN with the reason). `progress`: a file for a line every 500 geometries."""
+    import torch
+
+    from astray.models import default_dtype
+
+    # As in a fresh process: torch's own default dtype, whatever a NequIP model loaded before left set
+    # (SevenNet's float32 checkpoint does not load under float64). A factory may still set its own.
+    with default_dtype(torch.float32):
+        return _predict(name, recipe, geometries, probe_curves, elements, forces_of, progress)
+
+
+def _predict(name, recipe, geometries, probe_curves, elements, forces_of, progress) -> dict:
     model = CalculatorModel(name, recipe)
     free_atoms, missing = model.free_atom_energies(elements)
 
@@ -257,8 +273,8 @@ class PretrainedPredictions:
             "spec": recipe,
             "model_family": "pretrained:" + recipe.get("name", recipe["factory"]),
             "n_parameters": self.table["n_parameters"],
-            "charge_aware": bool(recipe.get("charge_key")),
-            "spin_aware": bool(recipe.get("spin_key")),
+            "charge_aware": bool(recipe.get("charge_key") or recipe.get("charge_attribute")),
+            "spin_aware": bool(recipe.get("spin_key") or recipe.get("spin_attribute")),
             "physics_prior": "none",
             "best_epoch": math.nan,
             "training_data": recipe["trained_on"],

@@ -77,6 +77,7 @@ def test_a_charge_key_hands_the_calculator_the_charge_and_a_model_without_one_se
     class Recorder(SinglePointCalculator):
         def get_potential_energy(self, atoms=None, force_consistent=False):
             seen["info"] = dict(atoms.info)
+            seen["held"] = (getattr(self, "charge", None), getattr(self, "mult", None))
             return 0.0
 
     from astray.models import pretrained
@@ -88,7 +89,11 @@ def test_a_charge_key_hands_the_calculator_the_charge_and_a_model_without_one_se
     assert seen["info"] == {"charge": 1, "spin": 2}
     model.recipe = {}
     model.total_energy(probe_geometry(PROBES["H2_plus"], 1.0))
-    assert seen["info"] == {}
+    assert seen["info"] == {} and seen["held"] == (None, None)
+    # AIMNet2's calculator holds them as attributes instead.
+    model.recipe = {"charge_attribute": "charge", "spin_attribute": "mult"}
+    model.total_energy(probe_geometry(PROBES["H2_2plus"], 1.0))
+    assert seen["info"] == {} and seen["held"] == (2, 1)
 
 
 def test_a_probe_with_an_element_the_model_lacks_is_nan_with_the_reason_and_the_rest_stands():
