@@ -57,10 +57,12 @@ def estimate(config: dict, pool, calibration: dict) -> dict:
     """Upper-bound costs of the whole campaign (not only of what is left to do)."""
     level = Level.from_config(config["labels"])
     datasets, training = config["datasets"], config["training"]
-    # Pretrained models are not trained: one inference job each, minutes, not counted here.
+    # Pretrained models are not trained: one inference job each, minutes, not counted here. Fine-tuning
+    # has no calibrated cost yet: its runs are counted, not priced.
     trained = [spec for spec in config["models"].values() if spec["architecture"] != "pretrained"]
     runs = [(spec, size) for spec in trained for size in datasets["sizes"]
             for _ in datasets["kinds"] for _ in datasets["seeds"]]  # fmt: skip
+    priced = [(spec, size) for spec, size in runs if spec["architecture"] in calibration["training"]]
     atoms_per_geometry = {formula: len(Formula(formula)) for formula in set(pool.formulas)}
     mean_atoms = sum(atoms_per_geometry[f] for f in pool.formulas) / len(pool)
     training_geometries = sum(datasets["sizes"]) * len(datasets["kinds"]) * len(datasets["seeds"])
@@ -70,13 +72,14 @@ def estimate(config: dict, pool, calibration: dict) -> dict:
         "basis_range": _basis_range(pool.formulas, level.basis),
         "label_seconds": label_seconds(pool.formulas, pool.unrestricted, level, calibration),
         "training_runs": len(runs),
+        "unpriced_runs": len(runs) - len(priced),
         "training_seconds": sum(
-            training_seconds(spec, size, training["max_epochs"], calibration) for spec, size in runs
+            training_seconds(spec, size, training["max_epochs"], calibration) for spec, size in priced
         ),
         "disk_bytes": disk_bytes(
             atoms_labeled=sum(atoms_per_geometry[f] for f in pool.formulas),
             atoms_in_datasets=int(mean_atoms * training_geometries),
-            specs=[spec for spec, _ in runs],
+            specs=[spec for spec, _ in priced],
             calibration=calibration,
         ),
     }
@@ -103,7 +106,8 @@ def report(jobs: dict, plan_seconds: float, config_files: str, costs: dict, cali
     lines.append(f"  labeling   {costs['geometries']:,} geometries, {level.method}/{level.basis} "
                  f"({fewest}-{most} basis functions): {labeling}")  # fmt: skip
     lines.append(f"  training   {costs['training_runs']:,} runs: {_figure(costs['training_seconds'] / 3600)} hours on "
-                 f"{calibration['training_measured_on']} if every run reaches max_epochs")  # fmt: skip
+                 f"{calibration['training_measured_on']} if every run reaches max_epochs"
+                 + (f" ({costs['unpriced_runs']:,} fine-tuning runs not priced: uncalibrated)" if costs["unpriced_runs"] else ""))  # fmt: skip
     lines.append(f"  disk       {_figure(costs['disk_bytes'] / 1e9)} GB (labels, training sets, model files)")
     measured_on = calibration["labels_measured_on"]
     lines.append(f"Cost model: astray/costs.py, calibrated by benchmarks/cost_model.py ({measured_on}).")

@@ -22,8 +22,12 @@ class SchNetPredictor:
 
 
 def load_predictor(path):
-    """The predictor for a model file: a SchNet checkpoint (.pt), a NequIP model (.nequip.*) or a pretrained
-    model's predictions (.json, `astray.models.pretrained.predict`)."""
+    """The predictor for a model file: a SchNet checkpoint (.pt), a NequIP model (.nequip.*), a fine-tuned
+    SevenNet (.sevennet.pt) or a pretrained model's predictions (.json, `astray.models.pretrained.predict`)."""
+    if ".sevennet." in Path(path).name:
+        from astray.models.finetune import FinetunedPredictor
+
+        return FinetunedPredictor(path)
     if Path(path).suffix == ".json":
         from astray.models.pretrained import PretrainedPredictions
 

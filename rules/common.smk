@@ -9,7 +9,7 @@ from astray.datasets import KIND_ORIGINS, split_molecules
 from astray.geometries import GeometrySourceError, build_pool
 from astray.io import check_writable
 from astray.labels import LabelInputError, Level, check_labeling_inputs
-from astray.models.pretrained import PretrainedModelError, check_factory_module, resolve
+from astray.models.pretrained import PRETRAINED, PretrainedModelError, check_factory_module, check_finetunable, resolve
 from astray.planning import cached_summary, plan_key, record_plan, source_fingerprint
 from astray.provenance import code_fingerprint
 from astray.references import PROBES, check_fci_basis
@@ -190,16 +190,26 @@ def model_spec(wildcards):
     return MODELS[wildcards.model]
 
 
+# With --use-conda (or containers) a rule's packages live in its environment, not in Snakemake's.
+RULES_BRING_THEIR_PACKAGES = bool(workflow.deployment_settings.deployment_method)
+
+
 def pretrained_recipes():
-    """Each pretrained rung's full recipe (registry entry or factory), its package checked installed: an
-    unknown name or a factory that cannot be imported stops the run now, not after labeling."""
+    """Each pretrained rung's full recipe (registry entry or factory), its package checked installed where
+    the jobs run: an unknown name or a factory that cannot be imported stops the run now, not after
+    labeling. Fine-tuned rungs are checked the same way."""
     recipes = {}
     for name, spec in MODELS.items():
-        if spec["architecture"] != "pretrained":
+        if spec["architecture"] not in ("pretrained", "finetune"):
             continue
         try:
-            recipes[name] = resolve(name, spec)
-            check_factory_module(name, recipes[name])
+            if spec["architecture"] == "finetune":
+                check_finetunable(name, spec, config["training"]["force_weight"])
+                recipe = PRETRAINED[spec["from"]]
+            else:
+                recipe = recipes[name] = resolve(name, spec)
+            if not RULES_BRING_THEIR_PACKAGES:
+                check_factory_module(name, recipe)
         except PretrainedModelError as error:
             raise PretrainedModelError(f"{CONFIG_FILES}: {error}") from None
     return recipes
@@ -220,6 +230,8 @@ def trained_model(wildcards):
     spec = MODELS[wildcards.model]
     if spec["architecture"] == "pretrained":
         return f"results/pretrained/{wildcards.model}/predictions.json"
+    if spec["architecture"] == "finetune":
+        return f"{run}/model.sevennet.pt"
     if spec["architecture"] == "schnet":
         return f"{run}/model.pt"
     return f"{run}/model.nequip.pt2" if spec["compile"] else f"{run}/model.nequip.zip"

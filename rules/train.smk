@@ -1,5 +1,5 @@
-# One trained model per capacity, dataset kind, seed and size. SchNet trains in astray's own loop; NequIP
-# through its tools, one rule each: nequip-train, nequip-package, nequip-compile.
+# One trained model per capacity, dataset kind, seed and size. SchNet, and SevenNet fine-tuned, train in
+# astray's own loop; NequIP through its tools, one rule each: nequip-train, nequip-package, nequip-compile.
 RUN = "results/models/{kind}/seed{seed}/n{size}/{model}"
 TRAINING_INPUTS = dict(
     train="results/datasets/{kind}/seed{seed}/train_n{size}.extxyz",
@@ -29,6 +29,30 @@ rule train:
         "../envs/ml.yaml"
     script:
         "../workflow_scripts/train.py"
+
+
+# A pretrained SevenNet fine-tuned on the training set (astray/models/finetune.py); RUN/resume.pt lets a
+# killed job continue.
+rule train_finetune:
+    input:
+        **TRAINING_INPUTS,
+    output:
+        model=f"{RUN}/model.sevennet.pt",
+        history=f"{RUN}/history.csv",
+    wildcard_constraints:
+        model=models_of("finetune"),
+    params:
+        code=script_code("finetune.py"),
+        spec=model_spec,
+        training=config["training"],
+    log:
+        "results/logs/train/{kind}/seed{seed}/n{size}/{model}.log",
+    benchmark:
+        "results/benchmarks/train/{kind}/seed{seed}/n{size}/{model}.tsv"
+    conda:
+        "../envs/ml.yaml"
+    script:
+        "../workflow_scripts/finetune.py"
 
 
 # NequIP: nequip-train in RUN/nequip/ (kept there, so a killed job resumes from its last.ckpt), then the

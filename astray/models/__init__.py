@@ -1,12 +1,10 @@
-"""Model architectures behind one interface: build from a spec, save with everything needed to rebuild."""
+"""Model architectures behind one interface: build from a spec, save with everything needed to rebuild.
+
+torch is imported inside the functions: planning imports astray.models.pretrained, and a Snakemake dry
+run must not pay for torch and torch-geometric.
+"""
 
 import contextlib
-
-import torch
-
-from astray.models.schnet import build_schnet
-
-ARCHITECTURES = {"schnet": build_schnet}
 
 
 def build_model(spec: dict, normalisation: dict):
@@ -15,13 +13,20 @@ def build_model(spec: dict, normalisation: dict):
     Built in float32, the precision of astray's training data, whatever default another library left set:
     loading a NequIP model sets torch's default to float64 for the whole process.
     """
+    import torch
+
+    from astray.models.schnet import build_schnet
+
+    builders = {"schnet": build_schnet}
     with default_dtype(torch.float32):
-        return ARCHITECTURES[spec["architecture"]](spec, normalisation)
+        return builders[spec["architecture"]](spec, normalisation)
 
 
 @contextlib.contextmanager
 def default_dtype(dtype):
     """torch's default dtype set to `dtype` inside the block, the previous one restored after."""
+    import torch
+
     previous = torch.get_default_dtype()
     torch.set_default_dtype(dtype)
     try:

@@ -54,6 +54,23 @@ class PretrainedModelError(ValueError):
     """A pretrained model that cannot be built or asked: unknown name, factory or weights out of reach."""
 
 
+# Fine-tuning needs the network itself, not a calculator: only SevenNet's single-fidelity potentials.
+FINETUNABLE = ("7net-0", "7net-l3i5")
+
+
+def check_finetunable(name: str, spec: dict, force_weight: float = 0.0) -> None:
+    """Planning's check of a fine-tuning spec: a potential astray can fine-tune, on energies (forces are
+    not in its loss yet, and silently dropping a force weight would train another model than asked)."""
+    if spec["from"] not in FINETUNABLE:
+        raise PretrainedModelError(
+            f"models.{name}.from: '{spec['from']}' cannot be fine-tuned here (fine-tunable: {', '.join(FINETUNABLE)})"
+        )
+    if force_weight > 0:
+        raise PretrainedModelError(
+            f"models.{name}: fine-tuning trains on energies only, but training.force_weight is {force_weight}"
+        )
+
+
 def resolve(name: str, spec: dict) -> dict:
     """The full recipe of a `architecture: pretrained` spec: a registry entry with the spec's overrides,
     or the spec's own factory. Raises PretrainedModelError naming the model and the key."""

@@ -170,5 +170,5 @@ def test_the_workstation_config_plans_its_grid_and_fits_its_pool(tmp_path):
     jobs = planned_jobs(result)
     runs_per_rung = 6 * 2 * 3
     assert jobs["train"] == 4 * runs_per_rung and jobs["train_nequip"] == runs_per_rung  # schnet_s, m, l, m_coulomb
-    assert jobs["evaluate"] == 5 * runs_per_rung
+    assert jobs["evaluate"] == 6 * runs_per_rung and jobs["predict_pretrained"] == 1  # sevennet_0 from the default
     assert jobs["label_chunk"] > 200  # ~21,600 geometries in chunks of 100

@@ -86,7 +86,7 @@ def test_cube_holds_every_model_and_the_physics_of_the_references(campaign):
     workdir, _ = campaign
     cube = xr.load_dataset(workdir / "results" / "cube.nc")
     assert {name: cube.sizes[name] for name in ("reference", "probe", "distance", "model", "kind", "seed", "size")} == {
-        "reference": 3, "probe": 2, "distance": 4, "model": 4, "kind": 2, "seed": 1, "size": 2
+        "reference": 3, "probe": 2, "distance": 4, "model": 5, "kind": 2, "seed": 1, "size": 2
     }  # fmt: skip
     assert np.isfinite(cube.predicted_energy).all()
     assert np.isfinite(cube.test_mae).all()
@@ -137,6 +137,11 @@ def test_cube_holds_every_model_and_the_physics_of_the_references(campaign):
     assert np.ptp(h2.values.reshape(-1, len(distance)), axis=0).max() == 0
     assert np.isfinite(sevennet.test_mae).all() and len(np.unique(sevennet.test_mae)) == 4
     assert np.isnan(sevennet.best_epoch).all() and np.isnan(sevennet.train_seconds).all()
+    # Fine-tuned on each training set, a few epochs: trained like any rung, read on SevenNet-0's free atoms.
+    tuned = cube.sel(model="sevennet_tuned")
+    assert str(tuned.model_architecture.values) == "finetuned:7net-0" and int(tuned.n_parameters) == 842_623
+    assert (tuned.train_epochs == 3).all() and (tuned.train_seconds > 0).all() and np.isfinite(tuned.test_mae).all()
+    assert (tuned.charge_aware == 0).all() and "fine-tuned" in str(tuned.training_data.values)
     for name in cube.data_vars:
         assert cube[name].attrs["units"] and cube[name].attrs["long_name"], name
     assert cube.attrs["probe_in_training_data"] == 0
@@ -251,8 +256,8 @@ def plan_after(campaign, change, snakefile=None) -> dict:
 
 def test_adding_a_training_size_plans_only_the_new_sets_and_their_models(campaign):
     jobs = plan_after(campaign, lambda c: c["datasets"].update(sizes=[3, 4, 6]))
-    assert jobs == {"training_set": 2, "train": 4, "train_nequip": 2, "package_nequip": 2, "evaluate": 8,
-                    "dataset_manifest": 1, "cube": 1, "plot_model": 4, "plot_scaling": 1, "tables": 1,
+    assert jobs == {"training_set": 2, "train": 4, "train_nequip": 2, "package_nequip": 2, "train_finetune": 2,
+                    "evaluate": 10, "dataset_manifest": 1, "cube": 1, "plot_model": 5, "plot_scaling": 1, "tables": 1,
                     "all": 1}  # fmt: skip
 
 
@@ -260,13 +265,13 @@ def test_changing_the_label_method_relabels_everything_downstream_but_not_the_ge
     jobs = plan_after(campaign, lambda c: c["labels"].update(basis="3-21g"))
     assert "geometries" not in jobs
     assert jobs["label_chunk"] == 3 and jobs["atom_energies"] == 1 and jobs["reference_curves"] == 1
-    assert jobs["train"] == 8 and jobs["train_nequip"] == 4 and jobs["evaluate"] == 16 and jobs["cube"] == 1
-    assert jobs["predict_pretrained"] == 1
+    assert jobs["train"] == 8 and jobs["train_nequip"] == 4 and jobs["evaluate"] == 20 and jobs["cube"] == 1
+    assert jobs["predict_pretrained"] == 1 and jobs["train_finetune"] == 4
 
 
 def test_changing_a_plot_setting_redraws_only_the_plots(campaign):
     jobs = plan_after(campaign, lambda c: c.setdefault("plots", {}).update(dpi=72))
-    assert jobs == {"plot_model": 4, "plot_scaling": 1, "all": 1}
+    assert jobs == {"plot_model": 5, "plot_scaling": 1, "all": 1}
 
 
 def test_changing_one_stages_code_reruns_only_that_stage(campaign, tmp_path):
@@ -279,7 +284,7 @@ def test_changing_one_stages_code_reruns_only_that_stage(campaign, tmp_path):
     with open(copy / "astray" / "plots.py", "a") as module:
         module.write("\n# a changed line\n")
     jobs = plan_after(campaign, lambda c: None, snakefile=copy / "Snakefile")
-    assert jobs == {"plot_model": 4, "plot_scaling": 1, "all": 1}
+    assert jobs == {"plot_model": 5, "plot_scaling": 1, "all": 1}
 
 
 @pytest.mark.parametrize(
