@@ -162,7 +162,7 @@ def test_the_paper_scale_config_plans_its_training_grid(tmp_path):
 def test_the_workstation_config_plans_its_grid_and_fits_its_pool(tmp_path):
     """config/workstation.yaml over the default config, as the README says, planned whole: 14,400
     generated molecules of up to 6 heavy atoms (built and embedded while planning, ~3 minutes on 2 cores),
-    training sizes up to 12,800 that fit its pool, 6 sizes x 5 rungs x 2 kinds x 3 seeds."""
+    training sizes up to 12,800 that fit its pool, 6 sizes x 7 rungs x 2 kinds x 3 seeds."""
     shutil.copytree(REPO / "config", tmp_path / "config")
     command = [*SNAKEMAKE, "-n", "--directory", str(tmp_path), "--configfile", str(REPO / "config" / "workstation.yaml")]
     result = subprocess.run(command, capture_output=True, text=True, timeout=900)
@@ -170,5 +170,6 @@ def test_the_workstation_config_plans_its_grid_and_fits_its_pool(tmp_path):
     jobs = planned_jobs(result)
     runs_per_rung = 6 * 2 * 3
     assert jobs["train"] == 4 * runs_per_rung and jobs["train_nequip"] == runs_per_rung  # schnet_s, m, l, m_coulomb
-    assert jobs["evaluate"] == 6 * runs_per_rung and jobs["predict_pretrained"] == 1  # sevennet_0 from the default
+    assert jobs["train_finetune"] == runs_per_rung and jobs["predict_pretrained"] == 1  # sevennet_0 from the default
+    assert jobs["evaluate"] == 7 * runs_per_rung
     assert jobs["label_chunk"] > 200  # ~21,600 geometries in chunks of 100
