@@ -83,7 +83,7 @@ def select_device(requested: str = "auto") -> torch.device:
     return torch.device(requested)
 
 
-def _fingerprint(spec, training, seed, train_atoms) -> str:
+def run_fingerprint(spec, training, seed, train_atoms) -> str:
     """Identity of a training run; a leftover resume checkpoint is used only if it matches."""
     payload = json.dumps([spec, training, seed, [a.info["geometry_id"] for a in train_atoms]], sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
@@ -117,7 +117,7 @@ def train(train_atoms, val_atoms, atom_energies, spec, training, seed, output, l
         optimizer, factor=0.5, patience=plateau_patience(training["patience"])
     )
     state = {"epoch": 0, "best_val_mae": math.inf, "best_epoch": 0, "history": [], "best_state": None}
-    fingerprint = _fingerprint(spec, training, seed, train_atoms)
+    fingerprint = run_fingerprint(spec, training, seed, train_atoms)
     resume_path = Path(output).with_name("resume.pt")
     if resume_path.exists():
         saved = torch.load(resume_path, weights_only=False, map_location=device)
@@ -162,7 +162,7 @@ def train(train_atoms, val_atoms, atom_energies, spec, training, seed, output, l
             log(f"early stop at epoch {state['epoch']}: no validation gain for {training['patience']} epochs")
             break
         if state["epoch"] % training.get("checkpoint_every", 10) == 0:
-            _atomic_save(
+            save_atomically(
                 {
                     "fingerprint": fingerprint,
                     "model": model.state_dict(),
@@ -182,7 +182,7 @@ def train(train_atoms, val_atoms, atom_energies, spec, training, seed, output, l
         }
         log(f"tabulated filters: validation energies within {tabulation['max_deviation_on_validation_eV']:.2g} eV "
             "of those from direct filters")
-    _atomic_save(
+    save_atomically(
         {
             "architecture": spec["architecture"],
             "spec": spec,
@@ -297,7 +297,7 @@ def _tabulation_deviation(model, data: PackedMolecules, batch_size: int = 1024) 
     return largest
 
 
-def _atomic_save(obj, path) -> None:
+def save_atomically(obj, path) -> None:
     """Write to a temporary name and rename, so a kill never leaves a truncated checkpoint."""
     write_atomically(path, lambda temporary: torch.save(obj, temporary))
 

@@ -5,6 +5,7 @@ import sys
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import time
+from pathlib import Path
 
 import torch
 import xarray as xr
@@ -22,6 +23,7 @@ references = xr.load_dataset(snakemake.input.references)
 probe_curves = {
     name: [probe_geometry(PROBES[name], r) for r in references.distance.values] for name in references.probe.values
 }
+checkpoint = Path(snakemake.output[0]).with_name("predictions.partial.json")
 started = time.perf_counter()
 table = predict(
     snakemake.wildcards.model,
@@ -32,7 +34,10 @@ table = predict(
     # Holdout force errors need the test set's forces, where its labels have them.
     forces_of={atoms.info["geometry_id"] for atoms in test if "forces" in atoms.calc.results},
     progress=sys.stderr,
+    # Beside the output: a killed job resumes from it (Snakemake removes the output of a failed job only).
+    checkpoint=checkpoint,
 )
 table["seconds"] = time.perf_counter() - started
 write_json(snakemake.output[0], table)
+checkpoint.unlink(missing_ok=True)
 print(f"{len(geometries)} geometries and {len(probe_curves)} probes in {table['seconds']:.1f} s", file=sys.stderr)

@@ -12,8 +12,6 @@ The loop is astray's own (MSE on energies, early stopping on validation MAE, lea
 plateaus), with a resume checkpoint like SchNet's: a job killed mid-training continues where it stopped.
 """
 
-import hashlib
-import json
 import math
 import time
 from pathlib import Path
@@ -22,8 +20,9 @@ import numpy as np
 import torch
 
 from astray.datasets import atomization_energy, plateau_patience
-from astray.io import write_atomically
 from astray.models.pretrained import PRETRAINED, CalculatorModel, PretrainedModelError
+from astray.training import run_fingerprint, save_atomically, select_device
+
 
 def load_network(pretrained: str):
     """SevenNet's network with its pretrained weights, from the checkpoint inside its wheel."""
@@ -58,11 +57,6 @@ def free_atom_energies(network, elements) -> dict:
     return energies
 
 
-def _fingerprint(spec, training, seed, train_atoms) -> str:
-    payload = json.dumps([spec, training, seed, [a.info["geometry_id"] for a in train_atoms]], sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
-
-
 def finetune(train_atoms, val_atoms, atom_energies, spec, training, seed, output, log=print) -> list:
     """Fine-tune `spec['from']` on `train_atoms`; write the best weights to `output`, return the history.
 
@@ -73,9 +67,12 @@ def finetune(train_atoms, val_atoms, atom_energies, spec, training, seed, output
     from ase import Atoms
     from torch_geometric.data import Batch
 
-    settings = {**training, **{k: spec[k] for k in ("learning_rate", "max_epochs", "patience", "batch_size") if k in spec}}
+    settings = {
+        **training,
+        **{k: spec[k] for k in ("learning_rate", "max_epochs", "patience", "batch_size") if k in spec},
+    }
     torch.manual_seed(seed)
-    device = torch.device("cuda" if settings.get("device", "auto") in ("auto", "cuda") and torch.cuda.is_available() else "cpu")
+    device = select_device(settings.get("device", "auto"))
     network = load_network(spec["from"])
     elements = sorted({s for atoms in [*train_atoms, *val_atoms] for s in atoms.get_chemical_symbols()})
     reference = free_atom_energies(network, elements)
@@ -92,9 +89,11 @@ def finetune(train_atoms, val_atoms, atom_energies, spec, training, seed, output
     network.to(device)
     network.set_is_batch_data(True)
     optimizer = torch.optim.AdamW(network.parameters(), lr=settings["learning_rate"])
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=plateau_patience(settings["patience"]))
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, factor=0.5, patience=plateau_patience(settings["patience"])
+    )
     state = {"epoch": 0, "best_val_mae": math.inf, "best_epoch": 0, "history": [], "best_state": None}
-    fingerprint = _fingerprint(spec, settings, seed, train_atoms)
+    fingerprint = run_fingerprint(spec, settings, seed, train_atoms)
     resume_path = Path(output).with_name("resume.pt")
     if resume_path.exists():
         saved = torch.load(resume_path, weights_only=False, map_location=device)
@@ -143,9 +142,9 @@ def finetune(train_atoms, val_atoms, atom_energies, spec, training, seed, output
             log(f"early stop at epoch {state['epoch']}: no validation gain for {settings['patience']} epochs")
             break
         # Every epoch: a fine-tuning epoch costs far more than writing 10 MB.
-        _save({"fingerprint": fingerprint, "model": network.state_dict(), "optimizer": optimizer.state_dict(),
+        save_atomically({"fingerprint": fingerprint, "model": network.state_dict(), "optimizer": optimizer.state_dict(),
                "scheduler": scheduler.state_dict(), "state": state}, resume_path)  # fmt: skip
-    _save(
+    save_atomically(
         {
             "spec": spec,
             "state_dict": {k: v.cpu() for k, v in state["best_state"].items()},
@@ -171,10 +170,6 @@ def _mean_absolute_error(energies, graphs, batch_size: int = 64) -> float:
         predicted, target = energies(batch, train=False)
         total += float((predicted.detach() - target).abs().sum())
     return total / len(graphs)
-
-
-def _save(obj, path) -> None:
-    write_atomically(path, lambda temporary: torch.save(obj, temporary))
 
 
 class FinetunedPredictor:

@@ -15,11 +15,12 @@ import importlib
 import importlib.util
 import math
 import socket
+from pathlib import Path
 
 import numpy as np
 from ase import Atoms
 
-from astray.io import read_json
+from astray.io import read_json, write_json
 from astray.levels import ATOM_MULTIPLICITY
 
 # Potentials whose weights ship inside their PyPI wheels, so they run on offline cluster nodes. What each
@@ -209,11 +210,15 @@ class CalculatorModel:
         return energies, missing
 
 
-def predict(name: str, recipe: dict, geometries, probe_curves: dict, elements, forces_of=(), progress=None) -> dict:
+def predict(
+    name: str, recipe: dict, geometries, probe_curves: dict, elements, forces_of=(), progress=None, checkpoint=None
+) -> dict:
     """Atomization energies (eV, relative to the model's own free atoms) of `geometries` (a holdout or
     training geometry it cannot take is an error naming it), forces (eV/Å) of those whose geometry_id is
     in `forces_of`, and each probe's curve (`probe_curves`: {probe: [Atoms]}; a probe it cannot take is
-    NaN with the reason). `progress`: a file for a line every 500 geometries."""
+    NaN with the reason). `progress`: a file for a line every 500 geometries. `checkpoint`: a file the
+    predictions so far are saved to every 500 geometries and resumed from, so a killed job (hours at paper
+    scale) does not predict again what it had."""
     import torch
 
     from astray.models import default_dtype
@@ -221,10 +226,20 @@ def predict(name: str, recipe: dict, geometries, probe_curves: dict, elements, f
     # As in a fresh process: torch's own default dtype, whatever a NequIP model loaded before left set
     # (SevenNet's float32 checkpoint does not load under float64). A factory may still set its own.
     with default_dtype(torch.float32):
-        return _predict(name, recipe, geometries, probe_curves, elements, forces_of, progress)
+        return _predict(name, recipe, geometries, probe_curves, elements, forces_of, progress, checkpoint)
 
 
-def _predict(name, recipe, geometries, probe_curves, elements, forces_of, progress) -> dict:
+def _resumed(checkpoint, recipe) -> tuple[dict, dict]:
+    """The energies and forces a killed run of the same recipe saved; none otherwise."""
+    if checkpoint is None or not Path(checkpoint).exists():
+        return {}, {}
+    saved = read_json(checkpoint)
+    if saved["recipe"] != recipe:
+        return {}, {}
+    return saved["atomization_energies"], saved["forces"]
+
+
+def _predict(name, recipe, geometries, probe_curves, elements, forces_of, progress, checkpoint) -> dict:
     model = CalculatorModel(name, recipe)
     free_atoms, missing = model.free_atom_energies(elements)
 
@@ -233,11 +248,18 @@ def _predict(name, recipe, geometries, probe_curves, elements, forces_of, progre
             raise ValueError(missing[symbol])
         return energy - sum(free_atoms[s] for s in atoms.get_chemical_symbols())
 
-    energies, forces = {}, {}
+    energies, forces = _resumed(checkpoint, recipe)
+    if energies and progress:
+        print(f"resuming: {len(energies):,} geometries predicted before ({checkpoint})", file=progress, flush=True)
     for count, atoms in enumerate(geometries, 1):
-        if progress and count % 500 == 0:
-            print(f"{count:,} of {len(geometries):,} geometries", file=progress, flush=True)
+        if count % 500 == 0:
+            if progress:
+                print(f"{count:,} of {len(geometries):,} geometries", file=progress, flush=True)
+            if checkpoint:
+                write_json(checkpoint, {"recipe": recipe, "atomization_energies": energies, "forces": forces})
         key = atoms.info["geometry_id"]
+        if key in energies and (key in forces or key not in forces_of):
+            continue
         try:
             if key in forces_of:
                 energy, forces[key] = model.energy_and_forces(atoms)

@@ -173,3 +173,34 @@ def test_the_alignment_recovers_a_per_element_offset_between_levels():
     assert holdout_errors(aligned, molecules[3:], atom_energies)["test_mae"] == pytest.approx(0.0, abs=1e-9)
     assert holdout_errors(raw, molecules[3:], atom_energies)["test_mae"] == pytest.approx(2.4)
     assert raw.energies([probe_geometry(PROBES["H2"], 0.74)]) == pytest.approx([-4.0])
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL: nothing catches it."""
+
+
+def test_a_killed_prediction_run_resumes_without_predicting_again(tmp_path, monkeypatch):
+    from ase.calculators.lj import LennardJones
+
+    dimers = [Atoms("H2", positions=[(0, 0, 0), (0, 0, 0.8 + 0.001 * i)], info={"geometry_id": f"d{i}"})
+              for i in range(700)]  # fmt: skip
+    calls = []
+    calculate = LennardJones.calculate
+
+    def counted(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 600:
+            raise Killed
+        return calculate(self, *args, **kwargs)
+
+    monkeypatch.setattr(LennardJones, "calculate", counted)
+    checkpoint = tmp_path / "predictions.partial.json"
+    with pytest.raises(Killed):
+        predict("lj", resolve("lj", LENNARD_JONES), dimers, {}, ["H"], checkpoint=checkpoint)
+    calls.clear()
+    table = predict("lj", resolve("lj", LENNARD_JONES), dimers, {}, ["H"], checkpoint=checkpoint)
+    # Saved at the 500th geometry: the rerun predicts the free H atom and the 201 after it, not 700.
+    assert len(calls) == 1 + 201 and len(table["atomization_energies"]) == 700
+    monkeypatch.setattr(LennardJones, "calculate", calculate)
+    fresh = predict("lj", resolve("lj", LENNARD_JONES), dimers, {}, ["H"])
+    assert table["atomization_energies"] == pytest.approx(fresh["atomization_energies"])
