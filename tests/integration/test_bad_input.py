@@ -62,7 +62,20 @@ CASES = {
     "zero patience": (on("training", patience=0), "0 is less than the minimum of 1"),
     "negative learning rate": (on("training", learning_rate=-0.1), "-0.1 is less than or equal to the minimum of 0"),
     "unknown device": (on("training", device="tpu"), "'tpu' is not one of ['auto', 'cpu', 'cuda']"),
-    "unknown architecture": (models(big={"architecture": "mace", "cutoff": 5.0}), "'mace' is not one of ['schnet', 'nequip']"),
+    "unknown architecture": (models(big={"architecture": "mace", "cutoff": 5.0}),
+                             "'mace' is not one of ['schnet', 'nequip', 'pretrained', 'finetune']"),
+    "pretrained model of unknown name": (models(big={"architecture": "pretrained", "name": "uma-s-1"}),
+                                         "models.big.name: unknown pretrained model 'uma-s-1'"),
+    "pretrained factory without what it was trained on": (
+        models(mace={"architecture": "pretrained", "factory": "mace.calculators:mace_off"}),
+        "is not valid under any of the given schemas",
+    ),
+    "pretrained factory that is not installed": (
+        models(mace={"architecture": "pretrained", "factory": "mace.calculators:mace_off", "trained_on": "SPICE"}),
+        "models.mace.factory: cannot import 'mace.calculators'",
+    ),
+    "fine-tuning a multi-fidelity model": (models(ft={"architecture": "finetune", "from": "7net-mf-0"}),
+                                           "'7net-mf-0' is not one of ['7net-0', '7net-l3i5']"),
     "SchNet key on a NequIP model": (
         models(nq={"architecture": "nequip", "num_layers": 1, "num_features": 4, "l_max": 1, "cutoff": 4.0,
                    "hidden_channels": 8}),  # fmt: skip

@@ -299,10 +299,6 @@ def test_changing_one_stages_code_reruns_only_that_stage(campaign, tmp_path):
         (lambda c: c["labels"].update(method="wb97x-d"), "use wb97x-d3bj"),
         (lambda c: c["labels"].update(basis="def2-nonsense"), "labels.basis: PySCF has no basis 'def2-nonsense'"),
         (lambda c: c["labels"].update(method="fci", basis="cc-pvtz"), "FCI in cc-pvtz needs"),
-        (lambda c: c["models"].update(big={"architecture": "pretrained", "name": "uma-s-1"}),
-         "models.big.name: unknown pretrained model 'uma-s-1'"),
-        (lambda c: c["models"].update(uma={"architecture": "pretrained", "factory": "fairchem.core:uma", "trained_on": "x"}),
-         "models.uma.factory: cannot import 'fairchem.core'"),
     ],
 )
 def test_bad_config_stops_before_any_job_with_the_key_named(tmp_path, change, message):
