@@ -89,6 +89,62 @@ def run_fingerprint(spec, training, seed, train_atoms) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
+def run_training_job(job, trainer) -> None:
+    """What a training rule's script does: `trainer` (`train`, or `astray.models.finetune.finetune`) on the
+    job's training and validation sets with its threads, seed and spec, the log on stderr (the script
+    points stderr at the rule's log), the loss history to the job's CSV."""
+    import sys
+    from functools import partial
+
+    import pandas as pd
+
+    from astray.io import read_geometries, read_json
+
+    torch.set_num_threads(job.threads)
+    history = trainer(
+        train_atoms=read_geometries(job.input.train),
+        val_atoms=read_geometries(job.input.validation),
+        atom_energies=read_json(job.input.atom_energies)["energies"],
+        spec=job.params.spec,
+        training=job.params.training,
+        seed=int(job.wildcards.seed),
+        output=job.output.model,
+        log=partial(print, file=sys.stderr, flush=True),
+    )
+    pd.DataFrame(history).to_csv(job.output.history, index=False)
+
+
+def resumed_state(resume_path, fingerprint, device, model, optimizer, scheduler, log) -> dict:
+    """The epoch loop's state where a killed run with the same fingerprint left it, with the model, optimizer,
+    scheduler and RNG restored from `resume_path`; a fresh start otherwise (a leftover checkpoint of
+    another config or training set is never resumed)."""
+    state = {"epoch": 0, "best_val_mae": math.inf, "best_epoch": 0, "history": [], "best_state": None}
+    if resume_path.exists():
+        saved = torch.load(resume_path, weights_only=False, map_location=device)
+        if saved["fingerprint"] == fingerprint:
+            model.load_state_dict(saved["model"])
+            optimizer.load_state_dict(saved["optimizer"])
+            scheduler.load_state_dict(saved["scheduler"])
+            torch.set_rng_state(saved["rng"].cpu())
+            state = saved["state"]
+            log(f"resuming from epoch {state['epoch']} ({resume_path})")
+    return state
+
+
+def save_resume_point(resume_path, fingerprint, model, optimizer, scheduler, state) -> None:
+    save_atomically(
+        {
+            "fingerprint": fingerprint,
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "rng": torch.get_rng_state(),
+            "state": state,
+        },
+        resume_path,
+    )
+
+
 def train(train_atoms, val_atoms, atom_energies, spec, training, seed, output, log=print) -> dict:
     """Train one model; write its best checkpoint to `output` and return the loss history.
 
@@ -116,18 +172,9 @@ def train(train_atoms, val_atoms, atom_energies, spec, training, seed, output, l
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, factor=0.5, patience=plateau_patience(training["patience"])
     )
-    state = {"epoch": 0, "best_val_mae": math.inf, "best_epoch": 0, "history": [], "best_state": None}
     fingerprint = run_fingerprint(spec, training, seed, train_atoms)
     resume_path = Path(output).with_name("resume.pt")
-    if resume_path.exists():
-        saved = torch.load(resume_path, weights_only=False, map_location=device)
-        if saved["fingerprint"] == fingerprint:
-            model.load_state_dict(saved["model"])
-            optimizer.load_state_dict(saved["optimizer"])
-            scheduler.load_state_dict(saved["scheduler"])
-            torch.set_rng_state(saved["rng"].cpu())
-            state = saved["state"]
-            log(f"resuming from epoch {state['epoch']} ({resume_path})")
+    state = resumed_state(resume_path, fingerprint, device, model, optimizer, scheduler, log)
 
     generator = torch.Generator().manual_seed(seed)
     # Draw past the epochs already done so a resumed run shuffles exactly as an uninterrupted one would.
@@ -162,17 +209,7 @@ def train(train_atoms, val_atoms, atom_energies, spec, training, seed, output, l
             log(f"early stop at epoch {state['epoch']}: no validation gain for {training['patience']} epochs")
             break
         if state["epoch"] % training.get("checkpoint_every", 10) == 0:
-            save_atomically(
-                {
-                    "fingerprint": fingerprint,
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "rng": torch.get_rng_state(),
-                    "state": state,
-                },
-                resume_path,
-            )
+            save_resume_point(resume_path, fingerprint, model, optimizer, scheduler, state)
     model.load_state_dict(state["best_state"])
     tabulation = None
     if tabulate:

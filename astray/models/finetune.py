@@ -21,7 +21,7 @@ import torch
 
 from astray.datasets import atomization_energy, plateau_patience
 from astray.models.pretrained import PRETRAINED, CalculatorModel, PretrainedModelError
-from astray.training import run_fingerprint, save_atomically, select_device
+from astray.training import resumed_state, run_fingerprint, save_atomically, save_resume_point, select_device
 
 
 def load_network(pretrained: str):
@@ -92,17 +92,9 @@ def finetune(train_atoms, val_atoms, atom_energies, spec, training, seed, output
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, factor=0.5, patience=plateau_patience(settings["patience"])
     )
-    state = {"epoch": 0, "best_val_mae": math.inf, "best_epoch": 0, "history": [], "best_state": None}
     fingerprint = run_fingerprint(spec, settings, seed, train_atoms)
     resume_path = Path(output).with_name("resume.pt")
-    if resume_path.exists():
-        saved = torch.load(resume_path, weights_only=False, map_location=device)
-        if saved["fingerprint"] == fingerprint:
-            network.load_state_dict(saved["model"])
-            optimizer.load_state_dict(saved["optimizer"])
-            scheduler.load_state_dict(saved["scheduler"])
-            state = saved["state"]
-            log(f"resuming from epoch {state['epoch']} ({resume_path})")
+    state = resumed_state(resume_path, fingerprint, device, network, optimizer, scheduler, log)
 
     def energies(batch, train: bool):
         network.train(train)
@@ -142,8 +134,7 @@ def finetune(train_atoms, val_atoms, atom_energies, spec, training, seed, output
             log(f"early stop at epoch {state['epoch']}: no validation gain for {settings['patience']} epochs")
             break
         # Every epoch: a fine-tuning epoch costs far more than writing 10 MB.
-        save_atomically({"fingerprint": fingerprint, "model": network.state_dict(), "optimizer": optimizer.state_dict(),
-               "scheduler": scheduler.state_dict(), "state": state}, resume_path)  # fmt: skip
+        save_resume_point(resume_path, fingerprint, network, optimizer, scheduler, state)
     save_atomically(
         {
             "spec": spec,
