@@ -41,17 +41,13 @@ def evaluate_model(model_path, test_atoms, atom_energies: dict, distances, fragm
         "physics_prior": model.info.get("physics_prior", "none"),
         "model_architecture": model_family(model.info),
         "training_data": model.info.get("training_data", CAMPAIGN_TRAINING_DATA),
-        "energy_alignment": PRETRAINED_ALIGNMENT if aligned is not model else model.info.get("energy_alignment", "none"),
+        "energy_alignment": model.info.get("energy_alignment", "none"),
     }
     unavailable = getattr(model, "probe_unavailable", {})
     return predictions, metrics, model_info, {name: unavailable.get(name, "") for name in fragment_shifts}
 
 
 CAMPAIGN_TRAINING_DATA = "this campaign's training set of the run (kind, seed, size), at the label level"
-PRETRAINED_ALIGNMENT = (
-    "holdout errors after a per-element energy shift fitted by least squares on the run's training set; "
-    "probe curves relative to the model's own free atoms, unshifted"
-)
 
 
 def model_family(info: dict) -> str:

@@ -47,9 +47,7 @@ def free_atom_energies(network, elements) -> dict:
     """The network's total energy (eV) of each element's neutral ground-state atom."""
     from sevenn.calculator import SevenNetCalculator
 
-    model = CalculatorModel.__new__(CalculatorModel)
-    model.recipe = {}
-    model.calculator = SevenNetCalculator(model=network, device="cpu")
+    model = CalculatorModel("sevennet", {}, SevenNetCalculator(model=network, device="cpu"))
     energies, missing = model.free_atom_energies(elements)
     if missing:
         raise PretrainedModelError("; ".join(missing.values()))
@@ -174,9 +172,7 @@ class FinetunedPredictor:
         spec = checkpoint["spec"]
         network = load_network(spec["from"])
         network.load_state_dict(checkpoint["state_dict"])
-        self.model = CalculatorModel.__new__(CalculatorModel)
-        self.model.recipe = {}
-        self.model.calculator = SevenNetCalculator(model=network, device="cpu")
+        self.model = CalculatorModel(spec["from"], {}, SevenNetCalculator(model=network, device="cpu"))
         self.reference = checkpoint["free_atom_energies"]
         self.info = {
             "spec": spec,

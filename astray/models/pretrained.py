@@ -47,6 +47,12 @@ PRETRAINED = {
     },
 }
 
+# What the cube's `energy_alignment` says of a pretrained model.
+ALIGNMENT = (
+    "holdout errors after a per-element energy shift fitted by least squares on the run's training set; "
+    "probe curves relative to the model's own free atoms, unshifted"
+)
+
 # How long a factory may wait on the network before astray calls the node offline.
 NETWORK_TIMEOUT_S = 20
 
@@ -160,10 +166,10 @@ class CalculatorModel:
     `atoms.info` keys or calculator attributes its recipe names: without them it sees the bare geometry
     (charge_aware = 0)."""
 
-    def __init__(self, name: str, recipe: dict):
+    def __init__(self, name: str, recipe: dict, calculator=None):
         self.name = name
         self.recipe = recipe
-        self.calculator = build_calculator(name, recipe)
+        self.calculator = calculator if calculator is not None else build_calculator(name, recipe)
 
     def total_energy(self, atoms: Atoms) -> float:
         """Energy (eV) of one geometry; raises ValueError when the calculator cannot take it or returns a
@@ -317,6 +323,7 @@ class PretrainedPredictions:
             "physics_prior": "none",
             "best_epoch": math.nan,
             "training_data": recipe["trained_on"],
+            "energy_alignment": ALIGNMENT,
         }
 
     def _energy(self, atoms: Atoms) -> float:

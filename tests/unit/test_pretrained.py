@@ -10,6 +10,7 @@ from ase.calculators.singlepoint import SinglePointCalculator
 
 from astray.evaluation import holdout_errors
 from astray.models.pretrained import (
+    CalculatorModel,
     PretrainedModelError,
     PretrainedPredictions,
     check_factory_module,
@@ -80,11 +81,7 @@ def test_a_charge_key_hands_the_calculator_the_charge_and_a_model_without_one_se
             seen["held"] = (getattr(self, "charge", None), getattr(self, "mult", None))
             return 0.0
 
-    from astray.models import pretrained
-
-    model = pretrained.CalculatorModel.__new__(pretrained.CalculatorModel)
-    model.calculator = Recorder(Atoms("H"), energy=0.0)
-    model.recipe = {"charge_key": "charge", "spin_key": "spin"}
+    model = CalculatorModel("recorder", {"charge_key": "charge", "spin_key": "spin"}, Recorder(Atoms("H"), energy=0.0))
     model.total_energy(probe_geometry(PROBES["H2_plus"], 1.0))
     assert seen["info"] == {"charge": 1, "spin": 2}
     model.recipe = {}
@@ -124,7 +121,8 @@ def test_a_calculator_returning_nan_is_refused_never_recorded():
 def test_unknown_names_and_factories_that_cannot_be_imported_are_refused_by_name():
     with pytest.raises(PretrainedModelError, match=r"models.big.name: unknown pretrained model 'uma-s-1'.*7net-0"):
         resolve("big", {"architecture": "pretrained", "name": "uma-s-1"})
-    missing = resolve("uma", {"architecture": "pretrained", "factory": "fairchem_not_here.core:uma", "trained_on": "OMol25"})
+    uma = {"architecture": "pretrained", "factory": "fairchem_not_here.core:uma", "trained_on": "OMol25"}
+    missing = resolve("uma", uma)
     with pytest.raises(PretrainedModelError, match="models.uma.factory: cannot import 'fairchem_not_here.core'"):
         check_factory_module("uma", missing)
     no_function = resolve("lj", {**LENNARD_JONES, "factory": "ase.calculators.lj:NoSuchCalculator"})
