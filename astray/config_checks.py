@@ -5,9 +5,9 @@ from pathlib import Path
 
 import yaml
 
-# Rules that can use a GPU: the training rules. Everything else (labeling with PySCF or Psi4, packaging,
-# compiling for CPU evaluation, evaluation itself) runs on CPUs only.
-GPU_RULES = ("train", "train_nequip")
+# Rules that can use a GPU: training, fine-tuning and a pretrained potential's inference. Everything else
+# (labeling with PySCF or Psi4, packaging, compiling for CPU evaluation, evaluation itself) runs on CPUs.
+GPU_RULES = ("train", "train_nequip", "train_finetune", "predict_pretrained")
 GPU_RESOURCES = ("gpu", "gpus", "gres", "gpu_model", "gpu_manufacturer", "nvidia_gpu")
 
 
@@ -56,13 +56,13 @@ def check_gpu_requests(rule_resources: dict, default_resources) -> None:
     for key in _gpu_keys(default_resources):
         raise ConfigFileError(
             f"profile: default-resources asks every job for a GPU ('{key}'); ask for it under set-resources "
-            f"of {' and '.join(GPU_RULES)} only"
+            f"of {', '.join(GPU_RULES)} only"
         )
     for rule, resources in rule_resources.items():
         if rule not in GPU_RULES and _gpu_keys(resources):
             raise ConfigFileError(
                 f"profile: set-resources.{rule} asks for a GPU ('{_gpu_keys(resources)[0]}'), but {rule} runs on "
-                f"CPUs only; GPUs help the training rules ({', '.join(GPU_RULES)})"
+                f"CPUs only; GPUs help the rules that run models ({', '.join(GPU_RULES)})"
             )
 
 

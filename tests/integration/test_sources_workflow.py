@@ -140,7 +140,7 @@ def test_the_shipped_qm9_config_plans_a_campaign_from_a_qm9_folder(tmp_path):
 
 def test_the_paper_scale_config_plans_its_training_grid(tmp_path):
     """config/paper_scale.yaml over three QM9 files and six G2 molecules, sizes shrunk to fit:
-    6 sizes x (4 SchNet + 4 NequIP rungs + the anchored SchNet) x 2 kinds x 3 seeds."""
+    6 sizes x (4 SchNet + 4 NequIP rungs + the anchored SchNet + SevenNet-0 from the default) x 2 kinds x 3 seeds."""
     shutil.copytree(QM9, tmp_path / "data" / "qm9")
     shutil.copytree(REPO / "config", tmp_path / "config")
     shrunk = tmp_path / "shrunk.yaml"
@@ -154,7 +154,8 @@ def test_the_paper_scale_config_plans_its_training_grid(tmp_path):
     assert result.returncode == 0, result.stderr[-4000:]
     jobs = planned_jobs(result)
     runs_per_rung = 6 * 2 * 3
-    assert jobs["evaluate"] == 9 * runs_per_rung and jobs["training_set"] == 6 * 2 * 3
+    assert jobs["evaluate"] == 10 * runs_per_rung and jobs["training_set"] == 6 * 2 * 3
+    assert jobs["predict_pretrained"] == 1
     assert jobs["train"] == 5 * runs_per_rung  # four SchNet capacities and schnet_m_coulomb
     assert jobs["train_nequip"] == jobs["package_nequip"] == jobs["compile_nequip"] == 4 * runs_per_rung
 

@@ -155,9 +155,10 @@ def test_cube_holds_every_model_and_the_physics_of_the_references(campaign):
 def test_plots_and_datasets_are_written(campaign):
     workdir, _ = campaign
     results = workdir / "results"
-    assert {p.name for p in (results / "plots").iterdir()} == {"tiny_a.png", "tiny_b.png", "tiny_nequip.png", "scaling.png"}
+    models = ("tiny_a", "tiny_b", "tiny_nequip", "sevennet", "sevennet_tuned")
+    assert {p.name for p in (results / "plots").iterdir()} == {f"{model}.png" for model in models} | {"scaling.png"}
     metrics = (results / "tables/probe_metrics.csv").read_text().splitlines()
-    assert len(metrics) == 1 + 3 * 2 * 2 * 2  # header + models x kinds x sizes x probes
+    assert len(metrics) == 1 + 5 * 2 * 2 * 2  # header + models x kinds x sizes x probes
     small = (results / "datasets/with_distorted/seed0/train_n3.extxyz").read_text()
     large = (results / "datasets/with_distorted/seed0/train_n6.extxyz").read_text()
     assert large.startswith(small)  # nested, byte for byte
