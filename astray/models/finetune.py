@@ -58,8 +58,8 @@ def free_atom_energies(network, elements) -> dict:
 def finetune(train_atoms, val_atoms, atom_energies, spec, training, seed, output, log=print) -> list:
     """Fine-tune `spec['from']` on `train_atoms`; write the best weights to `output`, return the history.
 
-    The spec's own learning_rate, max_epochs, patience and batch_size override the campaign's `training`
-    (fine-tuning wants a smaller step than training from scratch).
+    The spec's own learning_rate, max_epochs, patience and batch_size override the campaign's `training`:
+    fine-tuning has a best step of its own (config/workstation.yaml says how it was measured).
     """
     import sevenn._keys as KEY
     from ase import Atoms
