@@ -1,6 +1,7 @@
-"""Checks on what the user hands Snakemake beside the config's values: the YAML files themselves and the
-profile's resource requests. Each failure is one line naming the file or profile key."""
+"""What the user hands Snakemake beside the config's values: the YAML files themselves, how they are laid
+over one another, and the profile's resource requests. Each failure is one line naming the file or key."""
 
+import copy
 from pathlib import Path
 
 import yaml
@@ -36,12 +37,73 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def load_config_file(path) -> dict:
+    try:
+        return yaml.load(Path(path).read_text(), Loader=_StrictLoader) or {}
+    except ConfigFileError as error:
+        raise ConfigFileError(f"{path}: {error}") from None
+
+
 def check_config_files(paths) -> None:
     for path in paths:
-        try:
-            yaml.load(Path(path).read_text(), Loader=_StrictLoader)
-        except ConfigFileError as error:
-            raise ConfigFileError(f"{path}: {error}") from None
+        load_config_file(path)
+
+
+# Named collections: what a campaign file lists under one of these is the whole collection (the models it
+# trains, the sources and distortions it uses), not an addition to the default campaign's.
+COLLECTIONS = ("models", "geometries.sources", "geometries.distortions")
+EXTEND_KEY = "extend"
+
+
+def layered_config(files, command_line: dict) -> dict:
+    """The campaign the config files describe, applied in order: each file's settings override the earlier
+    files' key by key, but a collection it gives replaces theirs whole, unless the file lists that
+    collection under `extend:` (then its entries join, and change, the earlier ones). `--config` values on
+    the command line go last, key by key, as Snakemake applies them."""
+    config = {}
+    for path in files:
+        layer = load_config_file(path)
+        extended = _extended_collections(layer, path)
+        for dotted in COLLECTIONS:
+            if dotted not in extended and _get(layer, dotted) is not None:
+                _drop(config, dotted)
+        _merge(config, layer)
+    _merge(config, copy.deepcopy(dict(command_line)))
+    return config
+
+
+def _extended_collections(layer: dict, path) -> list:
+    extended = layer.pop(EXTEND_KEY, [])
+    if not isinstance(extended, list) or any(name not in COLLECTIONS for name in extended):
+        raise ConfigFileError(
+            f"{path}: {EXTEND_KEY}: {extended!r} must list collections to add to rather than replace, "
+            f"out of {', '.join(COLLECTIONS)}"
+        )
+    return extended
+
+
+def _get(config: dict, dotted: str):
+    """The mapping at a dotted key ('geometries.sources'), the config itself at ''; None if there is none."""
+    value = config
+    for key in filter(None, dotted.split(".")):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value if isinstance(value, dict) else None
+
+
+def _drop(config: dict, dotted: str) -> None:
+    *parents, name = dotted.split(".")
+    parent = _get(config, ".".join(parents))
+    if parent is not None:
+        parent.pop(name, None)
+
+
+def _merge(base: dict, layer: dict) -> None:
+    """Snakemake's merge of config files: mappings key by key, anything else replaced whole."""
+    for key, value in layer.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
 
 
 def applied_order(config_files, command_line_files) -> list:

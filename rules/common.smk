@@ -4,7 +4,7 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from astray.config_checks import applied_order, check_config_files, check_gpu_requests
+from astray.config_checks import applied_order, check_gpu_requests, layered_config
 from astray.datasets import KIND_ORIGINS, split_molecules
 from astray.geometries import GeometrySourceError, build_pool
 from astray.io import check_writable
@@ -15,16 +15,24 @@ from astray.provenance import code_fingerprint
 from astray.references import PROBES, check_fci_basis
 
 
-# Stop before planning anything if a config file repeats a key, the config has a misspelt key, a wrong
-# type or a bad value, the profile asks for a GPU where none can be used, or results cannot be written.
-check_config_files(workflow.configfiles)
+# The config files in the order they apply: config/config.yaml, then each --configfile (or those alone
+# with --replace-workflow-config). Snakemake merged them key by key; astray lays them over one another
+# itself, so that a file's models, sources and distortions replace the earlier ones (README,
+# "Configuration"), refusing a key given twice in one file.
+CONFIG_FILE_PATHS = applied_order(workflow.configfiles, workflow.overwrite_configfiles)
+if workflow.config_settings.replace_workflow_config:
+    CONFIG_FILE_PATHS = [path for path in CONFIG_FILE_PATHS if path in workflow.overwrite_configfiles]
+_layered_config = layered_config(CONFIG_FILE_PATHS, workflow.config_settings.config)
+config.clear()
+config.update(_layered_config)
+# Stop before planning anything if the config has a misspelt key, a wrong type or a bad value, the profile
+# asks for a GPU where none can be used, or results cannot be written.
 validate(config, schema="../config/schema.yaml")
 check_gpu_requests(workflow.resource_settings.overwrite_resources, workflow.resource_settings.default_resources)
 check_writable("results")
 # Errors found later in planning name the config files they come from, in the order they were applied.
 CONFIG_FILES = " + ".join(
-    os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
-    for path in applied_order(workflow.configfiles, workflow.overwrite_configfiles)
+    os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path) for path in CONFIG_FILE_PATHS
 )
 
 # Scripts import the astray package from this checkout, also inside conda envs and on cluster nodes.

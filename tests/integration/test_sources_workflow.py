@@ -138,13 +138,33 @@ def test_the_shipped_qm9_config_plans_a_campaign_from_a_qm9_folder(tmp_path):
     assert planned_jobs(result)["label_chunk"] == 1
 
 
+def test_a_campaign_files_models_are_its_ladder_unless_it_extends_the_defaults(tmp_path):
+    """The README's `--configfile my_campaign.yaml` over config/config.yaml: the models and sources the file
+    lists are the campaign's; with `extend: [models]` the default's schnet_m and sevennet_0 train beside them."""
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    campaign = yaml.safe_load(TINY_CONFIG.read_text())
+    campaign["models"] = {"tiny_a": campaign["models"]["tiny_a"]}
+    campaign["geometries"]["max_atoms"] = 17  # would admit the default's 680 generated molecules (34+ chunks)
+    mine = tmp_path / "my_campaign.yaml"
+    mine.write_text(yaml.safe_dump(campaign))
+    alone = planned_jobs(snakemake(tmp_path, mine, "-n"))
+    runs = 2 * 2  # kinds x sizes, one seed
+    assert alone["train"] == runs and "predict_pretrained" not in alone and "train_nequip" not in alone
+    assert alone["label_chunk"] == 3  # its 12 G2 molecules and their copies: the default's sources are replaced
+    mine.write_text(yaml.safe_dump({**campaign, "extend": ["models"]}))
+    extended = planned_jobs(snakemake(tmp_path, mine, "-n"))
+    assert extended["train"] == 2 * runs and extended["predict_pretrained"] == 1  # + schnet_m, sevennet_0
+    assert extended["label_chunk"] == alone["label_chunk"]
+
+
 def test_the_paper_scale_config_plans_its_training_grid(tmp_path):
     """config/paper_scale.yaml over three QM9 files and six G2 molecules, sizes shrunk to fit:
-    6 sizes x (4 SchNet + 4 NequIP rungs + the anchored SchNet + SevenNet-0 from the default) x 2 kinds x 3 seeds."""
+    6 sizes x (4 SchNet + 4 NequIP rungs + the anchored SchNet + SevenNet-0) x 2 kinds x 3 seeds."""
     shutil.copytree(QM9, tmp_path / "data" / "qm9")
     shutil.copytree(REPO / "config", tmp_path / "config")
     shrunk = tmp_path / "shrunk.yaml"
     shrunk.write_text(yaml.safe_dump({
+        "extend": ["geometries.sources"],
         "geometries": {"sources": {"ase": {"collection": "g2", "names": ["CO", "HCN", "C2H2", "N2", "H2CO", "CH3OH"]}}},
         "datasets": {"sizes": [1, 2, 3, 4, 5, 6], "validation_molecules": 1, "test_molecules": 1},
     }))  # fmt: skip

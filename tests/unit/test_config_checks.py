@@ -1,8 +1,9 @@
-"""Config files are read strictly: a repeated key is refused, a YAML anchor is not."""
+"""Config files are read strictly (a repeated key is refused, a YAML anchor is not) and laid over one another
+as the README says: settings key by key, collections replaced unless a file extends them."""
 
 import pytest
 
-from astray.config_checks import ConfigFileError, check_config_files
+from astray.config_checks import ConfigFileError, check_config_files, layered_config
 
 ANCHORED = """models:
   schnet_m: &schnet_m {architecture: schnet, hidden_channels: 64, cutoff: 5.0}
@@ -21,3 +22,71 @@ def test_a_key_repeated_beside_an_anchor_is_still_refused(tmp_path):
     path.write_text(ANCHORED.replace("cutoff: 4.0}", "cutoff: 4.0, physics_prior: none}"))
     with pytest.raises(ConfigFileError, match="key 'physics_prior' appears twice"):
         check_config_files([path])
+
+
+DEFAULT = """geometries:
+  sources:
+    chemical_space: {max_heavy_atoms: 5, sample: 680}
+  max_atoms: 17
+  distortions:
+    bond_scaling: {factors: [0.85, 1.25]}
+datasets: {sizes: [32, 64], seeds: [0, 1, 2]}
+models:
+  schnet_m: {architecture: schnet, hidden_channels: 64}
+  sevennet_0: {architecture: pretrained, name: 7net-0}
+"""
+
+
+def layers(tmp_path, *texts):
+    paths = []
+    for number, text in enumerate((DEFAULT, *texts)):
+        paths.append(tmp_path / f"layer{number}.yaml")
+        paths[-1].write_text(text)
+    return paths
+
+
+def test_a_campaign_file_replaces_the_defaults_collections_and_overrides_its_settings(tmp_path):
+    mine = """models:
+  tiny: {architecture: schnet, hidden_channels: 8}
+geometries:
+  sources:
+    files: {paths: [mine.xyz]}
+  max_atoms: 29
+datasets: {sizes: [10]}
+"""
+    config = layered_config(layers(tmp_path, mine), {})
+    assert config["models"] == {"tiny": {"architecture": "schnet", "hidden_channels": 8}}
+    assert config["geometries"]["sources"] == {"files": {"paths": ["mine.xyz"]}}
+    # Settings the file does not give keep the default's; a distortion collection it does not give stays.
+    assert config["geometries"]["max_atoms"] == 29 and config["datasets"] == {"sizes": [10], "seeds": [0, 1, 2]}
+    assert config["geometries"]["distortions"] == {"bond_scaling": {"factors": [0.85, 1.25]}}
+
+
+def test_a_file_that_extends_a_collection_adds_to_it_and_changes_its_entries(tmp_path):
+    mine = """extend: [models, geometries.sources]
+models:
+  schnet_m: {hidden_channels: 32}
+  tiny: {architecture: schnet, hidden_channels: 8}
+geometries:
+  sources:
+    ions: [H3O+]
+"""
+    config = layered_config(layers(tmp_path, mine), {})
+    assert config["models"]["schnet_m"] == {"architecture": "schnet", "hidden_channels": 32}
+    assert set(config["models"]) == {"schnet_m", "sevennet_0", "tiny"}
+    assert set(config["geometries"]["sources"]) == {"chemical_space", "ions"}
+    assert "extend" not in config
+
+
+def test_later_files_and_the_command_line_apply_over_earlier_ones(tmp_path):
+    first = "models:\n  a: {architecture: schnet}\n"
+    second = "extend: [models]\nmodels:\n  b: {architecture: schnet}\n"
+    config = layered_config(layers(tmp_path, first, second), {"datasets": {"seeds": [7]}})
+    assert set(config["models"]) == {"a", "b"} and config["datasets"] == {"sizes": [32, 64], "seeds": [7]}
+
+
+@pytest.mark.parametrize("extend", ["models", "[model]", "[geometries.elements]"])
+def test_extending_anything_but_a_collection_is_refused_naming_the_file(tmp_path, extend):
+    paths = layers(tmp_path, f"extend: {extend}\n")
+    with pytest.raises(ConfigFileError, match=rf"{paths[-1]}: extend: .* must list collections"):
+        layered_config(paths, {})
