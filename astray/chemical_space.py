@@ -110,12 +110,12 @@ class Graph:
         return [VALENCES[s] - u for s, u in zip(self.symbols, used)]
 
     def with_atom(self, symbol: str, neighbour: int) -> "Graph":
-        return Graph(self.symbols + (symbol,), self.bonds + ((neighbour, len(self.symbols), 1),))
+        return Graph((*self.symbols, symbol), (*self.bonds, (neighbour, len(self.symbols), 1)))
 
     def with_bond(self, i: int, j: int) -> "Graph":
         """One more bond order between i and j: a new single bond (a ring closure) or a higher order."""
         others = [bond for bond in self.bonds if bond[:2] != (i, j)]
-        return Graph(self.symbols, tuple(sorted(others + [(i, j, self.order(i, j) + 1)])))
+        return Graph(self.symbols, tuple(sorted([*others, (i, j, self.order(i, j) + 1)])))
 
     def order(self, i: int, j: int) -> int:
         return next((order for a, b, order in self.bonds if (a, b) == (i, j)), 0)
@@ -219,7 +219,9 @@ def estimated_graphs(elements, max_heavy_atoms: int) -> int:
     known = {size: len(graphs) for size, graphs in enumerate_graphs(elements, min(max_heavy_atoms, 4)).items()}
     last = max(known)
     ratio = known[last] / known[last - 1] if last > 1 else len(elements)
-    return sum(known.values()) + sum(round(known[last] * ratio ** (size - last)) for size in range(last + 1, max_heavy_atoms + 1))
+    return sum(known.values()) + sum(
+        round(known[last] * ratio ** (size - last)) for size in range(last + 1, max_heavy_atoms + 1)
+    )
 
 
 def is_wanted(source) -> bool:
@@ -384,7 +386,8 @@ def build_space(spec: SpaceSpec, log=None) -> dict:
     accepted, counts = stable_molecules(spec.elements, spec.max_heavy_atoms, spec.filters, spec.atom_window)
     if not accepted:
         raise ChemicalSpaceError(
-            f"geometries.sources.chemical_space: no molecule of {list(spec.elements)} with up to {spec.max_heavy_atoms} "
+            f"geometries.sources.chemical_space: no molecule of {list(spec.elements)} "
+            f"with up to {spec.max_heavy_atoms} "
             f"heavy atoms passes the filters and has geometries.min_atoms..max_atoms = {spec.atom_window} atoms"
         )
     chosen = sampled(accepted, spec.sample, spec.seed)
@@ -411,7 +414,9 @@ def build_space(spec: SpaceSpec, log=None) -> dict:
     counts = {str(size): level for size, level in counts.items()}  # as JSON will read them back
     for size, level in counts.items():
         size = int(size)
-        level["sampled_out"] = level.pop("accepted") - sum(1 for s in chosen if Chem.MolFromSmiles(s).GetNumAtoms() == size)
+        level["sampled_out"] = level.pop("accepted") - sum(
+            1 for s in chosen if Chem.MolFromSmiles(s).GetNumAtoms() == size
+        )
         level["not_embedded"] = sum(1 for f in failures if f["heavy_atoms"] == size)
         level["embedded"] = sum(1 for m in molecules if m["heavy_atoms"] == size)
     if log:
@@ -423,8 +428,13 @@ def failures_summary(failures) -> str:
     reasons = {}
     for failure in failures:
         reasons.setdefault(failure["reason"], []).append(failure["smiles"])
-    return "; ".join(f"{reason} ({len(names)}: {', '.join(names[:3])}{', ...' if len(names) > 3 else ''})"
-                     for reason, names in sorted(reasons.items())) or "none"
+    return (
+        "; ".join(
+            f"{reason} ({len(names)}: {', '.join(names[:3])}{', ...' if len(names) > 3 else ''})"
+            for reason, names in sorted(reasons.items())
+        )
+        or "none"
+    )
 
 
 def cached_space(spec: SpaceSpec, cache_dir=None, log=None) -> dict:
@@ -453,9 +463,17 @@ def space_molecules(space: dict) -> list[Atoms]:
     for record in space["molecules"]:
         for number, positions in enumerate(record["conformers"]):
             geometry_id = record["smiles"] if number == 0 else f"{record['smiles']}:conf{number}"
-            atoms = tagged(Atoms(record["symbols"], positions=np.array(positions)), record["smiles"],
-                           "chemical_space", charge=0, multiplicity=1, geometry_id=geometry_id)
-            atoms.info.update({key: record[key] for key in ("smiles", "inchikey", "formula", "heavy_atoms", "force_field")})
+            atoms = tagged(
+                Atoms(record["symbols"], positions=np.array(positions)),
+                record["smiles"],
+                "chemical_space",
+                charge=0,
+                multiplicity=1,
+                geometry_id=geometry_id,
+            )
+            atoms.info.update(
+                {key: record[key] for key in ("smiles", "inchikey", "formula", "heavy_atoms", "force_field")}
+            )
             atoms.info["conformer"] = number
             geometries.append(atoms)
     return geometries

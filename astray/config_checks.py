@@ -131,4 +131,4 @@ def check_gpu_requests(rule_resources: dict, default_resources) -> None:
 def _gpu_keys(resources) -> list[str]:
     if resources is None:
         return []
-    return [key for key in resources.keys() if key in GPU_RESOURCES]
+    return [key for key in resources if key in GPU_RESOURCES]

@@ -108,8 +108,11 @@ VARIABLE_ATTRS = {
         "description": "dense matrix-product FLOPs of one epoch's forward and backward passes as "
         "torch.utils.flop_counter counts them (element-wise operations not counted); NaN where not counted (NequIP)",
     },
-    "train_flops": {"units": "1", "long_name": "floating-point operations of the training run",
-                    "description": "train_flops_per_epoch times train_epochs"},
+    "train_flops": {
+        "units": "1",
+        "long_name": "floating-point operations of the training run",
+        "description": "train_flops_per_epoch times train_epochs",
+    },
     "test_force_mae": {
         "units": "eV/angstrom",
         "long_name": "holdout test force MAE",

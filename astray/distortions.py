@@ -169,7 +169,9 @@ def normal_mode_copies(
         return molecule.positions + displacement.reshape(-1, 3)
 
     return [
-        _distorted(molecule, _guarded_draw(molecule, min_distance, draw), NORMAL_MODE, f"nm{i}", temperature=temperature)
+        _distorted(
+            molecule, _guarded_draw(molecule, min_distance, draw), NORMAL_MODE, f"nm{i}", temperature=temperature
+        )
         for i in range(samples)
     ]
 

@@ -38,7 +38,7 @@ def evaluate_model(model_path, test_atoms, atom_energies: dict, distances, fragm
         "charge_aware": int(model.info["charge_aware"]),
         # astray's charge-aware SchNet embeds charge and multiplicity together.
         "spin_aware": int(model.info.get("spin_aware", model.info["charge_aware"])),
-        "physics_prior": model.info.get("physics_prior", "none"),
+        "physics_prior": model.info["physics_prior"],
         "model_architecture": model_family(model.info),
         "training_data": model.info.get("training_data", CAMPAIGN_TRAINING_DATA),
         "energy_alignment": model.info.get("energy_alignment", "none"),
@@ -56,7 +56,7 @@ def model_family(info: dict) -> str:
     pretrained model is a family of its own (pretrained:7net-0)."""
     if "model_family" in info:
         return info["model_family"]
-    if info.get("physics_prior", "none") != "none":
+    if info["physics_prior"] != "none":
         return f"{info['spec']['architecture']}+{info['physics_prior']}"
     return info["spec"]["architecture"] + ("+charge" if info["charge_aware"] else "")
 

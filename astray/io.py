@@ -5,6 +5,7 @@ rename. A kill, a full disk or a permission error therefore leaves either the pr
 none, and the error names the file and says what to do.
 """
 
+import contextlib
 import errno
 import json
 import os
@@ -52,10 +53,8 @@ def write_atomically(path, writer, shared: bool = False) -> None:
 
 
 def _remove_quietly(path: Path) -> None:
-    try:
+    with contextlib.suppress(OSError):  # the folder itself refuses writes; there is nothing to clean up there
         path.unlink(missing_ok=True)
-    except OSError:
-        pass  # the folder itself refuses writes; there is nothing to clean up there
 
 
 def check_writable(folder) -> None:

@@ -2,9 +2,10 @@
 
 Training geometries never move, so each molecule's neighbour pairs within the cutoff are fixed: they are
 found once here instead of on every forward pass, each pair stored once (SchNet's filter depends on the
-distance alone, so it is the same in both directions: `astray.models.schnet.GraphSchNet`), and a batch is assembled by index arithmetic on tensors that
-can live on the GPU, with no per-molecule Python objects. This is where most of astray's training speed over
-a `Data`-object `DataLoader` loop comes from (benchmarks/training.py).
+distance alone, so it is the same in both directions: `astray.models.schnet.GraphSchNet`), and a batch is
+assembled by index arithmetic on tensors that can live on the GPU, with no per-molecule Python objects. This
+is where most of astray's training speed over a `Data`-object `DataLoader` loop comes from
+(benchmarks/training.py).
 """
 
 from dataclasses import dataclass
@@ -44,7 +45,9 @@ class PackedMolecules:
         self.atom_start = as_long(np.cumsum(n_atoms) - n_atoms)
         self.pair_start = as_long(np.cumsum(n_pairs) - n_pairs)
         self.z = as_long(np.concatenate([a.numbers for a in atoms_list]))
-        self.pos = torch.as_tensor(np.concatenate([a.positions for a in atoms_list]), dtype=torch.float32, device=device)
+        self.pos = torch.as_tensor(
+            np.concatenate([a.positions for a in atoms_list]), dtype=torch.float32, device=device
+        )
         self.local_pairs = as_long(np.concatenate(local_pairs, axis=1))
         self.energy = torch.as_tensor(np.asarray(energies), dtype=torch.float32, device=device)
         self.charge = as_long([a.info.get("charge", 0) for a in atoms_list])
@@ -69,8 +72,11 @@ class PackedMolecules:
         return Batch(
             z=self.z[atoms],
             pos=self.pos[atoms],
-            batch=torch.repeat_interleave(torch.arange(len(molecules), device=counts.device), counts, output_size=n_atoms),
-            pairs=self.local_pairs[:, pairs] + torch.repeat_interleave(first_atom_in_batch, pair_counts, output_size=n_pairs),
+            batch=torch.repeat_interleave(
+                torch.arange(len(molecules), device=counts.device), counts, output_size=n_atoms
+            ),
+            pairs=self.local_pairs[:, pairs]
+            + torch.repeat_interleave(first_atom_in_batch, pair_counts, output_size=n_pairs),
             energy=self.energy[molecules],
             forces=None if self.forces is None else self.forces[atoms],
             charge=self.charge[molecules],

@@ -105,9 +105,13 @@ def report(jobs: dict, plan_seconds: float, config_files: str, costs: dict, cali
             labeling += f" (extrapolated: calibrated up to {law['n_basis_range'][1]} basis functions, likely low)"
     lines.append(f"  labeling   {costs['geometries']:,} geometries, {level.method}/{level.basis} "
                  f"({fewest}-{most} basis functions): {labeling}")  # fmt: skip
-    lines.append(f"  training   {costs['training_runs']:,} runs: {_figure(costs['training_seconds'] / 3600)} hours on "
-                 f"{calibration['training_measured_on']} if every run reaches max_epochs"
-                 + (f" ({costs['unpriced_runs']:,} fine-tuning runs not priced: uncalibrated)" if costs["unpriced_runs"] else ""))  # fmt: skip
+    unpriced = (
+        f" ({costs['unpriced_runs']:,} fine-tuning runs not priced: uncalibrated)" if costs["unpriced_runs"] else ""
+    )
+    lines.append(
+        f"  training   {costs['training_runs']:,} runs: {_figure(costs['training_seconds'] / 3600)} hours on "
+        f"{calibration['training_measured_on']} if every run reaches max_epochs{unpriced}"
+    )
     lines.append(f"  disk       {_figure(costs['disk_bytes'] / 1e9)} GB (labels, training sets, model files)")
     measured_on = calibration["labels_measured_on"]
     lines.append(f"Cost model: astray/costs.py, calibrated by benchmarks/cost_model.py ({measured_on}).")

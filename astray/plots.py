@@ -55,7 +55,9 @@ def plot_model_curves(
                 axis.plot(distance, predicted.isel(size=0, seed=0), "o-", ms=3, color=colours[-1],
                           label="pretrained, as it ships (not trained here)")  # fmt: skip
             for size, colour in zip([] if pretrained else sizes, colours):
-                axis.plot(distance, predicted.sel(size=size).mean("seed"), "o-", ms=3, color=colour, label=f"N = {size}")
+                axis.plot(
+                    distance, predicted.sel(size=size).mean("seed"), "o-", ms=3, color=colour, label=f"N = {size}"
+                )
             unbound = int(references.expected_minima.sel(probe=probe)) == 0
             _style_axis(axis, probe, "pretrained" if pretrained else kind, model, unbound, energy_range)
             # A pretrained model never saw these pairs: they show where the campaign's own models had data.
@@ -116,9 +118,15 @@ def plot_scaling(cube, path, dpi: int = 110) -> None:
                           label=f"{model} · {kind}")  # fmt: skip
             fit = cube.sel(model=model, kind=kind, target=target)
             if np.isfinite(fit.scaling_exponent):
-                fitted = fit.scaling_amplitude.values * dense ** -fit.scaling_exponent.values + fit.scaling_floor.values
-                axis.plot(dense, fitted, "--", color=colour, lw=1,
-                          label=f"b = {float(fit.scaling_exponent):.2f} ± {float(fit.scaling_exponent_stderr):.2f}")
+                fitted = fit.scaling_amplitude.values * dense**-fit.scaling_exponent.values + fit.scaling_floor.values
+                axis.plot(
+                    dense,
+                    fitted,
+                    "--",
+                    color=colour,
+                    lw=1,
+                    label=f"b = {float(fit.scaling_exponent):.2f} ± {float(fit.scaling_exponent_stderr):.2f}",
+                )
         axis.set_xscale("log")
         _error_axis(axis, errors)
         axis.xaxis.set_major_formatter(PLAIN_NUMBER)

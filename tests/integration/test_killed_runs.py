@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from test_workflow import SNAKEMAKE, TINY_CONFIG, snakemake
 
 pytestmark = pytest.mark.workflow

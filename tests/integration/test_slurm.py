@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from test_workflow import REPO, SNAKEMAKE, TINY_CONFIG
 
 pytestmark = [

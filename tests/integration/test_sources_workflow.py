@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_workflow import REPO, SNAKEMAKE, TINY_CONFIG, planned_jobs, snakemake
 
 from astray.io import read_geometries
-
-from test_workflow import REPO, SNAKEMAKE, TINY_CONFIG, planned_jobs, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -54,7 +53,10 @@ def test_qm9_files_ions_and_scans_become_nested_datasets(tmp_path):
     manifest = json.loads((tmp_path / "results/datasets/manifest.json").read_text())
     origins = {Path(f["path"]).name: f["origins"] for f in manifest["files"] if "with_distorted" in f["path"]}
     assert set(origins["validation.extxyz"]) | set(origins["train_n4.extxyz"]) <= {
-        "equilibrium", "rattled", "normal_mode", "scan"
+        "equilibrium",
+        "rattled",
+        "normal_mode",
+        "scan",
     }
 
 
@@ -104,7 +106,9 @@ def test_generated_chemical_space_is_labeled_into_nested_datasets(tmp_path):
         (lambda g: g["distortions"]["rattle"].update(sigma=0), "0 is less than or equal to the minimum of 0"),
         (lambda g: g["sources"]["scans"][0].update(bond=[0, 5]), "bond [0, 5] of 'LiH' does not exist"),
         (
-            lambda g: g["sources"].update(chemical_space={"max_heavy_atoms": 2, "elements": ["C"], "filters": {"no_allenes": True}}),
+            lambda g: g["sources"].update(
+                chemical_space={"max_heavy_atoms": 2, "elements": ["C"], "filters": {"no_allenes": True}}
+            ),
             "geometries.sources.chemical_space.filters: unknown ['no_allenes']",
         ),
         (
@@ -185,7 +189,14 @@ def test_the_workstation_config_plans_its_grid_and_fits_its_pool(tmp_path):
     generated molecules of up to 6 heavy atoms (built and embedded while planning, ~3 minutes on 2 cores),
     training sizes up to 12,800 that fit its pool, 6 sizes x 7 rungs x 2 kinds x 3 seeds."""
     shutil.copytree(REPO / "config", tmp_path / "config")
-    command = [*SNAKEMAKE, "-n", "--directory", str(tmp_path), "--configfile", str(REPO / "config" / "workstation.yaml")]
+    command = [
+        *SNAKEMAKE,
+        "-n",
+        "--directory",
+        str(tmp_path),
+        "--configfile",
+        str(REPO / "config" / "workstation.yaml"),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     jobs = planned_jobs(result)

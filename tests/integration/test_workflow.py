@@ -18,7 +18,15 @@ from astray.units import EV_TO_KCAL_PER_MOL, HARTREE_PER_BOHR_TO_EV_PER_ANGSTROM
 
 REPO = Path(__file__).resolve().parents[2]
 TINY_CONFIG = REPO / "tests" / "config" / "tiny.yaml"
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--profile", str(REPO / "profiles" / "local")]
+SNAKEMAKE = [
+    sys.executable,
+    "-m",
+    "snakemake",
+    "-s",
+    str(REPO / "Snakefile"),
+    "--profile",
+    str(REPO / "profiles" / "local"),
+]
 
 pytestmark = pytest.mark.workflow
 
@@ -108,7 +116,10 @@ def test_cube_holds_every_model_and_the_physics_of_the_references(campaign):
     # The exact curves have the physics each probe expects: the metrics' floors do not mis-score them.
     for probe in ("H2", "H2_2plus"):
         exact = cube.sel(reference="exact", probe=probe)
-        assert exact.reference_n_minima == exact.expected_minima and exact.reference_force_flips == exact.expected_force_flips
+        assert (
+            exact.reference_n_minima == exact.expected_minima
+            and exact.reference_force_flips == exact.expected_force_flips
+        )
 
     # A model with no charge input cannot tell two protons from H2: the paper's finding, recorded as such.
     # Only the isolated-atom shift to the protons' scale (two H atoms above two bare protons) differs.

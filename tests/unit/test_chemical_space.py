@@ -29,8 +29,15 @@ GEOMETRIES = {"elements": ["H", "C", "N", "O", "F"], "min_atoms": 1, "max_atoms"
 
 def space_source(**changes):
     """A chemical_space source with the schema's defaults."""
-    source = {"max_heavy_atoms": 3, "elements": ["C", "N", "O", "F"], "filters": {}, "conformers": 1,
-              "force_field": "mmff94", "seed": 0, "sample": 0}
+    source = {
+        "max_heavy_atoms": 3,
+        "elements": ["C", "N", "O", "F"],
+        "filters": {},
+        "conformers": 1,
+        "force_field": "mmff94",
+        "seed": 0,
+        "sample": 0,
+    }
     return source | changes
 
 
@@ -114,12 +121,12 @@ def test_each_filter_removes_what_it_says_and_nothing_else_nearby(name, removed,
     canonical = [Chem.MolToSmiles(Chem.MolFromSmiles(s)) for s in removed + kept]
     assert set(canonical) <= set(off)
     assert not set(canonical[: len(removed)]) & set(on)
-    assert set(canonical[len(removed):]) <= set(on)
+    assert set(canonical[len(removed) :]) <= set(on)
     assert sum(level[name] for level in counts.values()) == len(off) - len(on)
 
 
 def test_default_filters_keep_a_qm9_like_core():
-    smiles, counts = stable_molecules("CNOF", 3, {name: rule.default for name, rule in FILTERS.items()})
+    smiles, _counts = stable_molecules("CNOF", 3, {name: rule.default for name, rule in FILTERS.items()})
     assert {"C", "N", "O", "F", "CC", "C#N", "C=O", "CO", "CC#N", "NC=O", "CC=O", "C1CC1", "C1CO1"} <= set(smiles)
     assert not {"O=O", "C=C=C", "O=C=O", "C1=CC1"} & set(smiles)
 
@@ -196,7 +203,10 @@ def test_samples_are_nested():
     def drawn(space):
         return {r["smiles"] for r in space["molecules"] + space["failures"]}
 
-    smaller, larger = drawn(build_space(spec(max_heavy_atoms=3, sample=10))), drawn(build_space(spec(max_heavy_atoms=3, sample=30)))
+    smaller, larger = (
+        drawn(build_space(spec(max_heavy_atoms=3, sample=10))),
+        drawn(build_space(spec(max_heavy_atoms=3, sample=30))),
+    )
     assert len(smaller) == 10 and len(larger) == 30 and smaller < larger
 
 
@@ -208,7 +218,9 @@ def test_conformers_are_separate_geometries_of_one_molecule():
 
 
 def test_the_size_window_counts_hydrogens():
-    space = build_space(spec({"elements": ["H", "C"], "min_atoms": 2, "max_atoms": 8}, max_heavy_atoms=3, elements=["C"]))
+    space = build_space(
+        spec({"elements": ["H", "C"], "min_atoms": 2, "max_atoms": 8}, max_heavy_atoms=3, elements=["C"])
+    )
     sizes = {r["smiles"]: len(r["symbols"]) for r in space["molecules"]}
     # Propane (11 atoms), propene and cyclopropane (9) are too large; allene is filtered.
     assert sizes == {"C": 5, "CC": 8, "C=C": 6, "C#C": 4, "C#CC": 7}

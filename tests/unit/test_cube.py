@@ -6,10 +6,20 @@ from astray.cube import assemble_cube, evaluation_dataset, reference_dataset, wr
 
 DISTANCES = [0.5, 1.0, 2.0]
 FACTS = {
-    "H2": {"fragment_shift": 0.0, "length_scale": 0.741, "expected_minima": 1, "expected_force_flips": 1,
-           "limit_well_depth": 4.748},
-    "H2_2plus": {"fragment_shift": -27.2, "length_scale": 0.741, "expected_minima": 0, "expected_force_flips": 0,
-                 "limit_well_depth": np.nan},
+    "H2": {
+        "fragment_shift": 0.0,
+        "length_scale": 0.741,
+        "expected_minima": 1,
+        "expected_force_flips": 1,
+        "limit_well_depth": 4.748,
+    },
+    "H2_2plus": {
+        "fragment_shift": -27.2,
+        "length_scale": 0.741,
+        "expected_minima": 0,
+        "expected_force_flips": 0,
+        "limit_well_depth": np.nan,
+    },
 }
 
 
@@ -86,7 +96,7 @@ def test_every_variable_has_units_and_long_name(tmp_path):
     path = tmp_path / "cube.nc"
     write_netcdf(small_cube(), path, "test write")
     cube = xr.load_dataset(path)
-    for name in list(cube.data_vars) + ["distance"]:
+    for name in [*list(cube.data_vars), "distance"]:
         assert cube[name].attrs.get("units"), name
         assert cube[name].attrs.get("long_name"), name
     assert "test write" in cube.attrs["history"]

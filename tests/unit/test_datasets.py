@@ -1,3 +1,5 @@
+import itertools
+
 import numpy as np
 import pytest
 from ase import Atoms
@@ -5,8 +7,8 @@ from ase.calculators.singlepoint import SinglePointCalculator
 
 from astray.datasets import (
     atomization_energy,
-    split_molecules,
     holdout_test_set,
+    split_molecules,
     training_order,
     training_set,
     validation_set,
@@ -39,7 +41,7 @@ def ids(atoms_list):
 def test_training_sets_are_strictly_nested(kind):
     sizes = [2, 5, 9, 13]
     sets = [ids(training_set(POOL, ASSIGNMENT, kind, seed=3, size=n)) for n in sizes]
-    for smaller, larger in zip(sets, sets[1:]):
+    for smaller, larger in itertools.pairwise(sets):
         assert larger[: len(smaller)] == smaller
 
 
@@ -53,7 +55,9 @@ def test_splits_are_disjoint_by_molecule():
 
 
 def test_holdout_sets_do_not_depend_on_seed_or_size_and_test_is_shared_by_kinds():
-    assert ids(holdout_test_set(POOL, ASSIGNMENT)) == ids(holdout_test_set(POOL, split_molecules(MOLECULES, 3, 4, split_seed=0)))
+    assert ids(holdout_test_set(POOL, ASSIGNMENT)) == ids(
+        holdout_test_set(POOL, split_molecules(MOLECULES, 3, 4, split_seed=0))
+    )
     equilibrium_val = validation_set(POOL, ASSIGNMENT, "equilibrium")
     assert {a.info["origin"] for a in equilibrium_val} == {"equilibrium"}
     assert {a.info["origin"] for a in holdout_test_set(POOL, ASSIGNMENT)} == {"equilibrium", "bond_scaled"}

@@ -27,7 +27,9 @@ def pip_section(env: Path) -> list:
 def test_every_environment_pins_what_requirements_pin(env):
     pinned = pins(pip_section(env))
     assert len(pinned) == len(pip_section(env)), f"{env.name}: every pip package is pinned with =="
-    different = {name: (version, REQUIRED.get(name)) for name, version in pinned.items() if REQUIRED.get(name) != version}
+    different = {
+        name: (version, REQUIRED.get(name)) for name, version in pinned.items() if REQUIRED.get(name) != version
+    }
     assert not different, f"{env.name} pins differ from requirements.txt (env, requirements): {different}"
 
 

@@ -43,7 +43,9 @@ def labeled():
 def test_fine_tuning_fits_the_campaigns_energies_far_better_than_the_pretrained_model(labeled, tmp_path):
     molecules, atom_energies = labeled
     output = tmp_path / "m.sevennet.pt"
-    history = finetune(molecules[:6], molecules[6:], atom_energies, SPEC, TRAINING, seed=0, output=output, log=lambda m: None)
+    history = finetune(
+        molecules[:6], molecules[6:], atom_energies, SPEC, TRAINING, seed=0, output=output, log=lambda m: None
+    )
     tuned = FinetunedPredictor(output)
     # In its first epoch SevenNet-0 (PBE) is ~4 eV from HF/STO-3G atomization energies (on its own free
     # atoms); twelve epochs on six molecules fit them to a fraction of that (measured: 3.9 -> 0.8 eV).
@@ -59,9 +61,9 @@ def test_fine_tuning_fits_the_campaigns_energies_far_better_than_the_pretrained_
 
 
 def test_only_sevennet_single_fidelity_potentials_fine_tune_and_only_on_energies():
-    with pytest.raises(PretrainedModelError, match="models.ft.from: '7net-mf-0' cannot be fine-tuned"):
+    with pytest.raises(PretrainedModelError, match=r"models.ft.from: '7net-mf-0' cannot be fine-tuned"):
         check_finetunable("ft", {**SPEC, "from": "7net-mf-0"})
-    with pytest.raises(PretrainedModelError, match="energies only, but training.force_weight is 0.5"):
+    with pytest.raises(PretrainedModelError, match=r"energies only, but training.force_weight is 0.5"):
         check_finetunable("ft", SPEC, force_weight=0.5)
 
 

@@ -50,7 +50,7 @@ def test_filter_keeps_only_allowed_elements_and_sizes():
 
 def test_charge_filter_skips_found_molecules_and_refuses_named_ones(tmp_path):
     (tmp_path / "ions.extxyz").write_text(
-        '2\nmolecule=OHm charge=-1\nO 0 0 0\nH 0 0 0.96\n2\nmolecule=HF\nF 0 0 0\nH 0 0 0.92\n'
+        "2\nmolecule=OHm charge=-1\nO 0 0 0\nH 0 0 0.96\n2\nmolecule=HF\nF 0 0 0\nH 0 0 0.92\n"
     )
     files = {"paths": [str(tmp_path)], "format": "auto", "max_molecules": 0}
     pool = build_pool(config_with(sources={"files": files}, charges=[0]))
@@ -153,8 +153,15 @@ def test_one_species_from_two_sources_is_one_molecule_of_the_split():
         sources={
             "ase": {"collection": "g2", "names": ["H2O", "CH3OH"]},
             "files": {"paths": [str(QM9)], "format": "auto", "max_molecules": 0},
-            "chemical_space": {"max_heavy_atoms": 1, "elements": ["C", "N", "O", "F"], "filters": {},
-                               "conformers": 1, "force_field": "mmff94", "seed": 0, "sample": 0},
+            "chemical_space": {
+                "max_heavy_atoms": 1,
+                "elements": ["C", "N", "O", "F"],
+                "filters": {},
+                "conformers": 1,
+                "force_field": "mmff94",
+                "seed": 0,
+                "sample": 0,
+            },
         },
         max_atoms=6,
     )
@@ -176,7 +183,8 @@ def test_one_species_from_two_sources_is_one_molecule_of_the_split():
 
 def test_a_scan_of_a_species_in_the_pool_joins_its_molecule():
     config = config_with(
-        sources__ase__names=["CO"], sources__scans=[{"species": "CO", "name": "carbon_monoxide", "distances": [1.0, 1.6]}]
+        sources__ase__names=["CO"],
+        sources__scans=[{"species": "CO", "name": "carbon_monoxide", "distances": [1.0, 1.6]}],
     )
     assert {a.info["molecule"] for a in build_pool(config)} == {"CO"}
     # CO+ is another species: its scan keeps its own name.
@@ -209,7 +217,8 @@ def small_chemical_space(max_atoms: int, per_molecule: float) -> dict:
         sources={"chemical_space": {"max_heavy_atoms": 3, "elements": ["C", "N", "O"], "filters": {}, "conformers": 1,
                                     "force_field": "mmff94", "seed": 0, "sample": 0}},
         elements=["H", "C", "N", "O"], min_atoms=3, max_atoms=max_atoms,
-        distortions__bond_scaling={"factors": [0.85, 1.6], "element_pairs": [], "per_molecule": per_molecule, "seed": 0},
+        distortions__bond_scaling={"factors": [0.85, 1.6], "element_pairs": [], "per_molecule": per_molecule,
+                                   "seed": 0},
     )  # fmt: skip
 
 

@@ -65,7 +65,9 @@ def test_killed_training_resumes_then_packages_and_compiles(tmp_path):
     )
     import pickle
 
-    (tmp_path / "args.pkl").write_bytes(pickle.dumps((data, data[:4], ATOM_ENERGIES, SPEC, settings, 0, tmp_path / "run")))
+    (tmp_path / "args.pkl").write_bytes(
+        pickle.dumps((data, data[:4], ATOM_ENERGIES, SPEC, settings, 0, tmp_path / "run"))
+    )
     job = subprocess.Popen([sys.executable, "-c", script, tmp_path / "args.pkl"], start_new_session=True)
     metrics = tmp_path / "run" / "metrics.csv"
     deadline = time.time() + 240

@@ -7,8 +7,9 @@ from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
 from astray.models import build_model
+from astray.models.schnet import load_model, predict_energies, predict_forces
 from astray.references import PROBES, coulomb_curve, probe_geometry
-from astray.training import load_model, predict_energies, predict_forces, train
+from astray.training import train
 
 SPEC = {"architecture": "schnet", "hidden_channels": 16, "num_filters": 16, "num_interactions": 2,
         "num_gaussians": 16, "cutoff": 4.0}  # fmt: skip
@@ -18,7 +19,9 @@ DISTANCES = np.array([0.3, 0.5, 0.74, 1.0, 2.0, 3.5, 6.0])
 
 def anchored(seed: int, perturbed: bool = True):
     torch.manual_seed(seed)
-    model = build_model({**SPEC, "physics_prior": "coulomb"}, {"mean": -3.0, "std": 2.0, "atom_energies": ATOM_ENERGIES})
+    model = build_model(
+        {**SPEC, "physics_prior": "coulomb"}, {"mean": -3.0, "std": 2.0, "atom_energies": ATOM_ENERGIES}
+    )
     if perturbed:  # weights far from any trained or initial state
         with torch.no_grad():
             for parameter in model.parameters():
@@ -69,16 +72,22 @@ def test_anchored_model_trains_and_rebuilds_from_its_checkpoint(tmp_path):
     """Training targets are atomization energies; the network learns them less the nuclear repulsion."""
     data = []
     for r in np.linspace(0.6, 2.5, 20):
-        for symbols, charge, multiplicity, reference in [("H2", 0, 1, 2 * ATOM_ENERGIES["H"]),
-                                                         ("HeH", 1, 1, ATOM_ENERGIES["He"] + ATOM_ENERGIES["H"])]:
+        for symbols, charge, multiplicity, reference in [
+            ("H2", 0, 1, 2 * ATOM_ENERGIES["H"]),
+            ("HeH", 1, 1, ATOM_ENERGIES["He"] + ATOM_ENERGIES["H"]),
+        ]:
             atoms = Atoms(symbols, positions=[(0, 0, 0), (0, 0, r)])
             atoms.info.update(geometry_id=f"{symbols}@{r:.3f}", origin="equilibrium", charge=charge,
                               multiplicity=multiplicity)  # fmt: skip
-            atoms.calc = SinglePointCalculator(atoms, energy=reference + 4.7 * ((1 - np.exp(-1.9 * (r - 0.8))) ** 2 - 1))
+            atoms.calc = SinglePointCalculator(
+                atoms, energy=reference + 4.7 * ((1 - np.exp(-1.9 * (r - 0.8))) ** 2 - 1)
+            )
             data.append(atoms)
     spec = {**SPEC, "physics_prior": "coulomb"}
     training = {"max_epochs": 40, "patience": 40, "batch_size": 8, "learning_rate": 0.005, "device": "cpu"}
-    history = train(data, data[::5], ATOM_ENERGIES, spec, training, seed=0, output=tmp_path / "m.pt", log=lambda m: None)
+    history = train(
+        data, data[::5], ATOM_ENERGIES, spec, training, seed=0, output=tmp_path / "m.pt", log=lambda m: None
+    )
     assert history[-1]["val_mae_eV"] < history[0]["val_mae_eV"]
     model, meta = load_model(tmp_path / "m.pt")
     assert meta["charge_aware"] is True and meta["physics_prior"] == "coulomb"

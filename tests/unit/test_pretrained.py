@@ -105,14 +105,14 @@ def test_a_probe_with_an_element_the_model_lacks_is_nan_with_the_reason_and_the_
 def test_a_holdout_geometry_the_model_cannot_take_is_an_error_naming_it():
     emt = {"architecture": "pretrained", "factory": "ase.calculators.emt:EMT", "trained_on": "EMT parameters"}
     hf = Atoms("HF", positions=[(0, 0, 0), (0, 0, 0.92)], info={"geometry_id": "HF:test"})
-    with pytest.raises(PretrainedModelError, match="models.emt: cannot predict geometry 'HF:test' .*for F"):
+    with pytest.raises(PretrainedModelError, match=r"models.emt: cannot predict geometry 'HF:test' .*for F"):
         predict("emt", resolve("emt", emt), [hf], {}, ["H", "F"])
 
 
 def test_a_calculator_returning_nan_is_refused_never_recorded():
     broken = {**LENNARD_JONES, "kwargs": {**LENNARD_JONES["kwargs"], "epsilon": float("nan")}}
     h2 = Atoms("H2", positions=[(0, 0, 0), (0, 0, 0.9)], info={"geometry_id": "H2:test"})
-    with pytest.raises(PretrainedModelError, match="'H2:test'.*returned nan"):
+    with pytest.raises(PretrainedModelError, match=r"'H2:test'.*returned nan"):
         predict("broken", resolve("broken", broken), [h2], {}, ["H"])
     table = predict("broken", resolve("broken", broken), [], curves("H2"), ["H"])
     assert np.isnan(curve(table, "H2")).all() and "returned nan" in table["probes"]["H2"]["unavailable"]
@@ -123,7 +123,7 @@ def test_unknown_names_and_factories_that_cannot_be_imported_are_refused_by_name
         resolve("big", {"architecture": "pretrained", "name": "uma-s-1"})
     uma = {"architecture": "pretrained", "factory": "fairchem_not_here.core:uma", "trained_on": "OMol25"}
     missing = resolve("uma", uma)
-    with pytest.raises(PretrainedModelError, match="models.uma.factory: cannot import 'fairchem_not_here.core'"):
+    with pytest.raises(PretrainedModelError, match=r"models.uma.factory: cannot import 'fairchem_not_here.core'"):
         check_factory_module("uma", missing)
     no_function = resolve("lj", {**LENNARD_JONES, "factory": "ase.calculators.lj:NoSuchCalculator"})
     with pytest.raises(PretrainedModelError, match="has no callable 'NoSuchCalculator'"):
@@ -134,7 +134,7 @@ def test_weights_out_of_reach_say_the_node_may_be_offline():
     # A factory whose download is refused (nothing listens on port 9): an error that says so, at once.
     fetching = {"architecture": "pretrained", "factory": "urllib.request:urlopen", "trained_on": "unknown",
                 "kwargs": {"url": "http://127.0.0.1:9/weights.pt"}}  # fmt: skip
-    with pytest.raises(PretrainedModelError, match="could not load its weights.*this node may be offline"):
+    with pytest.raises(PretrainedModelError, match=r"could not load its weights.*this node may be offline"):
         predict("remote", resolve("remote", fetching), [], {}, ["H"])
 
 

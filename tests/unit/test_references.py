@@ -39,7 +39,7 @@ def test_every_reference_minimum_comes_from_its_curve_not_the_grid():
     distances = [0.5, 0.7, 0.8, 1.2, 3.0]
     curves, minima = probe_references(PROBES["H2"], distances, Level("hf", "sto-3g"), "cc-pvdz")
     assert minima["exact"] == pytest.approx((0.741421, 4.747732), abs=2e-6)
-    (fci_r, fci_d), (hf_r, hf_d) = minima["fci"], minima["label_method"]
+    (fci_r, fci_d), (hf_r, _) = minima["fci"], minima["label_method"]
     assert 0.741421 < fci_r < 0.77 and 4.4 < fci_d < 4.747732
     assert hf_r == pytest.approx(0.7123, abs=5e-4)
     # The minimum lies on the curve: the method's energy there is -D_e.
@@ -59,7 +59,9 @@ def test_two_protons_follow_coulomb_exactly():
 
 
 def test_label_method_on_bare_protons_is_coulomb_through_pyscf():
-    assert np.allclose(curve(PROBES["H2_2plus"], [0.5, 1.0, 2.0], Level("hf", "sto-3g")), coulomb_curve([0.5, 1.0, 2.0]))
+    assert np.allclose(
+        curve(PROBES["H2_2plus"], [0.5, 1.0, 2.0], Level("hf", "sto-3g")), coulomb_curve([0.5, 1.0, 2.0])
+    )
 
 
 def test_one_electron_h2_plus_is_bound_by_its_known_well_depth():

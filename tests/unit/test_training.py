@@ -5,10 +5,11 @@ from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
 import astray.models.schnet
+from astray.config_schema import model_spec
 from astray.models import build_model
-from astray.models.schnet import DenseRadiusGraph
+from astray.models.schnet import DenseRadiusGraph, load_model, predict_energies
 from astray.packing import PackedMolecules
-from astray.training import load_model, predict_energies, train
+from astray.training import train
 
 SPEC = {
     "architecture": "schnet",
@@ -28,10 +29,7 @@ def test_dense_radius_graph_matches_brute_force():
     batch = torch.tensor([0, 0, 0, 1, 1, 1, 1, 2, 2])
     edge_index, edge_weight = DenseRadiusGraph(cutoff=2.0)(pos, batch)
     expected = {
-        (i, j)
-        for i in range(9)
-        for j in range(9)
-        if i != j and batch[i] == batch[j] and (pos[i] - pos[j]).norm() < 2.0
+        (i, j) for i in range(9) for j in range(9) if i != j and batch[i] == batch[j] and (pos[i] - pos[j]).norm() < 2.0
     }
     assert set(map(tuple, edge_index.t().tolist())) == expected
     for (i, j), weight in zip(edge_index.t().tolist(), edge_weight):
@@ -56,7 +54,8 @@ def test_training_learns_and_checkpoint_rebuilds_the_same_model(tmp_path):
     assert history[-1]["val_mae_eV"] < 0.5 * history[0]["val_mae_eV"]
 
     model, meta = load_model(tmp_path / "model.pt")
-    assert meta["spec"] == SPEC and meta["species"] == ["H"] and meta["charge_aware"] is False
+    # The spec as trained, with the schema's defaults it was completed with.
+    assert meta["spec"] == model_spec(SPEC) and meta["species"] == ["H"] and meta["charge_aware"] is False
     predictions = predict_energies(model, validation)
     truth = np.array([a.get_potential_energy() for a in validation])
     assert np.abs(predictions - truth).mean() == pytest.approx(meta["best_val_mae_eV"], rel=1e-4)
@@ -91,7 +90,9 @@ def test_killed_training_resumes_from_its_last_checkpoint(tmp_path):
     assert (tmp_path / "resume.pt").exists() and not (tmp_path / "m.pt").exists()
 
     messages = []
-    history = train(data, data[:4], ATOM_ENERGIES, SPEC, settings, seed=0, output=tmp_path / "m.pt", log=messages.append)
+    history = train(
+        data, data[:4], ATOM_ENERGIES, SPEC, settings, seed=0, output=tmp_path / "m.pt", log=messages.append
+    )
     assert messages[0].startswith("resuming from epoch 5")
     assert [h["epoch"] for h in history] == list(range(1, 13))
     assert (tmp_path / "m.pt").exists() and not (tmp_path / "resume.pt").exists()
@@ -100,7 +101,7 @@ def test_killed_training_resumes_from_its_last_checkpoint(tmp_path):
 def test_pairwise_forward_is_torch_geometrics_schnet(tmp_path):
     """The training path (precomputed pairs, one filter per pair) computes the same energies and forces as
     torch-geometric's own forward on the dense radius graph."""
-    molecules = morse_dimers([0.7, 1.1]) + [Atoms("H2O", positions=[(0, 0, 0), (0.76, 0.59, 0), (-0.76, 0.59, 0)])]
+    molecules = [*morse_dimers([0.7, 1.1]), Atoms("H2O", positions=[(0, 0, 0), (0.76, 0.59, 0), (-0.76, 0.59, 0)])]
     molecules[-1].calc = SinglePointCalculator(molecules[-1], energy=-10.0)
     model = build_model(SPEC, {"mean": -1.0, "std": 2.0})
     batch = PackedMolecules(molecules, [0.0] * 3, cutoff=SPEC["cutoff"]).batch(torch.tensor([2, 0, 1]))
@@ -125,8 +126,13 @@ def test_training_killed_with_sigkill_resumes(tmp_path):
 
     data = morse_dimers(np.linspace(0.5, 2.5, 16))
     settings = {**TRAINING, "max_epochs": 800, "patience": 10000, "checkpoint_every": 3}
-    (tmp_path / "args.pkl").write_bytes(pickle.dumps((data, data[:4], ATOM_ENERGIES, SPEC, settings, 0, tmp_path / "m.pt")))
-    script = "import pickle, sys; from astray.training import train; train(*pickle.load(open(sys.argv[1], 'rb')), log=lambda m: None)"
+    (tmp_path / "args.pkl").write_bytes(
+        pickle.dumps((data, data[:4], ATOM_ENERGIES, SPEC, settings, 0, tmp_path / "m.pt"))
+    )
+    script = (
+        "import pickle, sys; from astray.training import train; "
+        "train(*pickle.load(open(sys.argv[1], 'rb')), log=lambda m: None)"
+    )
     job = subprocess.Popen([sys.executable, "-c", script, tmp_path / "args.pkl"])
     deadline = time.time() + 120
     while not (tmp_path / "resume.pt").exists():
