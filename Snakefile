@@ -28,7 +28,9 @@ include: "rules/geometries.smk"
 include: "rules/labels.smk"
 include: "rules/datasets.smk"
 include: "rules/train.smk"
-include: "rules/evaluate.smk"
+include: "rules/references.smk"
+include: "rules/evaluation.smk"
+include: "rules/report.smk"
 
 
 rule all:

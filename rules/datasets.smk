@@ -13,7 +13,7 @@ rule holdout_sets:
         test_molecules=DATASETS["test_molecules"],
         split_seed=DATASETS["split_seed"],
     log:
-        "results/logs/datasets/holdout_sets.log",
+        "results/logs/datasets/splits.json.log",
     conda:
         "../envs/qc.yaml"
     script:
@@ -30,7 +30,7 @@ rule training_set:
     params:
         code=script_code("training_set.py"),
     log:
-        "results/logs/datasets/{kind}/seed{seed}/train_n{size}.log",
+        "results/logs/datasets/{kind}/seed{seed}/train_n{size}.extxyz.log",
     conda:
         "../envs/qc.yaml"
     script:
@@ -48,7 +48,7 @@ rule dataset_manifest:
     params:
         code=script_code("dataset_manifest.py"),
     log:
-        "results/logs/datasets/manifest.log",
+        "results/logs/datasets/manifest.json.log",
     conda:
         "../envs/qc.yaml"
     script:

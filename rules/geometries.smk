@@ -13,9 +13,9 @@ rule geometries:
     # Threads come from the profile; only the normal-mode Hessians use more than one.
     threads: 1
     log:
-        "results/logs/geometries.log",
+        "results/logs/geometries/pool.extxyz.log",
     benchmark:
-        "results/benchmarks/geometries.tsv"
+        "results/benchmarks/geometries/pool.extxyz.tsv"
     conda:
         "../envs/qc.yaml"
     script:

@@ -15,9 +15,9 @@ rule label_chunk:
     # Threads come from the profile (set-threads); PySCF and Psi4 are told this number, never more.
     threads: 1
     log:
-        "results/logs/labels/chunk_{chunk}.log",
+        "results/logs/labels/chunk_{chunk}.extxyz.log",
     benchmark:
-        "results/benchmarks/labels/chunk_{chunk}.tsv"
+        "results/benchmarks/labels/chunk_{chunk}.extxyz.tsv"
     conda:
         "../envs/qc.yaml"
     script:
@@ -34,7 +34,7 @@ rule atom_energies:
         level=LEVEL,
     threads: 1
     log:
-        "results/logs/labels/atom_energies.log",
+        "results/logs/labels/atom_energies.json.log",
     conda:
         "../envs/qc.yaml"
     script:
@@ -52,7 +52,7 @@ rule merge_labels:
     params:
         code=script_code("merge_labels.py"),
     log:
-        "results/logs/labels/merge.log",
+        "results/logs/labels/labeled.extxyz.log",
     conda:
         "../envs/qc.yaml"
     script:

@@ -1,6 +1,9 @@
 # One trained model per capacity, dataset kind, seed and size. SchNet, and SevenNet fine-tuned, train in
 # astray's own loop; NequIP through its tools, one rule each: nequip-train, nequip-package, nequip-compile.
 RUN = "results/models/{kind}/seed{seed}/n{size}/{model}"
+# The log of results/X is results/logs/X.log, its timing results/benchmarks/X.tsv.
+LOGS = RUN.replace("results/", "results/logs/", 1)
+BENCHMARKS = RUN.replace("results/", "results/benchmarks/", 1)
 TRAINING_INPUTS = dict(
     train="results/datasets/{kind}/seed{seed}/train_n{size}.extxyz",
     validation="results/datasets/{kind}/validation.extxyz",
@@ -22,9 +25,9 @@ rule train:
         spec=model_spec,
         training=config["training"],
     log:
-        "results/logs/train/{kind}/seed{seed}/n{size}/{model}.log",
+        f"{LOGS}/model.pt.log",
     benchmark:
-        "results/benchmarks/train/{kind}/seed{seed}/n{size}/{model}.tsv"
+        f"{BENCHMARKS}/model.pt.tsv"
     conda:
         "../envs/ml.yaml"
     script:
@@ -46,9 +49,9 @@ rule train_finetune:
         spec=model_spec,
         training=config["training"],
     log:
-        "results/logs/train/{kind}/seed{seed}/n{size}/{model}.log",
+        f"{LOGS}/model.sevennet.pt.log",
     benchmark:
-        "results/benchmarks/train/{kind}/seed{seed}/n{size}/{model}.tsv"
+        f"{BENCHMARKS}/model.sevennet.pt.tsv"
     conda:
         "../envs/ml.yaml"
     script:
@@ -75,9 +78,9 @@ rule train_nequip:
         # must still have a type.
         species=ATOM_ELEMENTS,
     log:
-        "results/logs/train/{kind}/seed{seed}/n{size}/{model}.log",
+        f"{LOGS}/best.ckpt.log",
     benchmark:
-        "results/benchmarks/train/{kind}/seed{seed}/n{size}/{model}.tsv"
+        f"{BENCHMARKS}/best.ckpt.tsv"
     conda:
         "../envs/ml.yaml"
     script:
@@ -92,7 +95,7 @@ rule package_nequip:
     params:
         code=script_code("package_nequip.py"),
     log:
-        "results/logs/package/{kind}/seed{seed}/n{size}/{model}.log",
+        f"{LOGS}/model.nequip.zip.log",
     conda:
         "../envs/ml.yaml"
     script:
@@ -108,7 +111,7 @@ rule compile_nequip:
     params:
         code=script_code("compile_nequip.py"),
     log:
-        "results/logs/compile/{kind}/seed{seed}/n{size}/{model}.log",
+        f"{LOGS}/model.nequip.pt2.log",
     conda:
         "../envs/ml.yaml"
     script:

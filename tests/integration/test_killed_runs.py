@@ -63,7 +63,7 @@ def test_a_killed_labeling_run_resumes_and_writes_the_datasets_of_an_uninterrupt
 
     # Every chunk the kill interrupted reused exactly what it had finished and computed only the rest.
     for chunk, lines in at_kill.items():
-        log = (killed / f"results/logs/labels/{chunk}.log").read_text()
+        log = (killed / f"results/logs/labels/{chunk}.extxyz.log").read_text()
         summary = re.search(r"(\d+) geometries, (\d+) computed now, (\d+) reused", log)
         geometries, computed, reused = map(int, summary.groups())
         assert (reused, computed) == (lines, geometries - lines), (chunk, log[-500:])

@@ -61,6 +61,16 @@ def test_dry_run_plans_without_running(tmp_path):
     assert jobs["train"] == 2 * 2 * 2  # models x kinds x sizes
     assert jobs["label_chunk"] >= 2  # labels are chunked, not one job for all
     assert not (tmp_path / "results").exists()
+    # Every job's log and timing mirror its first output: results/X logs to results/logs/X.log.
+    jobs_shown = [
+        dict(re.findall(r"^    (\w+): (.+)$", block, flags=re.M)) for block in result.stdout.split("\nrule ")[1:]
+    ]
+    assert len(jobs_shown) == sum(jobs.values())
+    for job in jobs_shown:
+        if "output" in job:
+            mirrored = job["output"].split(", ")[0].removeprefix("results/")
+            assert job["log"] == f"results/logs/{mirrored}.log"
+            assert job.get("benchmark", f"results/benchmarks/{mirrored}.tsv") == f"results/benchmarks/{mirrored}.tsv"
 
 
 def test_the_plan_lists_snakemakes_jobs_and_estimates_what_they_cost(tmp_path):

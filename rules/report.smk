@@ -1,72 +1,3 @@
-# Reference curves of every probe: the label method and the exact answer (FCI for H2, 1/r for protons).
-rule reference_curves:
-    input:
-        atom_energies="results/labels/atom_energies.json",
-    output:
-        "results/references/probes.nc",
-    params:
-        code=script_code("reference_curves.py"),
-        probes=EVALUATION["probes"],
-        distances=EVALUATION["distances"],
-        fci_basis=EVALUATION["fci_basis"],
-        level=LEVEL,
-    threads: 1
-    log:
-        "results/logs/evaluate/reference_curves.log",
-    benchmark:
-        "results/benchmarks/evaluate/reference_curves.tsv"
-    conda:
-        "../envs/qc.yaml"
-    script:
-        "../workflow_scripts/reference_curves.py"
-
-
-# A pretrained model run once: every geometry evaluation and alignment need, each probe, its free atoms.
-rule predict_pretrained:
-    input:
-        test="results/datasets/test.extxyz",
-        training_sets=every_largest_training_set,
-        atom_energies="results/labels/atom_energies.json",
-        references="results/references/probes.nc",
-    output:
-        "results/pretrained/{model}/predictions.json",
-    wildcard_constraints:
-        model=models_of("pretrained"),
-    params:
-        code=script_code("predict_pretrained.py"),
-        recipe=lambda wildcards: PRETRAINED_RECIPES[wildcards.model],
-    threads: 1
-    log:
-        "results/logs/pretrained/{model}.log",
-    benchmark:
-        "results/benchmarks/pretrained/{model}.tsv"
-    conda:
-        "../envs/ml.yaml"
-    script:
-        "../workflow_scripts/predict_pretrained.py"
-
-
-# One model's probe predictions and holdout errors.
-rule evaluate:
-    input:
-        model=trained_model,
-        summary=model_summary,
-        train=alignment_set,
-        test="results/datasets/test.extxyz",
-        atom_energies="results/labels/atom_energies.json",
-        references="results/references/probes.nc",
-    output:
-        "results/evaluation/{kind}/seed{seed}/n{size}/{model}.nc",
-    params:
-        code=script_code("evaluate.py"),
-    log:
-        "results/logs/evaluate/{kind}/seed{seed}/n{size}/{model}.log",
-    conda:
-        "../envs/ml.yaml"
-    script:
-        "../workflow_scripts/evaluate.py"
-
-
 # The result cube: every evaluation and the references, with provenance.
 rule cube:
     input:
@@ -81,7 +12,7 @@ rule cube:
         # Provenance: the whole config but the plot settings, so restyling a figure leaves the cube alone.
         config={key: value for key, value in config.items() if key != "plots"},
     log:
-        "results/logs/evaluate/cube.log",
+        "results/logs/cube.nc.log",
     conda:
         "../envs/analysis.yaml"
     script:
@@ -106,7 +37,7 @@ rule plot_model:
         kinds=DATASETS["kinds"],
         plots=PLOTS,
     log:
-        "results/logs/plots/{model}.log",
+        "results/logs/plots/{model}.png.log",
     conda:
         "../envs/analysis.yaml"
     script:
@@ -123,7 +54,7 @@ rule plot_scaling:
         code=script_code("plot_scaling.py"),
         plots=PLOTS,
     log:
-        "results/logs/plots/scaling.log",
+        "results/logs/plots/scaling.png.log",
     conda:
         "../envs/analysis.yaml"
     script:
@@ -144,7 +75,7 @@ rule tables:
     params:
         code=script_code("tables.py"),
     log:
-        "results/logs/tables.log",
+        "results/logs/tables/probe_metrics.csv.log",
     conda:
         "../envs/analysis.yaml"
     script:

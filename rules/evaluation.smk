@@ -1,0 +1,44 @@
+# A pretrained model run once: every geometry evaluation and alignment need, each probe, its free atoms.
+rule predict_pretrained:
+    input:
+        test="results/datasets/test.extxyz",
+        training_sets=every_largest_training_set,
+        atom_energies="results/labels/atom_energies.json",
+        references="results/references/probes.nc",
+    output:
+        "results/pretrained/{model}/predictions.json",
+    wildcard_constraints:
+        model=models_of("pretrained"),
+    params:
+        code=script_code("predict_pretrained.py"),
+        recipe=lambda wildcards: PRETRAINED_RECIPES[wildcards.model],
+    threads: 1
+    log:
+        "results/logs/pretrained/{model}/predictions.json.log",
+    benchmark:
+        "results/benchmarks/pretrained/{model}/predictions.json.tsv"
+    conda:
+        "../envs/ml.yaml"
+    script:
+        "../workflow_scripts/predict_pretrained.py"
+
+
+# One model's probe predictions and holdout errors.
+rule evaluate:
+    input:
+        model=trained_model,
+        summary=model_summary,
+        train=alignment_set,
+        test="results/datasets/test.extxyz",
+        atom_energies="results/labels/atom_energies.json",
+        references="results/references/probes.nc",
+    output:
+        "results/evaluation/{kind}/seed{seed}/n{size}/{model}.nc",
+    params:
+        code=script_code("evaluate.py"),
+    log:
+        "results/logs/evaluation/{kind}/seed{seed}/n{size}/{model}.nc.log",
+    conda:
+        "../envs/ml.yaml"
+    script:
+        "../workflow_scripts/evaluate.py"
