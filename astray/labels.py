@@ -25,6 +25,7 @@ from astray.levels import (
     LabelFailure,
     LabelInputError,
     Level,
+    charge_and_multiplicity,
     check_charge_and_spin,
     check_distances,
     check_elements,
@@ -111,8 +112,7 @@ def geometry_key(atoms: Atoms, level: Level, forces: bool = True) -> str:
         [
             atoms.get_chemical_symbols(),
             np.round(atoms.positions, 8).tolist(),
-            int(atoms.info.get("charge", 0)),
-            int(atoms.info.get("multiplicity", 1)),
+            *charge_and_multiplicity(atoms),
             level.tag,
             forces,
         ]
@@ -179,8 +179,8 @@ class WarmStart:
             key=key,
             symbols=np.array(atoms.get_chemical_symbols()),
             positions=atoms.positions,
-            charge=int(atoms.info.get("charge", 0)),
-            multiplicity=int(atoms.info.get("multiplicity", 1)),
+            charge=charge_and_multiplicity(atoms)[0],
+            multiplicity=charge_and_multiplicity(atoms)[1],
             density=density,
         )
         write_atomically(self.path, lambda temporary: _save_npz(temporary, record))
@@ -194,11 +194,9 @@ def _save_npz(path, record: dict) -> None:
 
 def _neighbours(a: Atoms, b: Atoms) -> bool:
     """Same molecule and spin state, no atom displaced by more than WARM_START_MAX_DISPLACEMENT."""
-    same_state = (
-        a.get_chemical_symbols() == b.get_chemical_symbols()
-        and a.info.get("charge", 0) == b.info.get("charge", 0)
-        and a.info.get("multiplicity", 1) == b.info.get("multiplicity", 1)
-    )
+    same_state = a.get_chemical_symbols() == b.get_chemical_symbols() and charge_and_multiplicity(
+        a
+    ) == charge_and_multiplicity(b)
     if not same_state:
         return False
     return float(np.abs(a.positions - b.positions).max()) <= WARM_START_MAX_DISPLACEMENT
@@ -275,8 +273,8 @@ def with_label(atoms: Atoms, result: dict, level: Level) -> Atoms:
         method=level.method,
         basis=level.basis,
         density_fit=level.density_fit,
-        charge=int(atoms.info.get("charge", 0)),
-        multiplicity=int(atoms.info.get("multiplicity", 1)),
+        charge=charge_and_multiplicity(atoms)[0],
+        multiplicity=charge_and_multiplicity(atoms)[1],
     )
     forces = None if result["forces"] is None else np.array(result["forces"])
     labeled.calc = SinglePointCalculator(labeled, energy=result["energy"], forces=forces)

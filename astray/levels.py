@@ -73,14 +73,31 @@ class LabelInputError(ValueError):
     """Input that no engine can label (bad method, basis, charge, spin or geometry): stops before any work."""
 
 
+def electronic_state(atoms: Atoms) -> tuple:
+    """The total charge and spin multiplicity a geometry is tagged with (every source tags its geometries:
+    `astray.sources.tagged`). One without them is refused, never taken for a neutral singlet: for H2+ or a
+    stretched radical that guess would be a different molecule."""
+    missing = [key for key in ("charge", "multiplicity") if key not in atoms.info]
+    if missing:
+        raise LabelInputError(
+            f"{_name(atoms)}: no {' or '.join(repr(key) for key in missing)} in its info; astray's sources tag every "
+            "geometry with its total charge and spin multiplicity"
+        )
+    return atoms.info["charge"], atoms.info["multiplicity"]
+
+
+def charge_and_multiplicity(atoms: Atoms) -> tuple[int, int]:
+    charge, multiplicity = electronic_state(atoms)
+    return int(charge), int(multiplicity)
+
+
 def electron_count(atoms: Atoms) -> int:
-    return int(atoms.numbers.sum()) - int(atoms.info.get("charge", 0))
+    return int(atoms.numbers.sum()) - charge_and_multiplicity(atoms)[0]
 
 
 def check_charge_and_spin(atoms: Atoms) -> None:
     """Charge and multiplicity must describe a real electronic state of these nuclei."""
-    charge = atoms.info.get("charge", 0)
-    multiplicity = atoms.info.get("multiplicity", 1)
+    charge, multiplicity = electronic_state(atoms)
     name = _name(atoms)
     if int(charge) != charge:
         raise LabelInputError(f"{name}: field 'charge' must be an integer, got {charge!r}")

@@ -14,6 +14,8 @@ import numpy as np
 import torch
 from scipy.spatial.distance import pdist
 
+from astray.levels import charge_and_multiplicity
+
 
 @dataclass
 class Batch:
@@ -50,8 +52,9 @@ class PackedMolecules:
         )
         self.local_pairs = as_long(np.concatenate(local_pairs, axis=1))
         self.energy = torch.as_tensor(np.asarray(energies), dtype=torch.float32, device=device)
-        self.charge = as_long([a.info.get("charge", 0) for a in atoms_list])
-        self.multiplicity = as_long([a.info.get("multiplicity", 1) for a in atoms_list])
+        states = [charge_and_multiplicity(a) for a in atoms_list]
+        self.charge = as_long([charge for charge, _ in states])
+        self.multiplicity = as_long([multiplicity for _, multiplicity in states])
         self.forces = (
             torch.as_tensor(np.concatenate([a.get_forces() for a in atoms_list]), dtype=torch.float32, device=device)
             if with_forces

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from astray.io import write_atomically
-from astray.levels import is_stretched
+from astray.levels import charge_and_multiplicity, is_stretched
 from astray.sources import matching_files
 
 
@@ -34,7 +34,7 @@ def summarize(pool) -> PoolSummary:
         molecules=[atoms.info["molecule"] for atoms in pool],
         origins=[atoms.info["origin"] for atoms in pool],
         formulas=[atoms.get_chemical_formula() for atoms in pool],
-        unrestricted=[atoms.info.get("multiplicity", 1) != 1 or is_stretched(atoms) for atoms in pool],
+        unrestricted=[charge_and_multiplicity(atoms)[1] != 1 or is_stretched(atoms) for atoms in pool],
         elements=sorted({symbol for atoms in pool for symbol in atoms.get_chemical_symbols()}),
     )
 

@@ -20,7 +20,7 @@ from ase import Atoms
 from ase.units import Bohr
 
 from astray.engines import Solution
-from astray.levels import LabelFailure, LabelInputError, Level, electron_count, is_stretched
+from astray.levels import LabelFailure, LabelInputError, Level, charge_and_multiplicity, electron_count, is_stretched
 
 INSTALL_HINT = (
     "Psi4 is not installed (or $ASTRAY_PSI4 does not point at it): on Debian/Ubuntu `apt-get install psi4`, "
@@ -87,7 +87,7 @@ def _basis_file(basis: str) -> Path | None:
 
 def check_method(level: Level) -> None:
     """Run a hydrogen atom with the method: the one check that catches whatever Psi4 itself refuses."""
-    hydrogen = Atoms("H", info={"multiplicity": 2})
+    hydrogen = Atoms("H", info={"charge": 0, "multiplicity": 2, "geometry_id": "H atom"})
     try:
         compute(hydrogen, Level(level.method, "sto-3g", "psi4", level.density_fit), forces=False)
     except LabelFailure as error:
@@ -100,7 +100,7 @@ def check_geometry(atoms: Atoms, level: Level) -> None:
 
 def compute(atoms: Atoms, level: Level, forces: bool, threads=None, guess=None) -> Solution:
     """`guess` is accepted for the common interface; Psi4 starts each subprocess from its own guess."""
-    multiplicity = int(atoms.info.get("multiplicity", 1))
+    multiplicity = charge_and_multiplicity(atoms)[1]
     driver = "gradient" if forces else "energy"
     if electron_count(atoms) < 2:
         # One electron: UHF is exact in the basis, and Psi4's stability analysis never returns on it.
@@ -202,8 +202,8 @@ def _request(atoms, level: Level, driver: str, keywords: dict) -> dict:
         "molecule": {
             "symbols": atoms.get_chemical_symbols(),
             "geometry": (np.asarray(atoms.positions) / Bohr).ravel().tolist(),
-            "molecular_charge": int(atoms.info.get("charge", 0)),
-            "molecular_multiplicity": int(atoms.info.get("multiplicity", 1)),
+            "molecular_charge": charge_and_multiplicity(atoms)[0],
+            "molecular_multiplicity": charge_and_multiplicity(atoms)[1],
             # Our geometries are final: no reorientation, and C1 so guess_mix may break spatial symmetry.
             "fix_com": True,
             "fix_orientation": True,

@@ -17,7 +17,14 @@ from pyscf import cc, dft, fci, gto, lib, mp, scf
 from pyscf.lib.exceptions import BasisNotFoundError, LinearDependencyError
 
 from astray.engines import Solution
-from astray.levels import LabelFailure, LabelInputError, Level, fci_determinants, is_stretched
+from astray.levels import (
+    LabelFailure,
+    LabelInputError,
+    Level,
+    charge_and_multiplicity,
+    fci_determinants,
+    is_stretched,
+)
 
 # A broken-symmetry solution must beat the restricted one by more than this to count as broken (Hartree).
 SYMMETRY_BREAKING_THRESHOLD = 1e-7
@@ -92,8 +99,8 @@ def build_molecule(atoms: Atoms, basis: str) -> gto.Mole:
         atom=[(symbol, position) for symbol, position in zip(symbols, atoms.positions)],
         unit="Angstrom",
         basis={symbol: copy.deepcopy(_element_basis(basis, symbol)) for symbol in set(symbols)},
-        charge=int(atoms.info.get("charge", 0)),
-        spin=int(atoms.info.get("multiplicity", 1)) - 1,
+        charge=charge_and_multiplicity(atoms)[0],
+        spin=charge_and_multiplicity(atoms)[1] - 1,
         verbose=0,
     )
 

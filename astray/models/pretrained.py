@@ -22,7 +22,7 @@ from ase import Atoms
 
 from astray.config_schema import model_spec
 from astray.io import read_json, write_json
-from astray.levels import ATOM_MULTIPLICITY
+from astray.levels import ATOM_MULTIPLICITY, charge_and_multiplicity
 
 # Potentials whose weights ship inside their PyPI wheels, so they run on offline cluster nodes. What each
 # was trained on is as its authors state it (SevenNet's documentation, "Pretrained models").
@@ -187,7 +187,7 @@ class CalculatorModel:
 
     def _calculate(self, atoms: Atoms):
         bare = Atoms(atoms.numbers, positions=atoms.positions)
-        charge, multiplicity = int(atoms.info.get("charge", 0)), int(atoms.info.get("multiplicity", 1))
+        charge, multiplicity = charge_and_multiplicity(atoms)
         # Calculators read the charge and spin from atoms.info (fairchem) or hold them (AIMNet2ASE).
         for where, value in (("charge", charge), ("spin", multiplicity)):
             if self.recipe.get(f"{where}_key"):
@@ -331,7 +331,7 @@ class PretrainedPredictions:
         key = atoms.info["geometry_id"]
         if key in self.known:
             value = self.known[key]
-        elif len(atoms) == 1 and atoms.info.get("charge", 0) == 0:
+        elif len(atoms) == 1 and charge_and_multiplicity(atoms)[0] == 0:
             value = 0.0  # a neutral free atom, relative to the model's own: zero by construction
         else:
             raise KeyError(f"{self.path}: no prediction for geometry '{key}'; the predictions are out of date")

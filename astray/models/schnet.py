@@ -12,7 +12,7 @@ from torch import nn
 from torch_geometric.nn.models import SchNet
 
 from astray.config_schema import model_spec
-from astray.levels import ATOM_MULTIPLICITY
+from astray.levels import ATOM_MULTIPLICITY, charge_and_multiplicity
 from astray.models import build_model
 from astray.units import BOHR_TO_ANGSTROM, HARTREE_TO_EV
 
@@ -362,8 +362,8 @@ def collate(atoms_list) -> MoleculeBatch:
         z=torch.as_tensor(np.concatenate([a.numbers for a in atoms_list]), dtype=torch.long),
         pos=torch.as_tensor(np.concatenate([a.positions for a in atoms_list]), dtype=torch.float32),
         batch=torch.repeat_interleave(torch.arange(len(atoms_list)), torch.as_tensor(counts)),
-        charge=torch.as_tensor([a.info.get("charge", 0) for a in atoms_list], dtype=torch.long),
-        multiplicity=torch.as_tensor([a.info.get("multiplicity", 1) for a in atoms_list], dtype=torch.long),
+        charge=torch.as_tensor([charge_and_multiplicity(a)[0] for a in atoms_list], dtype=torch.long),
+        multiplicity=torch.as_tensor([charge_and_multiplicity(a)[1] for a in atoms_list], dtype=torch.long),
     )
 
 

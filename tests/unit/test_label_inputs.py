@@ -11,7 +11,14 @@ HF_SVP = Level("hf", "def2-svp")
 
 def molecule(symbols="OH2", positions=((0, 0, 0.12), (0, 0.76, -0.47), (0, -0.72, -0.49)), **info):
     atoms = Atoms(symbols, positions=positions)
-    atoms.info.update({"geometry_id": "bad-one", **info})
+    atoms.info.update({"geometry_id": "bad-one", "charge": 0, "multiplicity": 1, **info})
+    return atoms
+
+
+def untagged():
+    """A geometry that reached labeling without its electronic state (no source would make one)."""
+    atoms = molecule()
+    del atoms.info["multiplicity"]
     return atoms
 
 
@@ -23,6 +30,7 @@ def molecule(symbols="OH2", positions=((0, 0, 0.12), (0, 0.76, -0.47), (0, -0.72
         (molecule(), Level("hf", "no-such-basis"), "labels.basis: PySCF has no basis 'no-such-basis'"),
         (molecule("XeH2"), Level("hf", "6-31g"), "for element Xe"),
         (molecule(multiplicity=2), HF_SVP, "field 'multiplicity' 2 is impossible with 10 electrons"),
+        (untagged(), HF_SVP, "geometry 'bad-one': no 'multiplicity' in its info"),
         (molecule(charge=1), HF_SVP, "field 'multiplicity' 1 is impossible with 9 electrons"),
         (molecule(charge=11, multiplicity=1), HF_SVP, "field 'charge' 11 removes more electrons"),
         (molecule(multiplicity=0), HF_SVP, "field 'multiplicity' must be a positive integer"),

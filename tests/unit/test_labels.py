@@ -85,7 +85,9 @@ def test_charged_species_are_labeled_with_their_charge():
     assert one_electron["s2"] == pytest.approx(0.75)
     assert one_electron["energy"] / HARTREE_TO_EV == pytest.approx(-0.6026, abs=3e-3)
 
-    trihydrogen = Atoms("H3", positions=[(0, 0, 0), (0.873, 0, 0), (0.4365, 0.756, 0)], info={"charge": 1})
+    trihydrogen = Atoms(
+        "H3", positions=[(0, 0, 0), (0.873, 0, 0), (0.4365, 0.756, 0)], info={"charge": 1, "multiplicity": 1}
+    )
     proton = Atoms("H", info={"charge": 1, "multiplicity": 1})
     h3_plus = label_geometry(trihydrogen, HF_SVP)["energy"]
     h2_plus_proton = label_geometry(h2(0.74), HF_SVP)["energy"] + label_geometry(proton, HF_SVP)["energy"]

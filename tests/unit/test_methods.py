@@ -10,11 +10,19 @@ from astray.units import HARTREE_TO_EV
 
 
 def h2(distance):
-    return Atoms("H2", positions=[(0, 0, 0), (0, 0, distance)], info={"geometry_id": f"H2@{distance}"})
+    return Atoms(
+        "H2",
+        positions=[(0, 0, 0), (0, 0, distance)],
+        info={"geometry_id": f"H2@{distance}", "charge": 0, "multiplicity": 1},
+    )
 
 
 def water():
-    return Atoms("OH2", positions=[(0, 0, 0.12), (0, 0.76, -0.47), (0, -0.72, -0.49)], info={"geometry_id": "H2O"})
+    return Atoms(
+        "OH2",
+        positions=[(0, 0, 0.12), (0, 0.76, -0.47), (0, -0.72, -0.49)],
+        info={"geometry_id": "H2O", "charge": 0, "multiplicity": 1},
+    )
 
 
 def energy(atoms, method, basis="cc-pvdz", **options):
@@ -48,13 +56,15 @@ def test_mp2_forces_match_finite_differences():
 
 
 def test_fci_keeps_the_requested_spin_of_an_open_shell():
-    oxygen = Atoms("O", info={"multiplicity": 3, "geometry_id": "O atom"})
+    oxygen = Atoms("O", info={"charge": 0, "multiplicity": 3, "geometry_id": "O atom"})
     record, _ = calculate(oxygen, Level("fci", "sto-3g"))
     assert record["s2"] == pytest.approx(2.0, abs=1e-6) and record["forces"] is None
 
 
 def test_d3bj_adds_an_attractive_dispersion_energy():
-    dimer = Atoms("He2", positions=[(0, 0, 0), (0, 0, 3.0)], info={"geometry_id": "He2"})
+    dimer = Atoms(
+        "He2", positions=[(0, 0, 0), (0, 0, 3.0)], info={"geometry_id": "He2", "charge": 0, "multiplicity": 1}
+    )
     plain = energy(dimer, "b3lyp", "def2-svp")
     dispersion = energy(dimer, "b3lyp-d3bj", "def2-svp") - plain
     assert -0.02 < dispersion < 0  # a few meV of attraction near the helium dimer's distance

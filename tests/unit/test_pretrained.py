@@ -19,6 +19,8 @@ from astray.models.pretrained import (
 )
 from astray.references import PROBES, probe_geometry
 
+NEUTRAL_SINGLET = {"charge": 0, "multiplicity": 1}  # the electronic state every source tags
+
 DISTANCES = [0.3, 0.5, 0.6, 0.7, 0.74, 0.8, 0.9, 1.2, 2.0, 4.0]
 # Lennard-Jones through ASE's own calculator: a factory that needs no weights, with a known minimum.
 SIGMA, EPSILON = 0.8, 3.0
@@ -104,14 +106,14 @@ def test_a_probe_with_an_element_the_model_lacks_is_nan_with_the_reason_and_the_
 
 def test_a_holdout_geometry_the_model_cannot_take_is_an_error_naming_it():
     emt = {"architecture": "pretrained", "factory": "ase.calculators.emt:EMT", "trained_on": "EMT parameters"}
-    hf = Atoms("HF", positions=[(0, 0, 0), (0, 0, 0.92)], info={"geometry_id": "HF:test"})
+    hf = Atoms("HF", positions=[(0, 0, 0), (0, 0, 0.92)], info={"geometry_id": "HF:test", **NEUTRAL_SINGLET})
     with pytest.raises(PretrainedModelError, match=r"models.emt: cannot predict geometry 'HF:test' .*for F"):
         predict("emt", resolve("emt", emt), [hf], {}, ["H", "F"])
 
 
 def test_a_calculator_returning_nan_is_refused_never_recorded():
     broken = {**LENNARD_JONES, "kwargs": {**LENNARD_JONES["kwargs"], "epsilon": float("nan")}}
-    h2 = Atoms("H2", positions=[(0, 0, 0), (0, 0, 0.9)], info={"geometry_id": "H2:test"})
+    h2 = Atoms("H2", positions=[(0, 0, 0), (0, 0, 0.9)], info={"geometry_id": "H2:test", **NEUTRAL_SINGLET})
     with pytest.raises(PretrainedModelError, match=r"'H2:test'.*returned nan"):
         predict("broken", resolve("broken", broken), [h2], {}, ["H"])
     table = predict("broken", resolve("broken", broken), [], curves("H2"), ["H"])
@@ -139,7 +141,9 @@ def test_weights_out_of_reach_say_the_node_may_be_offline():
 
 
 def labeled(symbols, positions, energy, geometry_id):
-    atoms = Atoms(symbols, positions=positions, info={"geometry_id": geometry_id, "origin": "equilibrium"})
+    atoms = Atoms(
+        symbols, positions=positions, info={"geometry_id": geometry_id, "origin": "equilibrium", **NEUTRAL_SINGLET}
+    )
     atoms.calc = SinglePointCalculator(atoms, energy=energy)
     return atoms
 
@@ -180,8 +184,10 @@ class Killed(BaseException):
 def test_a_killed_prediction_run_resumes_without_predicting_again(tmp_path, monkeypatch):
     from ase.calculators.lj import LennardJones
 
-    dimers = [Atoms("H2", positions=[(0, 0, 0), (0, 0, 0.8 + 0.001 * i)], info={"geometry_id": f"d{i}"})
-              for i in range(700)]  # fmt: skip
+    dimers = [
+        Atoms("H2", positions=[(0, 0, 0), (0, 0, 0.8 + 0.001 * i)], info={"geometry_id": f"d{i}", **NEUTRAL_SINGLET})
+        for i in range(700)
+    ]
     calls = []
     calculate = LennardJones.calculate
 

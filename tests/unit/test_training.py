@@ -11,6 +11,8 @@ from astray.models.schnet import DenseRadiusGraph, load_model, predict_energies
 from astray.packing import PackedMolecules
 from astray.training import train
 
+NEUTRAL_SINGLET = {"charge": 0, "multiplicity": 1}  # the electronic state every source tags
+
 SPEC = {
     "architecture": "schnet",
     "hidden_channels": 16,
@@ -41,7 +43,7 @@ def morse_dimers(distances):
     dimers = []
     for r in distances:
         atoms = Atoms("H2", positions=[(0, 0, 0), (0, 0, r)])
-        atoms.info.update(geometry_id=f"H2@{r:.3f}", origin="equilibrium")
+        atoms.info.update(geometry_id=f"H2@{r:.3f}", origin="equilibrium", charge=0, multiplicity=1)
         atoms.calc = SinglePointCalculator(atoms, energy=4.7 * ((1 - np.exp(-1.9 * (r - 0.74))) ** 2 - 1))
         dimers.append(atoms)
     return dimers
@@ -101,7 +103,10 @@ def test_killed_training_resumes_from_its_last_checkpoint(tmp_path):
 def test_pairwise_forward_is_torch_geometrics_schnet(tmp_path):
     """The training path (precomputed pairs, one filter per pair) computes the same energies and forces as
     torch-geometric's own forward on the dense radius graph."""
-    molecules = [*morse_dimers([0.7, 1.1]), Atoms("H2O", positions=[(0, 0, 0), (0.76, 0.59, 0), (-0.76, 0.59, 0)])]
+    molecules = [
+        *morse_dimers([0.7, 1.1]),
+        Atoms("H2O", positions=[(0, 0, 0), (0.76, 0.59, 0), (-0.76, 0.59, 0)], info=NEUTRAL_SINGLET),
+    ]
     molecules[-1].calc = SinglePointCalculator(molecules[-1], energy=-10.0)
     model = build_model(SPEC, {"mean": -1.0, "std": 2.0})
     batch = PackedMolecules(molecules, [0.0] * 3, cutoff=SPEC["cutoff"]).batch(torch.tensor([2, 0, 1]))
@@ -162,7 +167,7 @@ def emt_molecules(count: int, seed: int = 0):
     for index in range(count):
         atoms = molecule(names[index % len(names)])
         atoms.positions += rng.normal(0, 0.05, atoms.positions.shape)
-        atoms.info.update(geometry_id=f"m{index}", origin="rattled")
+        atoms.info.update(geometry_id=f"m{index}", origin="rattled", **NEUTRAL_SINGLET)
         atoms.calc = EMT()
         atoms.calc = SinglePointCalculator(atoms, energy=atoms.get_potential_energy())
         molecules.append(atoms)
