@@ -2,6 +2,10 @@
 over one another, and the profile's resource requests. Each failure is one line naming the file or key."""
 
 import copy
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -132,3 +136,99 @@ def _gpu_keys(resources) -> list[str]:
     if resources is None:
         return []
     return [key for key in resources if key in GPU_RESOURCES]
+
+
+# SLURM never starts a job that asks for more than any node of its partition has: it stays pending
+# (reason PartitionConfig) while Snakemake waits without a word. Compare the profile with sinfo first.
+
+
+@dataclass(frozen=True)
+class Node:
+    """The largest node of a partition, in what a job asks for."""
+
+    cpus: int
+    memory_mb: int
+    gpus: int
+
+
+def slurm_partitions() -> tuple:
+    """({partition: largest Node}, default partition) from this machine's sinfo; ({}, None) where there is
+    no sinfo or no controller answers (planning on a laptop, or off the cluster)."""
+    if shutil.which("sinfo") is None:
+        return {}, None
+    try:
+        result = subprocess.run(["sinfo", "-N", "-h", "-o", "%P|%c|%m|%G"], capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        return {}, None
+    if result.returncode != 0:
+        return {}, None
+    return parse_sinfo(result.stdout)
+
+
+def parse_sinfo(text: str) -> tuple:
+    """One line per node and partition, `partition|cpus|memory MB|gres`; the default partition is starred."""
+    partitions, default = {}, None
+    for line in text.splitlines():
+        name, cpus, memory, gres = line.strip().split("|")
+        if name.endswith("*"):
+            name = default = name[:-1]
+        gpus = sum(int(count) for count in re.findall(r"gpu(?::[^:,(]+)?:(\d+)", gres))
+        node = Node(int(cpus.rstrip("+")), int(memory.rstrip("+")), gpus)
+        largest = partitions.get(name, Node(0, 0, 0))
+        partitions[name] = Node(max(largest.cpus, node.cpus), max(largest.memory_mb, node.memory_mb),
+                                max(largest.gpus, node.gpus))  # fmt: skip
+    return partitions, default
+
+
+def uses_slurm(rule_resources: dict, default_resources) -> bool:
+    """A profile that names SLURM resources (profiles/slurm does) submits through SLURM."""
+    named = [*_keys(default_resources), *(key for resources in rule_resources.values() for key in _keys(resources))]
+    return any(key.startswith("slurm_") for key in named)
+
+
+def check_slurm_requests(threads: dict, rule_resources: dict, default_resources, partitions: dict, default_partition):
+    """Every rule's threads, memory and GPUs (set-threads, set-resources, default-resources) fit the largest
+    node of the partition it is sent to. Without sinfo's answer (no cluster here) there is nothing to
+    compare with."""
+    if not partitions:
+        return
+    defaults = {key: _value(value) for key, value in _items(default_resources)}
+    for rule in sorted(set(threads) | set(rule_resources)):
+        resources = {**defaults, **{key: _value(value) for key, value in _items(rule_resources.get(rule))}}
+        where = "set-resources." + rule if "slurm_partition" in _keys(rule_resources.get(rule)) else "default-resources"
+        partition = resources.get("slurm_partition", default_partition)
+        if partition not in partitions:
+            raise ConfigFileError(
+                f"profile: {where}.slurm_partition '{partition}' (for {rule}) is not a partition of this cluster; "
+                f"sinfo lists {', '.join(sorted(partitions))} (edit the profile's lines marked SITE)"
+            )
+        node = partitions[partition]
+        asked = {
+            "CPUs": (resources.get("cpus_per_task") or _value(threads.get(rule, 1)), f"set-threads.{rule}", node.cpus),
+            "MB of memory": (resources.get("mem_mb", 0), _resource_key(rule, "mem_mb", rule_resources), node.memory_mb),
+            "GPUs": (resources.get("gpu", 0), _resource_key(rule, "gpu", rule_resources), node.gpus),
+        }
+        for what, (amount, key, available) in asked.items():
+            if isinstance(amount, int | float) and amount > available:
+                raise ConfigFileError(
+                    f"profile: {key} asks {amount} {what} for each {rule} job, but the largest node of partition "
+                    f"'{partition}' has {available} (sinfo); SLURM would leave those jobs pending forever "
+                    "(reason PartitionConfig)"
+                )
+
+
+def _resource_key(rule: str, key: str, rule_resources: dict) -> str:
+    return f"set-resources.{rule}.{key}" if key in _keys(rule_resources.get(rule)) else f"default-resources.{key}"
+
+
+def _keys(resources) -> list:
+    return [] if resources is None else list(resources)
+
+
+def _items(resources) -> list:
+    return [] if resources is None else [(key, resources[key]) for key in resources]
+
+
+def _value(value):
+    """A profile's number as given (Snakemake wraps resources in objects that hold it)."""
+    return getattr(value, "value", value)

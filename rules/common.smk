@@ -4,7 +4,14 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from astray.config_checks import applied_order, check_gpu_requests, layered_config
+from astray.config_checks import (
+    applied_order,
+    check_gpu_requests,
+    check_slurm_requests,
+    layered_config,
+    slurm_partitions,
+    uses_slurm,
+)
 from astray.datasets import KIND_ORIGINS, split_molecules
 from astray.geometries import GeometrySourceError, build_pool
 from astray.io import check_writable
@@ -29,6 +36,17 @@ config.update(_layered_config)
 # asks for a GPU where none can be used, or results cannot be written.
 validate(config, schema="../config/schema.yaml")
 check_gpu_requests(workflow.resource_settings.overwrite_resources, workflow.resource_settings.default_resources)
+# A SLURM profile's requests against the cluster's nodes, where sinfo answers: a job no node can take would
+# pend forever. Checked when planning, not again inside every submitted job.
+if workflow.is_main_process and uses_slurm(
+    workflow.resource_settings.overwrite_resources, workflow.resource_settings.default_resources
+):
+    check_slurm_requests(
+        workflow.resource_settings.overwrite_threads,
+        workflow.resource_settings.overwrite_resources,
+        workflow.resource_settings.default_resources,
+        *slurm_partitions(),
+    )
 check_writable("results")
 # Errors found later in planning name the config files they come from, in the order they were applied.
 CONFIG_FILES = " + ".join(

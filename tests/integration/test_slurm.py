@@ -5,6 +5,7 @@ fake GPU (a GRES backed by /dev/null) so that training jobs' GPU requests are sc
 """
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -162,6 +163,31 @@ def test_tiny_campaign_runs_through_sbatch_with_gpus_for_training(slurm_cluster,
         training = rule in ("train", "train_nequip")
         assert ("gpu" in job.get("TresPerJob", "")) == training, (rule, job.get("TresPerJob"))
         assert job["Partition"] == ("gpu" if training else "cpu"), rule
+
+
+def test_threads_no_node_has_stop_the_plan_with_the_clusters_numbers(slurm_cluster, tmp_path):
+    """A job asking for more CPUs than its partition's nodes have would pend forever (PartitionConfig);
+    planning asks sinfo and refuses it before anything is submitted."""
+    profile = site_profile(tmp_path)
+    settings = yaml.safe_load((profile / "config.yaml").read_text())
+    settings["set-threads"]["label_chunk"] = 64
+    (profile / "config.yaml").write_text(yaml.safe_dump(settings))
+    node = subprocess.run(["slurmd", "-C"], capture_output=True, text=True, check=True).stdout
+    cpus = int(re.search(r"CPUs=(\d+)", node).group(1))
+    command = [*SNAKEMAKE[:-2], "-n", "--profile", str(profile), "--directory", str(tmp_path), "--configfile",
+               str(TINY_CONFIG)]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert (
+        f"profile: set-threads.label_chunk asks 64 CPUs for each label_chunk job, but the largest node of "
+        f"partition 'cpu' has {cpus} (sinfo)" in result.stdout + result.stderr
+    )
+    assert not scheduled_jobs_since(tmp_path) and not (tmp_path / "results").exists()
+
+
+def scheduled_jobs_since(workdir: Path) -> list:
+    """Jobs of this working directory the controller knows (none if nothing was submitted from it)."""
+    return [job for job in scheduled_jobs() if job.get("WorkDir", "").startswith(str(workdir))]
 
 
 def _rule(job: dict) -> str:

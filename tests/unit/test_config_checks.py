@@ -1,9 +1,18 @@
 """Config files are read strictly (a repeated key is refused, a YAML anchor is not) and laid over one another
 as the README says: settings key by key, collections replaced unless a file extends them."""
 
+import re
+
 import pytest
 
-from astray.config_checks import ConfigFileError, check_config_files, layered_config
+from astray.config_checks import (
+    ConfigFileError,
+    Node,
+    check_config_files,
+    check_slurm_requests,
+    layered_config,
+    parse_sinfo,
+)
 
 ANCHORED = """models:
   schnet_m: &schnet_m {architecture: schnet, hidden_channels: 64, cutoff: 5.0}
@@ -90,3 +99,41 @@ def test_extending_anything_but_a_collection_is_refused_naming_the_file(tmp_path
     paths = layers(tmp_path, f"extend: {extend}\n")
     with pytest.raises(ConfigFileError, match=rf"{paths[-1]}: extend: .* must list collections"):
         layered_config(paths, {})
+
+
+SINFO = """cpu*|16|64000|(null)
+cpu*|8|32000|(null)
+gpu|32|256000|gpu:a100:4(S:0-1)
+"""
+
+
+def test_sinfo_gives_each_partitions_largest_node_and_the_default():
+    partitions, default = parse_sinfo(SINFO)
+    assert default == "cpu"
+    assert partitions == {"cpu": Node(16, 64000, 0), "gpu": Node(32, 256000, 4)}
+
+
+def test_requests_that_fit_the_partitions_nodes_pass():
+    partitions, default = parse_sinfo(SINFO)
+    resources = {"train": {"slurm_partition": "gpu", "gpu": 1, "mem_mb": 16000}, "label_chunk": {"mem_mb": 8000}}
+    check_slurm_requests({"label_chunk": 16, "train": 4}, resources, {"mem_mb": 4000}, partitions, default)
+
+
+@pytest.mark.parametrize(
+    "threads, resources, message",
+    [
+        ({"label_chunk": 24}, {}, "set-threads.label_chunk asks 24 CPUs for each label_chunk job, but the largest "
+         "node of partition 'cpu' has 16 (sinfo); SLURM would leave those jobs pending forever"),
+        ({}, {"train": {"slurm_partition": "gpu", "gpu": 8}}, "set-resources.train.gpu asks 8 GPUs"),
+        ({}, {"label_chunk": {"mem_mb": 100000}}, "set-resources.label_chunk.mem_mb asks 100000 MB of memory"),
+        ({}, {"train": {"slurm_partition": "SITE_GPU_PARTITION"}}, "set-resources.train.slurm_partition "
+         "'SITE_GPU_PARTITION' (for train) is not a partition of this cluster; sinfo lists cpu, gpu"),
+    ],
+)  # fmt: skip
+def test_a_request_no_node_of_its_partition_can_take_is_refused_with_the_clusters_numbers(threads, resources, message):
+    with pytest.raises(ConfigFileError, match=re.escape(message)):
+        check_slurm_requests(threads, resources, {"mem_mb": 4000}, *parse_sinfo(SINFO))
+
+
+def test_without_a_cluster_to_ask_nothing_is_checked():
+    check_slurm_requests({"label_chunk": 512}, {}, {"slurm_partition": "anything"}, {}, None)
