@@ -215,6 +215,24 @@ def _omega_squared(wavenumbers: np.ndarray) -> np.ndarray:
     return (wavenumbers / _PER_S_TO_WAVENUMBER) ** 2 / _EV_PER_A2_AMU_TO_PER_S2
 
 
+def check_hessian_level(method: str, basis: str, elements) -> None:
+    """Fail when planning, naming the config key, if the normal modes' Hessian cannot be computed: PySCF lacks
+    the basis for an element of the pool, or the method is not the mean field (HF or a functional) whose
+    analytic Hessian `harmonic_hessian` uses."""
+    from astray.engines.pyscf_engine import check_basis, check_method
+    from astray.levels import LabelInputError, Level
+
+    key = "geometries.distortions.normal_modes"
+    level = Level(method, basis)
+    if level.family not in ("hf", "dft"):
+        raise LabelInputError(f"{key}.method: '{method}' has no analytic Hessian here; use hf or a functional")
+    check_basis(basis, elements, f"{key}.basis")
+    try:
+        check_method(level)
+    except LabelInputError as error:
+        raise LabelInputError(f"{key}.method: {error}") from None
+
+
 def harmonic_hessian(molecule: Atoms, method: str = "hf", basis: str = "sto-3g", threads=None) -> np.ndarray:
     """Cartesian Hessian (eV/Å², shape 3N×3N) of a cheap mean-field method with PySCF, at the molecule's
     own geometry and spin; restricted for closed shells, unrestricted otherwise. The SCF climbs the same

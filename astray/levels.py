@@ -39,8 +39,8 @@ class Level:
 
     @classmethod
     def from_config(cls, labels: dict) -> "Level":
-        """The level of the config's `labels` section."""
-        return cls(labels["method"], labels["basis"], labels.get("engine", "pyscf"), labels.get("density_fit", False))
+        """The level of the config's `labels` section (validated: the schema has filled in its defaults)."""
+        return cls(labels["method"], labels["basis"], labels["engine"], labels["density_fit"])
 
     @property
     def family(self) -> str:

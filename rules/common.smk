@@ -13,6 +13,7 @@ from astray.config_checks import (
     uses_slurm,
 )
 from astray.datasets import KIND_ORIGINS, split_molecules
+from astray.distortions import check_hessian_level
 from astray.geometries import GeometrySourceError, build_pool
 from astray.io import check_writable
 from astray.labels import LabelInputError, Level, check_labeling_inputs
@@ -169,9 +170,13 @@ if config["training"]["force_weight"] > 0 and not LABELS["forces"]:
         f"{CONFIG_FILES}: training.force_weight is {config['training']['force_weight']} but labels.forces is false: "
         "set labels.forces: true to train on forces, or force_weight: 0"
     )
-# The FCI reference's basis is checked now, not when the reference job runs after hours of labeling.
+# The FCI reference's basis, and the normal modes' Hessian level, are checked now, not when their jobs run
+# after hours of labeling (or, for the Hessians, in the geometries job itself).
 try:
     check_fci_basis(EVALUATION["probes"], EVALUATION["fci_basis"])
+    NORMAL_MODES = GEOMETRIES["distortions"]["normal_modes"]
+    if NORMAL_MODES["samples"]:
+        check_hessian_level(NORMAL_MODES["method"], NORMAL_MODES["basis"], POOL.elements)
 except LabelInputError as error:
     raise LabelInputError(f"{CONFIG_FILES}: {error}") from None
 

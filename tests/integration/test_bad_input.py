@@ -128,6 +128,14 @@ CASES = {
         on("evaluation", fci_basis="nonexistent-basis"),
         "evaluation.fci_basis: PySCF has no basis 'nonexistent-basis' for element H",
     ),
+    "unknown Hessian basis": (
+        on("geometries.distortions.normal_modes", samples=1, basis="nonexistent-basis"),
+        "geometries.distortions.normal_modes.basis: PySCF has no basis 'nonexistent-basis' for element C",
+    ),
+    "Hessian of a correlated method": (
+        on("geometries.distortions.normal_modes", samples=1, method="ccsd"),
+        "geometries.distortions.normal_modes.method: 'ccsd' has no analytic Hessian here; use hf or a functional",
+    ),
     # The user's geometry files
     "non-integer charge": (with_file(xyz(WATER, "charge=plus")), "mine.xyz frame 0: charge='plus' is not an integer"),
     "non-integer multiplicity": (

@@ -8,7 +8,15 @@ from astray.config_schema import defaults, model_spec
 from astray.models import nequip
 
 PACKAGE = Path(__file__).resolve().parents[2] / "astray"
-SECTIONS = ["$defs/schnet", "$defs/nequip", "$defs/pretrained", "properties/training"]
+SECTIONS = [
+    "$defs/schnet",
+    "$defs/nequip",
+    "$defs/pretrained",
+    "properties/training",
+    "properties/labels",
+    "properties/datasets",
+    "properties/evaluation",
+]
 
 
 def test_a_partial_nequip_spec_is_configured_with_the_schemas_defaults():
