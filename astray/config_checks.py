@@ -5,8 +5,8 @@ import copy
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import yaml
 
@@ -142,8 +142,7 @@ def _gpu_keys(resources) -> list[str]:
 # (reason PartitionConfig) while Snakemake waits without a word. Compare the profile with sinfo first.
 
 
-@dataclass(frozen=True)
-class Node:
+class Node(NamedTuple):
     """The largest node of a partition, in what a job asks for."""
 
     cpus: int
@@ -174,9 +173,7 @@ def parse_sinfo(text: str) -> tuple:
             name = default = name[:-1]
         gpus = sum(int(count) for count in re.findall(r"gpu(?::[^:,(]+)?:(\d+)", gres))
         node = Node(int(cpus.rstrip("+")), int(memory.rstrip("+")), gpus)
-        largest = partitions.get(name, Node(0, 0, 0))
-        partitions[name] = Node(max(largest.cpus, node.cpus), max(largest.memory_mb, node.memory_mb),
-                                max(largest.gpus, node.gpus))  # fmt: skip
+        partitions[name] = Node(*map(max, zip(partitions.get(name, node), node)))
     return partitions, default
 
 
@@ -203,8 +200,12 @@ def check_slurm_requests(threads: dict, rule_resources: dict, default_resources,
                 f"sinfo lists {', '.join(sorted(partitions))} (edit the profile's lines marked SITE)"
             )
         node = partitions[partition]
+        if "cpus_per_task" in resources:
+            cpus = (resources["cpus_per_task"], _resource_key(rule, "cpus_per_task", rule_resources))
+        else:
+            cpus = (_value(threads.get(rule, 1)), f"set-threads.{rule}")
         asked = {
-            "CPUs": (resources.get("cpus_per_task") or _value(threads.get(rule, 1)), f"set-threads.{rule}", node.cpus),
+            "CPUs": (*cpus, node.cpus),
             "MB of memory": (resources.get("mem_mb", 0), _resource_key(rule, "mem_mb", rule_resources), node.memory_mb),
             "GPUs": (resources.get("gpu", 0), _resource_key(rule, "gpu", rule_resources), node.gpus),
         }
