@@ -1,6 +1,7 @@
 """What produced a result: config hash, git commit and package versions, recorded in every cube."""
 
 import ast
+import functools
 import hashlib
 import json
 import subprocess
@@ -44,9 +45,19 @@ def package_versions() -> dict:
     return versions
 
 
-def astray_imports(path: Path, package: Path) -> set[Path]:
+def astray_imports(path: Path, package: Path) -> frozenset[Path]:
     """The files of `package` (astray/) that the Python file at `path` imports, anywhere in it (function-level
-    imports included), with the `__init__.py` of every package on the way, which an import runs too."""
+    imports included), with the `__init__.py` of every package on the way, which an import runs too.
+
+    Cached per file version: planning fingerprints every rule's script, and their closures share most
+    modules, so each is parsed once rather than once per rule (benchmarks/planning.py)."""
+    path = Path(path)
+    return _imports_of_version(path, Path(package), path.stat().st_mtime_ns)
+
+
+@functools.cache
+def _imports_of_version(path: Path, package: Path, mtime_ns: int) -> frozenset[Path]:
+    """`astray_imports` of one version of a file; `mtime_ns` is there to key the cache, so an edit re-reads."""
     names = []
     tree = ast.parse(Path(path).read_text())
     for node in ast.walk(tree):
@@ -67,7 +78,7 @@ def astray_imports(path: Path, package: Path) -> set[Path]:
             module = package.joinpath(*parts[1:depth])
             files.update(candidate for candidate in (module / "__init__.py", module.with_suffix(".py"))
                          if candidate.is_file())  # fmt: skip
-    return files
+    return frozenset(files)
 
 
 def _calls_import_module(node) -> bool:
