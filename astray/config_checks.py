@@ -1,6 +1,7 @@
 """What the user hands Snakemake beside the config's values: the YAML files themselves, how they are laid
 over one another, and the profile's resource requests. Each failure is one line naming the file or key."""
 
+import ast
 import copy
 import re
 import shutil
@@ -231,5 +232,16 @@ def _items(resources) -> list:
 
 
 def _value(value):
-    """A profile's number as given (Snakemake wraps resources in objects that hold it)."""
-    return getattr(value, "value", value)
+    """A profile's value as given. Snakemake wraps resources in objects, and keeps a command line's or
+    profile's `default-resources` as Python expressions it evaluates per job; a constant is read from the
+    expression (a bare word such as a partition name is a string, as Snakemake reads it), and one that
+    depends on the job (its default mem_mb from the input size) is None: no profile key fixes it."""
+    if not hasattr(value, "is_evaluable"):
+        return value
+    if not value.is_evaluable():
+        return value.value
+    expression = value.raw if isinstance(value.raw, str) else ""
+    try:
+        return ast.literal_eval(expression)
+    except (ValueError, SyntaxError):
+        return expression if re.fullmatch(r"[A-Za-z_][\w.-]*", expression) else None

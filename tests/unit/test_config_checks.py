@@ -137,3 +137,18 @@ def test_a_request_no_node_of_its_partition_can_take_is_refused_with_the_cluster
 
 def test_without_a_cluster_to_ask_nothing_is_checked():
     check_slurm_requests({"label_chunk": 512}, {}, {"slurm_partition": "anything"}, {}, None)
+
+
+def test_a_profiles_default_resources_are_read_as_snakemake_reads_them():
+    """Snakemake keeps default-resources as expressions evaluated per job: a bare partition name is a string,
+    a number a number, and a value computed from the job's input is no fixed request to check."""
+    from snakemake.resources import Resource
+
+    defaults = {
+        "slurm_partition": Resource.from_cli_expression("slurm_partition", "cpu"),
+        "mem_mb": Resource.from_cli_expression("mem_mb", "max(2*input.size_mb, 1000)"),
+    }
+    check_slurm_requests({"train": 4}, {}, defaults, *parse_sinfo(SINFO))
+    defaults["mem_mb"] = Resource.from_cli_expression("mem_mb", "100000")
+    with pytest.raises(ConfigFileError, match=re.escape("default-resources.mem_mb asks 100000 MB of memory")):
+        check_slurm_requests({"train": 4}, {}, defaults, *parse_sinfo(SINFO))
