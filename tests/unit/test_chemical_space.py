@@ -22,23 +22,18 @@ from astray.chemical_space import (
     space_molecules,
     stable_molecules,
 )
+from astray.config_schema import with_defaults
 
 NO_FILTERS = {name: False for name in FILTERS}
 GEOMETRIES = {"elements": ["H", "C", "N", "O", "F"], "min_atoms": 1, "max_atoms": 30}
 
 
+CHEMICAL_SPACE_SCHEMA = "properties/geometries/properties/sources/properties/chemical_space"
+
+
 def space_source(**changes):
-    """A chemical_space source with the schema's defaults."""
-    source = {
-        "max_heavy_atoms": 3,
-        "elements": ["C", "N", "O", "F"],
-        "filters": {},
-        "conformers": 1,
-        "force_field": "mmff94",
-        "seed": 0,
-        "sample": 0,
-    }
-    return source | changes
+    """A chemical_space source of up to 3 heavy atoms, every other key at the schema's default."""
+    return with_defaults({"max_heavy_atoms": 3, **changes}, CHEMICAL_SPACE_SCHEMA)
 
 
 def spec(geometries=GEOMETRIES, **changes) -> SpaceSpec:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_chemical_space import space_source
 
 from astray.distortions import min_interatomic_distance
 from astray.geometries import GeometrySourceError, build_pool, is_probe_molecule, without_duplicates
@@ -153,15 +154,7 @@ def test_one_species_from_two_sources_is_one_molecule_of_the_split():
         sources={
             "ase": {"collection": "g2", "names": ["H2O", "CH3OH"]},
             "files": {"paths": [str(QM9)], "format": "auto", "max_molecules": 0},
-            "chemical_space": {
-                "max_heavy_atoms": 1,
-                "elements": ["C", "N", "O", "F"],
-                "filters": {},
-                "conformers": 1,
-                "force_field": "mmff94",
-                "seed": 0,
-                "sample": 0,
-            },
+            "chemical_space": space_source(max_heavy_atoms=1),
         },
         max_atoms=6,
     )
@@ -214,8 +207,7 @@ def test_bond_scaling_budget_draws_distinct_copies_per_molecule():
 def small_chemical_space(max_atoms: int, per_molecule: float) -> dict:
     """A pool config of the C/N/O molecules of up to 3 heavy atoms, each bond scaled to 0.85x or 1.6x."""
     return config_with(
-        sources={"chemical_space": {"max_heavy_atoms": 3, "elements": ["C", "N", "O"], "filters": {}, "conformers": 1,
-                                    "force_field": "mmff94", "seed": 0, "sample": 0}},
+        sources={"chemical_space": space_source(elements=["C", "N", "O"])},
         elements=["H", "C", "N", "O"], min_atoms=3, max_atoms=max_atoms,
         distortions__bond_scaling={"factors": [0.85, 1.6], "element_pairs": [], "per_molecule": per_molecule,
                                    "seed": 0},
