@@ -175,12 +175,13 @@ class WarmStart:
         if density is None:
             return
         self.key, self.atoms, self.density = key, atoms, density
+        charge, multiplicity = charge_and_multiplicity(atoms)
         record = dict(
             key=key,
             symbols=np.array(atoms.get_chemical_symbols()),
             positions=atoms.positions,
-            charge=charge_and_multiplicity(atoms)[0],
-            multiplicity=charge_and_multiplicity(atoms)[1],
+            charge=charge,
+            multiplicity=multiplicity,
             density=density,
         )
         write_atomically(self.path, lambda temporary: _save_npz(temporary, record))
@@ -268,13 +269,14 @@ def with_label(atoms: Atoms, result: dict, level: Level) -> Atoms:
     """A copy of `atoms` carrying the label (SinglePointCalculator) and its provenance in `info`."""
     labeled = atoms.copy()
     labeled.info.update({k: v for k, v in result.items() if k not in ("energy", "forces")})
+    charge, multiplicity = charge_and_multiplicity(atoms)
     labeled.info.update(
         engine=level.engine,
         method=level.method,
         basis=level.basis,
         density_fit=level.density_fit,
-        charge=charge_and_multiplicity(atoms)[0],
-        multiplicity=charge_and_multiplicity(atoms)[1],
+        charge=charge,
+        multiplicity=multiplicity,
     )
     forces = None if result["forces"] is None else np.array(result["forces"])
     labeled.calc = SinglePointCalculator(labeled, energy=result["energy"], forces=forces)

@@ -196,14 +196,15 @@ def _request(atoms, level: Level, driver: str, keywords: dict) -> dict:
     method_keywords = {"scf_type": "pk" if exact_integrals else "df"}
     if level.family in ("mp2", "ccsd", "ccsd(t)"):
         method_keywords.update(mp2_type="conv" if exact_integrals else "df", cc_type="conv")
+    charge, multiplicity = charge_and_multiplicity(atoms)
     return {
         "schema_name": "qcschema_input",
         "schema_version": 1,
         "molecule": {
             "symbols": atoms.get_chemical_symbols(),
             "geometry": (np.asarray(atoms.positions) / Bohr).ravel().tolist(),
-            "molecular_charge": charge_and_multiplicity(atoms)[0],
-            "molecular_multiplicity": charge_and_multiplicity(atoms)[1],
+            "molecular_charge": charge,
+            "molecular_multiplicity": multiplicity,
             # Our geometries are final: no reorientation, and C1 so guess_mix may break spatial symmetry.
             "fix_com": True,
             "fix_orientation": True,

@@ -95,12 +95,13 @@ def check_geometry(atoms: Atoms, level: Level) -> None:
 
 def build_molecule(atoms: Atoms, basis: str) -> gto.Mole:
     symbols = atoms.get_chemical_symbols()
+    charge, multiplicity = charge_and_multiplicity(atoms)
     return gto.M(
         atom=[(symbol, position) for symbol, position in zip(symbols, atoms.positions)],
         unit="Angstrom",
         basis={symbol: copy.deepcopy(_element_basis(basis, symbol)) for symbol in set(symbols)},
-        charge=charge_and_multiplicity(atoms)[0],
-        spin=charge_and_multiplicity(atoms)[1] - 1,
+        charge=charge,
+        spin=multiplicity - 1,
         verbose=0,
     )
 
