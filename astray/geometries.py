@@ -17,6 +17,7 @@ from astray.distortions import (
     NORMAL_MODE,
     RATTLED,
     bond_scaled_copies,
+    check_hessian_level,
     harmonic_hessian,
     min_interatomic_distance,
     normal_mode_copies,
@@ -171,6 +172,9 @@ def build_pool(
     modes = config["distortions"]["normal_modes"]
     pool = []
     molecules = equilibrium_molecules(config, cache_dir, log)
+    if sample_normal_modes and modes["samples"]:
+        # Planning checks this only where it knows the pool's elements: before hours of Hessians, here too.
+        check_hessian_level(modes["method"], modes["basis"], {s for m in molecules for s in m.get_chemical_symbols()})
     for molecule in molecules:
         hessian = None
         if sample_normal_modes and modes["samples"]:

@@ -13,8 +13,6 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from ase.io import read, write
-
 WHAT_TO_DO = {
     errno.ENOSPC: "The disk holding it is full: free space (or move the campaign folder) and run again.",
     errno.EDQUOT: "Your disk quota is used up: free space (or move the campaign folder) and run again.",
@@ -75,6 +73,8 @@ def read_geometries(path, frames: slice = slice(None)) -> list:
     ASE finds the frames of a slice by their atom counts and parses only those: a labeling job reads its
     chunk of a 25,000-geometry pool in 0.43 s instead of 11.6 s for the whole pool (benchmarks/README.md).
     """
+    from ase.io import read  # ASE takes 0.4 s to import; the workflow imports this module in every job
+
     path = Path(path)
     if path.stat().st_size == 0:
         return []
@@ -82,6 +82,8 @@ def read_geometries(path, frames: slice = slice(None)) -> list:
 
 
 def write_geometries(path, atoms_list) -> None:
+    from ase.io import write
+
     write_atomically(path, lambda temporary: write(temporary, atoms_list, format="extxyz"))
 
 

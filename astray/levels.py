@@ -159,4 +159,9 @@ def fci_determinants(n_orbitals: int, n_alpha: int, n_beta: int) -> int:
 
 
 def _name(atoms: Atoms) -> str:
-    return f"geometry '{atoms.info.get('geometry_id', atoms.get_chemical_formula())}'"
+    """The geometry, and for one from a user's file, the file and frame it was read from."""
+    name = f"geometry '{atoms.info.get('geometry_id', atoms.get_chemical_formula())}'"
+    source = str(atoms.info.get("source", ""))
+    if source.startswith("file:") and "source_frame" in atoms.info:
+        name += f" ({source.removeprefix('file:')} frame {atoms.info['source_frame']})"
+    return name

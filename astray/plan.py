@@ -19,7 +19,7 @@ from ase.formula import Formula
 
 from astray.costs import basis_functions, disk_bytes, label_seconds, load_calibration, training_seconds
 from astray.levels import Level
-from astray.planning import read_plan
+from astray.planning import PoolSummary, built_summary, cached_summary, read_plan
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -127,10 +127,31 @@ def _figure(value: float) -> str:
     return f"{value:.{max(0, 2 - math.floor(math.log10(value)))}f}"
 
 
+def pool_summary(workdir: Path, plan: dict) -> PoolSummary:
+    """Every geometry's formula and spin path, for the labeling estimate: built while planning, or by an
+    earlier run's geometries job; for a pool too large to read while planning that has not run yet, read
+    here (minutes for all of QM9; cached in .snakemake/astray/ for the next plan)."""
+    cache = workdir / ".snakemake" / "astray"
+    summary = built_summary(workdir / "results" / "geometries" / "summary.json", plan["pool_identity"])
+    if summary:
+        return summary
+
+    def whole_pool():
+        from astray.geometries import build_pool
+
+        print("reading every geometry of the sources for the labeling estimate (cached after)", file=sys.stderr)
+        return build_pool(plan["config"]["geometries"], sample_normal_modes=False, cache_dir=cache)
+
+    key = plan["pool_summary"].removeprefix("pool-").removesuffix(".json")
+    return cached_summary(cache, key, whole_pool)
+
+
 def main(argv=None) -> None:
     snakemake_args = list(sys.argv[1:] if argv is None else argv)
     jobs, plan_seconds = dry_run(snakemake_args)
-    config, config_files, pool = read_plan(workdir_of(snakemake_args) / ".snakemake" / "astray")
+    workdir = workdir_of(snakemake_args)
+    plan = read_plan(workdir / ".snakemake" / "astray")
+    config, config_files, pool = plan["config"], plan["config_files"], pool_summary(workdir, plan)
     calibration = load_calibration()
     print(report(jobs, plan_seconds, config_files, estimate(config, pool, calibration), calibration))
 

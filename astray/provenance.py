@@ -103,5 +103,11 @@ def code_fingerprint(start, package) -> str:
     digest = hashlib.sha256()
     for path in import_closure(start, package):
         digest.update(str(path.relative_to(Path(package).parent)).encode())
-        digest.update(path.read_bytes())
+        digest.update(_file_digest(path, path.stat().st_mtime_ns))
     return digest.hexdigest()[:16]
+
+
+@functools.cache
+def _file_digest(path: Path, mtime_ns: int) -> bytes:
+    """SHA-256 of one version of a file: the closures of a workflow's scripts share most modules."""
+    return hashlib.sha256(path.read_bytes()).digest()

@@ -1,4 +1,4 @@
-import math
+import functools
 import os
 from pathlib import Path
 
@@ -12,15 +12,14 @@ from astray.config_checks import (
     slurm_partitions,
     uses_slurm,
 )
-from astray.datasets import KIND_ORIGINS, split_molecules
-from astray.distortions import check_hessian_level
-from astray.geometries import GeometrySourceError, build_pool
 from astray.io import check_writable
-from astray.labels import LabelInputError, Level, check_labeling_inputs
-from astray.models.pretrained import PRETRAINED, PretrainedModelError, check_factory_module, check_finetunable, resolve
-from astray.planning import cached_summary, plan_key, record_plan, source_fingerprint
+from astray.planning import PlannedPool, SourceFiles, cached_plan, cached_summary, plan_key, pool_identity, record_plan
 from astray.provenance import code_fingerprint
-from astray.references import PROBES, check_fci_basis
+
+# Every cluster job parses this workflow again before it runs (~1,900 times at paper scale), so what only
+# planning needs (the pool, the checks of models, levels and profile) runs in the main process alone, and
+# the modules it needs (ASE, PySCF, torch for pretrained models) are imported there.
+PLANNING = workflow.is_main_process
 
 
 # The config files in the order they apply: config/config.yaml, then each --configfile (or those alone
@@ -39,7 +38,7 @@ validate(config, schema="../config/schema.yaml")
 check_gpu_requests(workflow.resource_settings.overwrite_resources, workflow.resource_settings.default_resources)
 # A SLURM profile's requests against the cluster's nodes, where sinfo answers: a job no node can take would
 # pend forever. Checked when planning, not again inside every submitted job.
-if workflow.is_main_process and uses_slurm(
+if PLANNING and uses_slurm(
     workflow.resource_settings.overwrite_resources, workflow.resource_settings.default_resources
 ):
     check_slurm_requests(
@@ -89,96 +88,185 @@ PACKAGE = Path(workflow.basedir) / "astray"
 def script_code(script):
     """Fingerprint of the astray code a workflow script runs (every module it imports, however indirectly),
     as a param of its rule: Snakemake reruns a job when its script changes, not when the package code it calls
-    does, and a map of modules written by hand drifts."""
+    does, and a map of modules written by hand drifts. A function of the job, so a cluster job fingerprints
+    its own rule's script only."""
+    return lambda wildcards: _script_code(script)
+
+
+@functools.cache
+def _script_code(script):
     return code_fingerprint([Path(workflow.basedir) / "workflow_scripts" / script], PACKAGE)
-
-
-def planned_pool():
-    """The pool without its Hessians, every geometry checked for labeling: unknown method, basis or
-    element, impossible charge or spin, overlapping atoms stop the run now, naming the geometry and field,
-    not hours later inside a labeling job."""
-    try:
-        pool = build_pool(GEOMETRIES, sample_normal_modes=False, cache_dir=PLANNING_CACHE)
-    except GeometrySourceError as error:
-        raise GeometrySourceError(f"{CONFIG_FILES}: {error}") from None
-    if not pool:
-        raise GeometrySourceError(f"{CONFIG_FILES}: geometries: no molecule passes the sources and filters")
-    try:
-        check_labeling_inputs(pool, Level.from_config(LEVEL), LABELS["min_distance"])
-    except LabelInputError as error:
-        raise LabelInputError(f"{CONFIG_FILES}: {error}") from None
-    return pool
 
 
 PLANNING_CACHE = Path(".snakemake") / "astray"
 
 
-def pool_key(fingerprint):
-    """Identity of the pool: its config, what its checks depend on, and its source files."""
+@functools.cache
+def source_files():
+    """The file source's files (path, size, modification time), listed once per parse."""
+    from astray.sources import GeometrySourceError
+
+    try:
+        return SourceFiles.of(GEOMETRIES)
+    except GeometrySourceError as error:
+        raise GeometrySourceError(f"{CONFIG_FILES}: {error}") from None
+
+
+def sources_fingerprint(wildcards):
+    """A param of the geometries rule: a changed source file rebuilds the pool, without making 130k files
+    inputs that Snakemake would track one by one."""
+    return source_files().fingerprint
+
+
+def pool_of_sources(wildcards):
+    """The identity the geometries job records in the pool's summary (what planning compares it with)."""
+    return pool_identity(GEOMETRIES, source_files().fingerprint)
+
+
+def checked_pool(geometry_config):
+    """A pool without its Hessians, every geometry checked for labeling: unknown method, basis or element,
+    impossible charge or spin, overlapping atoms stop the run now, naming the geometry and field, not hours
+    later inside a labeling job."""
+    from astray.geometries import GeometrySourceError, build_pool
+    from astray.labels import LabelInputError, Level, check_labeling_inputs
+
+    try:
+        pool = build_pool(geometry_config, sample_normal_modes=False, cache_dir=PLANNING_CACHE)
+        check_labeling_inputs(pool, Level.from_config(LEVEL), LABELS["min_distance"])
+    except (GeometrySourceError, LabelInputError) as error:
+        raise type(error)(f"{CONFIG_FILES}: {error}") from None
+    return pool
+
+
+def whole_pool():
+    from astray.geometries import GeometrySourceError
+
+    pool = checked_pool(GEOMETRIES)
+    if not pool:
+        raise GeometrySourceError(f"{CONFIG_FILES}: geometries: no molecule passes the sources and filters")
+    return pool
+
+
+@functools.cache
+def pool_key():
+    """Identity of the plan: the pool's config, what its checks depend on, and its source files."""
     checked = {
         "level": LEVEL,
         "min_distance": LABELS["min_distance"],
-        # What planning runs to build and check the pool.
-        "code": code_fingerprint([PACKAGE / "geometries.py", PACKAGE / "labels.py"], PACKAGE),
+        # What planning runs to build, check and count the pool.
+        "code": code_fingerprint([PACKAGE / "geometries.py", PACKAGE / "labels.py", PACKAGE / "planning.py"], PACKAGE),
+        "read_while_planning": read_while_planning(),
     }
-    return plan_key(GEOMETRIES, checked, fingerprint)
+    return plan_key(GEOMETRIES, checked, source_files().fingerprint)
 
 
-def pool_summary(key):
-    """How many geometries, of which molecule and origin: their number fixes the labeling chunks up front,
-    so `snakemake -n` plans the whole campaign without a checkpoint. Cached in .snakemake/astray/ until
-    the geometry config, the level, the pool code or a source file changes, so re-planning a QM9-sized
-    campaign after changing models, sizes or seeds skips rebuilding and rechecking the pool."""
-    return cached_summary(PLANNING_CACHE, key, planned_pool)
+def read_while_planning():
+    """Whether the file sources are small enough to read and check while planning (README, "Planning")."""
+    files = GEOMETRIES["sources"].get("files")
+    return not files or source_files().total_bytes <= files["read_while_planning_mb"] * 1e6
 
 
-try:
-    # A param of the geometries rule: a changed source file rebuilds the pool, without making 130k files
-    # inputs that Snakemake would track one by one.
-    SOURCES_FINGERPRINT = source_fingerprint(GEOMETRIES)
-except GeometrySourceError as error:
-    raise GeometrySourceError(f"{CONFIG_FILES}: {error}") from None
-POOL_KEY = pool_key(SOURCES_FINGERPRINT)
-POOL = pool_summary(POOL_KEY)
-record_plan(PLANNING_CACHE, POOL_KEY, config, CONFIG_FILES)
-N_CHUNKS = math.ceil(len(POOL) / LABELS["chunk_size"])
-# Isolated-atom energies are needed for the elements of the pool and of the probes.
-ATOM_ELEMENTS = sorted(set(POOL.elements) | {s for name in EVALUATION["probes"] for s in PROBES[name].symbols})
+def pool_summary():
+    """How many geometries, of which molecule and origin, built and checked while planning. Cached in
+    .snakemake/astray/ until the geometry config, the level, the pool code or a source file changes, so
+    re-planning after changing models, sizes or seeds skips rebuilding and rechecking the pool."""
+    return cached_summary(PLANNING_CACHE, pool_key(), whole_pool)
 
 
-def check_sizes_fit_pool():
-    """Fail at planning time, not after labeling, when a training size cannot be drawn."""
-    try:
-        assignment = split_molecules(
-            POOL.molecules, DATASETS["validation_molecules"], DATASETS["test_molecules"], DATASETS["split_seed"]
-        )
-    except ValueError as error:
-        raise ValueError(f"{CONFIG_FILES}: {error}") from None
+@functools.cache
+def planned_pool():
+    """How many geometries the pool has (exactly, or for large file sources as counted and estimated):
+    their number fixes the labeling chunks up front, so `snakemake -n` plans the whole campaign without a
+    checkpoint. Computed once per pool and then read, so every job sees the same chunks."""
+    from astray.planning import estimated_pool
+
+    def plan():
+        if read_while_planning():
+            summary = pool_summary()
+            return PlannedPool(len(summary), len(set(summary.molecules)), built=True)
+        return estimated_pool(GEOMETRIES, source_files(), checked_pool)
+
+    return cached_plan(PLANNING_CACHE, pool_key(), plan)
+
+
+def chunk_count(wildcards=None):
+    return planned_pool().chunks(LABELS["chunk_size"])
+
+
+def known_summary():
+    """The pool's summary where one exists without reading the sources: built while planning, or by the
+    geometries job of an earlier run (then its checks are exact); None before a large pool's first run."""
+    from astray.planning import built_summary
+
+    if planned_pool().built:
+        return pool_summary()
+    return built_summary("results/geometries/summary.json", pool_of_sources(None))
+
+
+def check_sizes_fit_pool(summary):
+    """Fail at planning time, not after labeling, when a training size cannot be drawn. Without a summary
+    (a large pool before its first run) the counts are those planned; the datasets jobs check again."""
     for kind in DATASETS["kinds"]:
-        available = POOL.count(assignment, "train", KIND_ORIGINS[kind])
+        available, pool = training_geometries(summary, kind)
         too_large = [size for size in DATASETS["sizes"] if size > available]
         if too_large:
             raise ValueError(
                 f"{CONFIG_FILES}: datasets.sizes {too_large} exceed the {available} training geometries "
-                f"of kind '{kind}' ({len(POOL)} geometries from {len(set(POOL.molecules))} molecules in the pool)"
+                f"of kind '{kind}' ({pool})"
             )
 
 
-check_sizes_fit_pool()
-if config["training"]["force_weight"] > 0 and not LABELS["forces"]:
-    raise ValueError(
-        f"{CONFIG_FILES}: training.force_weight is {config['training']['force_weight']} but labels.forces is false: "
-        "set labels.forces: true to train on forces, or force_weight: 0"
-    )
-# The FCI reference's basis, and the normal modes' Hessian level, are checked now, not when their jobs run
-# after hours of labeling (or, for the Hessians, in the geometries job itself).
-try:
-    check_fci_basis(EVALUATION["probes"], EVALUATION["fci_basis"])
-    NORMAL_MODES = GEOMETRIES["distortions"]["normal_modes"]
-    if NORMAL_MODES["samples"]:
-        check_hessian_level(NORMAL_MODES["method"], NORMAL_MODES["basis"], POOL.elements)
-except LabelInputError as error:
-    raise LabelInputError(f"{CONFIG_FILES}: {error}") from None
+def training_geometries(summary, kind):
+    """How many geometries of `kind` the training molecules have, and where that number comes from."""
+    from astray.datasets import KIND_ORIGINS, split_molecules
+
+    validation, test = DATASETS["validation_molecules"], DATASETS["test_molecules"]
+    if summary:
+        try:
+            assignment = split_molecules(summary.molecules, validation, test, DATASETS["split_seed"])
+        except ValueError as error:
+            raise ValueError(f"{CONFIG_FILES}: {error}") from None
+        pool = f"{len(summary)} geometries from {len(set(summary.molecules))} molecules in the pool"
+        return summary.count(assignment, "train", KIND_ORIGINS[kind]), pool
+    planned = planned_pool()
+    training_molecules = planned.molecules - validation - test
+    if training_molecules < 1:
+        raise ValueError(
+            f"{CONFIG_FILES}: datasets: validation_molecules ({validation}) + test_molecules ({test}) leave no "
+            f"training molecules out of the {planned.molecules} molecules planned"
+        )
+    per_molecule = 1 if kind == "equilibrium" else planned.geometries / planned.molecules
+    pool = f"about {planned.geometries} geometries planned from {planned.molecules} molecules, not yet read"
+    return int(training_molecules * per_molecule), pool
+
+
+def check_campaign():
+    """Everything planning checks beyond the schema, before any job runs."""
+    from astray.distortions import check_hessian_level
+    from astray.labels import LabelInputError
+    from astray.references import check_fci_basis
+
+    summary = known_summary()
+    check_sizes_fit_pool(summary)
+    if config["training"]["force_weight"] > 0 and not LABELS["forces"]:
+        raise ValueError(
+            f"{CONFIG_FILES}: training.force_weight is {config['training']['force_weight']} but labels.forces is "
+            "false: set labels.forces: true to train on forces, or force_weight: 0"
+        )
+    # The FCI reference's basis, and the normal modes' Hessian level (for the pool's elements, where they
+    # are known; else the geometries job checks it first), are checked now, not when their jobs run.
+    try:
+        check_fci_basis(EVALUATION["probes"], EVALUATION["fci_basis"])
+        normal_modes = GEOMETRIES["distortions"]["normal_modes"]
+        if normal_modes["samples"] and summary:
+            check_hessian_level(normal_modes["method"], normal_modes["basis"], summary.elements)
+    except LabelInputError as error:
+        raise LabelInputError(f"{CONFIG_FILES}: {error}") from None
+
+
+if PLANNING:
+    check_campaign()
+    record_plan(PLANNING_CACHE, pool_key(), pool_of_sources(None), config, CONFIG_FILES)
 
 
 wildcard_constraints:
@@ -190,11 +278,11 @@ wildcard_constraints:
 
 
 def label_chunks(wildcards):
-    return expand("results/labels/chunk_{chunk}.extxyz", chunk=range(N_CHUNKS))
+    return expand("results/labels/chunk_{chunk}.extxyz", chunk=range(chunk_count()))
 
 
 def chunk_quarantines(wildcards):
-    return expand("results/labels/chunk_{chunk}.quarantine.json", chunk=range(N_CHUNKS))
+    return expand("results/labels/chunk_{chunk}.quarantine.json", chunk=range(chunk_count()))
 
 
 def every_training_run(pattern, **fixed):
@@ -226,10 +314,19 @@ def model_spec(wildcards):
 RULES_BRING_THEIR_PACKAGES = bool(workflow.deployment_settings.deployment_method)
 
 
-def pretrained_recipes():
-    """Each pretrained rung's full recipe (registry entry or factory), its package checked installed where
-    the jobs run: an unknown name or a factory that cannot be imported stops the run now, not after
-    labeling. Fine-tuned rungs are checked the same way."""
+@functools.cache
+def pretrained_recipes(check: bool):
+    """Each pretrained rung's full recipe (registry entry or factory); with `check`, its package checked
+    installed where the jobs run: an unknown name or a factory that cannot be imported stops the run now,
+    not after labeling. Fine-tuned rungs are checked the same way."""
+    from astray.models.pretrained import (
+        PRETRAINED,
+        PretrainedModelError,
+        check_factory_module,
+        check_finetunable,
+        resolve,
+    )
+
     recipes = {}
     for name, spec in MODELS.items():
         if spec["architecture"] not in ("pretrained", "finetune"):
@@ -240,14 +337,19 @@ def pretrained_recipes():
                 recipe = PRETRAINED[spec["from"]]
             else:
                 recipe = recipes[name] = resolve(name, spec)
-            if not RULES_BRING_THEIR_PACKAGES:
+            if check and not RULES_BRING_THEIR_PACKAGES:
                 check_factory_module(name, recipe)
         except PretrainedModelError as error:
             raise PretrainedModelError(f"{CONFIG_FILES}: {error}") from None
     return recipes
 
 
-PRETRAINED_RECIPES = pretrained_recipes()
+if PLANNING:
+    pretrained_recipes(check=True)
+
+
+def pretrained_recipe(wildcards):
+    return pretrained_recipes(check=False)[wildcards.model]
 
 
 def models_of(architecture):

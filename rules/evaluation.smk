@@ -11,7 +11,7 @@ rule predict_pretrained:
         model=models_of("pretrained"),
     params:
         code=script_code("predict_pretrained.py"),
-        recipe=lambda wildcards: PRETRAINED_RECIPES[wildcards.model],
+        recipe=pretrained_recipe,
     threads: 1
     log:
         "results/logs/pretrained/{model}/predictions.json.log",

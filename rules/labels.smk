@@ -1,14 +1,14 @@
 # Energies and forces of one chunk of the pool; finished geometries survive a killed job.
 rule label_chunk:
     input:
-        "results/geometries/pool.extxyz",
+        pool="results/geometries/pool.extxyz",
+        chunks="results/labels/chunks.json",
     output:
         labeled="results/labels/chunk_{chunk}.extxyz",
         quarantine="results/labels/chunk_{chunk}.quarantine.json",
     params:
         code=script_code("label_chunk.py"),
         level=LEVEL,
-        chunk_size=LABELS["chunk_size"],
         warm_start=LABELS["warm_start"],
         forces=LABELS["forces"],
         progress="results/labels/progress/chunk_{chunk}.jsonl",
@@ -24,13 +24,16 @@ rule label_chunk:
         "../workflow_scripts/label_chunk.py"
 
 
-# Isolated-atom energies at the label level, for atomization energies.
+# Isolated-atom energies at the label level, for atomization energies: of every element of the pool
+# and of the probes.
 rule atom_energies:
+    input:
+        "results/geometries/summary.json",
     output:
         "results/labels/atom_energies.json",
     params:
         code=script_code("atom_energies.py"),
-        elements=ATOM_ELEMENTS,
+        probes=EVALUATION["probes"],
         level=LEVEL,
     threads: 1
     log:

@@ -74,9 +74,6 @@ rule train_nequip:
         spec=model_spec,
         training=config["training"],
         workdir=f"{RUN}/nequip",
-        # Every element of the pool and the probes: a test molecule's element the training set lacks
-        # must still have a type.
-        species=ATOM_ELEMENTS,
     log:
         f"{LOGS}/best.ckpt.log",
     benchmark:

@@ -1,19 +1,23 @@
-"""Write the geometry pool: equilibrium molecules of every source, their distorted copies and scans."""
+"""Write the geometry pool (equilibrium molecules of every source, their distorted copies and scans) and
+its summary."""
 
 import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 from collections import Counter
+from dataclasses import asdict
 from functools import partial
 
 from astray.chemical_space import space_report
 from astray.geometries import build_pool
 from astray.io import write_geometries, write_json
+from astray.planning import summarize
 
 log = partial(print, file=sys.stderr, flush=True)
 config, cache = snakemake.params.geometries, snakemake.params.cache
 pool = build_pool(config, threads=snakemake.threads, log=log, cache_dir=cache)
 write_geometries(snakemake.output.pool, pool)
+write_json(snakemake.output.summary, {**asdict(summarize(pool)), "identity": snakemake.params.identity})
 write_json(snakemake.output.chemical_space, space_report(config, cache))
 log(f"{len(pool)} geometries: {dict(sorted(Counter(a.info['origin'] for a in pool).items()))}")

@@ -8,12 +8,12 @@ from functools import partial
 
 from pyscf import lib
 
-from astray.io import read_geometries, write_geometries, write_json
+from astray.io import read_geometries, read_json, write_geometries, write_json
 from astray.labels import Level, label_chunk
 
 lib.num_threads(snakemake.threads)
-first = int(snakemake.wildcards.chunk) * snakemake.params.chunk_size
-geometries = read_geometries(snakemake.input[0], frames=slice(first, first + snakemake.params.chunk_size))
+first, count = read_json(snakemake.input.chunks)["chunks"][int(snakemake.wildcards.chunk)]
+geometries = read_geometries(snakemake.input.pool, frames=slice(first, first + count)) if count else []
 labeled, quarantined = label_chunk(
     geometries,
     Level.from_config(snakemake.params.level),

@@ -16,15 +16,18 @@ from astray.models import nequip
 os.environ["OMP_NUM_THREADS"] = str(snakemake.threads)
 workdir = snakemake.params.workdir
 train_atoms = read_geometries(snakemake.input.train)
+atom_energies = read_json(snakemake.input.atom_energies)["energies"]
 best = nequip.train(
     train_atoms=train_atoms,
     val_atoms=read_geometries(snakemake.input.validation),
-    atom_energies=read_json(snakemake.input.atom_energies)["energies"],
+    atom_energies=atom_energies,
     spec=snakemake.params.spec,
     training=snakemake.params.training,
     seed=int(snakemake.wildcards.seed),
     workdir=workdir,
-    species=snakemake.params.species,
+    # Every element of the pool and the probes (those with an isolated-atom energy): a test molecule's
+    # element the training set lacks must still have a type.
+    species=sorted(atom_energies),
     log=partial(print, file=sys.stderr, flush=True),
 )
 nequip.write_summary(snakemake.output.summary, nequip.summary(workdir, snakemake.params.spec, len(train_atoms)))

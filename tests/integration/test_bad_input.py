@@ -10,6 +10,8 @@ import pytest
 import yaml
 from test_workflow import REPO, TINY_CONFIG, snakemake
 
+from astray.planning import SAMPLE_MOLECULES
+
 pytestmark = pytest.mark.workflow
 
 WATER = [("O", 0.0, 0.0, 0.0), ("H", 0.76, 0.59, 0.0), ("H", -0.76, 0.59, 0.0)]
@@ -170,6 +172,30 @@ def test_bad_input_stops_before_any_job_with_a_message_naming_it(tmp_path, case)
     assert result.returncode != 0, output[-2000:]
     assert message in output, output[-3000:]
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("case", ["non-integer charge", "overlapping atoms", "element the basis lacks"])
+def test_a_source_too_large_to_read_while_planning_stops_in_the_jobs_that_check_it_before_labeling(tmp_path, case):
+    """Planned as a large source (read_while_planning_mb: 0), the bad file lies beyond the first files that
+    planning reads: the geometries or check_pool job finds it, names file, frame and field, and nothing is
+    labeled."""
+    change, message = CASES[case]
+    config = yaml.safe_load(TINY_CONFIG.read_text())
+    change(config, tmp_path)
+    folder = tmp_path / "molecules"
+    folder.mkdir()
+    (tmp_path / "mine.xyz").rename(folder / "zz_mine.xyz")
+    for number in range(SAMPLE_MOLECULES):
+        water = [(s, x, y + 0.001 * number, z) for s, x, y, z in WATER]
+        (folder / f"water_{number:02d}.xyz").write_text(xyz(water))
+    config["geometries"]["sources"]["files"] = {"paths": [str(folder)], "read_while_planning_mb": 0}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(config))
+    result = snakemake(tmp_path, bad)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-2000:]
+    assert message in output and "zz_mine.xyz" in output and "frame 0" in output, output[-3000:]
+    assert not list((tmp_path / "results" / "labels").glob("chunk_*")), "a labeling job ran"
 
 
 def test_a_key_given_twice_in_a_config_file_is_refused(tmp_path):

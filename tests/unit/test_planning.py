@@ -3,7 +3,18 @@
 import os
 from pathlib import Path
 
-from astray.planning import cached_summary, plan_key, source_fingerprint
+from astray.geometries import build_pool
+from astray.planning import (
+    SAMPLE_MOLECULES,
+    PlannedPool,
+    SourceFiles,
+    cached_summary,
+    chunk_ranges,
+    count_frames,
+    estimated_pool,
+    plan_key,
+    source_fingerprint,
+)
 from astray.sources import collection_molecules
 
 QM9 = Path(__file__).resolve().parents[1] / "data" / "qm9"
@@ -53,3 +64,54 @@ def test_the_key_changes_with_the_config_the_checks_and_any_source_file(tmp_path
     touched = folder / "dsgdb9nsd_000002.xyz"
     os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 1_000_000_000))
     assert source_fingerprint(config) != fingerprint
+
+
+def test_chunks_cover_the_pool_once_and_evenly_whatever_it_really_holds():
+    for geometries, chunks in [(0, 1), (7, 3), (250, 1), (235_639, 1072), (3, 5)]:
+        ranges = chunk_ranges(geometries, chunks)
+        assert len(ranges) == chunks
+        frames = [frame for first, count in ranges for frame in range(first, first + count)]
+        assert frames == list(range(geometries))
+        assert max(n for _, n in ranges) - min(n for _, n in ranges) <= 1
+    assert PlannedPool(geometries=501, molecules=200, built=False).chunks(250) == 3
+
+
+def test_frames_are_counted_from_the_atom_count_lines_alone(tmp_path):
+    many = tmp_path / "three.extxyz"
+    water = "3\nwater\nO 0 0 0\nH 0.76 0.59 0\nH -0.76 0.59 0\n"
+    many.write_text(water + "2\nH2\nH 0 0 0\nH 0 0 0.74\n" + water)
+    assert count_frames(many) == 3
+    assert count_frames(QM9 / "dsgdb9nsd_000001.xyz") == 1
+
+
+def test_a_large_source_is_planned_from_its_frame_count_and_its_first_molecules_distortions(tmp_path):
+    """Every molecule of these files gets one rattled copy: 2 geometries per frame, without reading them all
+    (copies of 3 molecules: one species under one name, however many files hold it)."""
+    folder = tmp_path / "qm9"
+    folder.mkdir()
+    for number in range(30):
+        source = sorted(QM9.glob("*.xyz"))[number % 3]
+        index = source.read_text().split("\n")[1].split()[1]  # a copy of another file, under its own index
+        text = source.read_text().replace(f"gdb {index}\t", f"gdb {number + 1}\t", 1)
+        (folder / f"dsgdb9nsd_{number:06d}.xyz").write_text(text)
+    config = {
+        "sources": {"files": {"paths": [str(folder)], "format": "auto", "max_molecules": 0}},
+        "elements": ["H", "C", "N", "O"], "min_atoms": 2, "max_atoms": 29, "charges": [], "include_probe": False,
+        "min_distance": 0.5, "duplicate_tolerance": 0.0,
+        "distortions": {
+            "bond_scaling": {"factors": [], "element_pairs": [], "per_molecule": 0, "seed": 0},
+            "rattle": {"copies": 1, "sigma": 0.05, "seed": 0},
+            "normal_modes": {"samples": 0, "temperature": 500, "method": "hf", "basis": "sto-3g", "seed": 0},
+        },
+    }  # fmt: skip
+    built = []
+
+    def build(geometry_config):
+        pool = build_pool(geometry_config, sample_normal_modes=False)
+        built.append(len(pool))
+        return pool
+
+    planned = estimated_pool(config, SourceFiles.of(config), build)
+    assert planned == PlannedPool(geometries=60, molecules=30, built=False)
+    assert built == [0, 2 * SAMPLE_MOLECULES]  # the other sources (none), then the sample alone
+    assert len(build_pool(config, sample_normal_modes=False)) == planned.geometries

@@ -2,6 +2,8 @@
 one can fail."""
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -130,6 +132,26 @@ def test_unknown_names_and_factories_that_cannot_be_imported_are_refused_by_name
     no_function = resolve("lj", {**LENNARD_JONES, "factory": "ase.calculators.lj:NoSuchCalculator"})
     with pytest.raises(PretrainedModelError, match="has no callable 'NoSuchCalculator'"):
         predict("lj", no_function, [], {}, ["H"])
+
+
+def test_planning_finds_a_factory_module_without_importing_its_package():
+    """Every plan checks SevenNet's factory; importing sevenn.calculator to find it costs 1.8 s (torch)."""
+    script = (
+        "import sys\n"
+        "from astray.models.pretrained import PRETRAINED, PretrainedModelError, check_factory_module\n"
+        "check_factory_module('sevennet_0', PRETRAINED['7net-0'])\n"
+        "try:\n"
+        "    check_factory_module('x', {'factory': 'sevenn.no_such_module:f'})\n"
+        "except PretrainedModelError as error:\n"
+        "    print(error)\n"
+        "print('torch' in sys.modules, 'sevenn' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.splitlines() == [
+        "models.x.factory: cannot import 'sevenn.no_such_module': install the package that provides it in this "
+        "environment, or run the rule in its own conda environment (README, 'Pretrained models')",
+        "False False",
+    ]
 
 
 def test_weights_out_of_reach_say_the_node_may_be_offline():
