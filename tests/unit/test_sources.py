@@ -12,6 +12,7 @@ from astray.sources import (
     collection_molecules,
     file_molecules,
     ion_molecules,
+    parse_qm9,
     scan_geometries,
 )
 
@@ -34,10 +35,15 @@ def test_qm9_files_are_read_as_the_download_ships_them():
     assert [a.info["molecule"] for a in molecules] == ["gdb_1", "gdb_2", "gdb_3"]
     assert [a.get_chemical_formula() for a in molecules] == ["CH4", "H3N", "H2O"]
     water = molecules[2]
-    assert water.positions[2, 2] == pytest.approx(7.0e-6)  # the `*^` exponent
     assert water.get_distance(0, 1) == pytest.approx(0.9617, abs=1e-3)  # Å, an O-H bond
     assert water.info["smiles"] == "O" and water.info["qm9_index"] == 3
     assert all(a.info["charge"] == 0 and a.info["multiplicity"] == 1 for a in molecules)
+
+
+def test_qm9_numbers_in_mathematicas_exponent_notation_are_read():
+    """QM9 writes small coordinates as `2.1997*^-6` (molecule 212 is the first such file)."""
+    text = (QM9 / "dsgdb9nsd_000001.xyz").read_text().replace("-0.0126981359", "2.1997*^-6")
+    assert parse_qm9(text, "methane.xyz").positions[0, 0] == pytest.approx(2.1997e-6)
 
 
 def test_max_molecules_takes_the_first_in_path_order():
