@@ -29,6 +29,7 @@ from astray.levels import (
     check_charge_and_spin,
     check_distances,
     check_elements,
+    geometry_name,
 )
 from astray.units import HARTREE_PER_BOHR_TO_EV_PER_ANGSTROM, HARTREE_TO_EV
 
@@ -47,7 +48,17 @@ def check_labeling_inputs(geometries, level: Level, min_distance: float = MIN_DI
     engine = get_engine(level.engine)
     for atoms in geometries:
         check_elements(atoms)
-    engine.check_level(level, {symbol for atoms in geometries for symbol in atoms.get_chemical_symbols()})
+    engine.check_level(level, set())  # the method and basis themselves, before any element's basis
+    known = set()
+    for atoms in geometries:
+        # Each element checked where it first appears, so a basis that lacks it names that geometry.
+        new = set(atoms.get_chemical_symbols()) - known
+        if new:
+            try:
+                engine.check_level(level, new)
+            except LabelInputError as error:
+                raise LabelInputError(f"{geometry_name(atoms)}: {error}") from None
+            known |= new
     for atoms in geometries:
         check_charge_and_spin(atoms)
         check_distances(atoms, min_distance)

@@ -80,7 +80,7 @@ def electronic_state(atoms: Atoms) -> tuple:
     missing = [key for key in ("charge", "multiplicity") if key not in atoms.info]
     if missing:
         raise LabelInputError(
-            f"{_name(atoms)}: no {' or '.join(repr(key) for key in missing)} in its info; astray's sources tag every "
+            f"{geometry_name(atoms)}: no {' or '.join(repr(key) for key in missing)} in its info; astray's sources tag every "
             "geometry with its total charge and spin multiplicity"
         )
     return atoms.info["charge"], atoms.info["multiplicity"]
@@ -98,7 +98,7 @@ def electron_count(atoms: Atoms) -> int:
 def check_charge_and_spin(atoms: Atoms) -> None:
     """Charge and multiplicity must describe a real electronic state of these nuclei."""
     charge, multiplicity = electronic_state(atoms)
-    name = _name(atoms)
+    name = geometry_name(atoms)
     if int(charge) != charge:
         raise LabelInputError(f"{name}: field 'charge' must be an integer, got {charge!r}")
     if int(multiplicity) != multiplicity or multiplicity < 1:
@@ -122,7 +122,7 @@ def check_distances(atoms: Atoms, min_distance: float) -> None:
     """Atoms closer than `min_distance` (Å) are a broken input, not a hard physics case."""
     positions = np.asarray(atoms.positions, dtype=float)
     if not np.all(np.isfinite(positions)):
-        raise LabelInputError(f"{_name(atoms)}: field 'positions' contains NaN or infinite coordinates")
+        raise LabelInputError(f"{geometry_name(atoms)}: field 'positions' contains NaN or infinite coordinates")
     if len(atoms) < 2 or pdist(positions).min() >= min_distance:  # the common case, checked cheaply
         return
     distances = atoms.get_all_distances()
@@ -130,7 +130,7 @@ def check_distances(atoms: Atoms, min_distance: float) -> None:
     i, j = np.unravel_index(np.argmin(distances), distances.shape)
     if distances[i, j] < min_distance:
         raise LabelInputError(
-            f"{_name(atoms)}: field 'positions': atoms {i} ({atoms[i].symbol}) and {j} ({atoms[j].symbol}) are "
+            f"{geometry_name(atoms)}: field 'positions': atoms {i} ({atoms[i].symbol}) and {j} ({atoms[j].symbol}) are "
             f"{distances[i, j]:.3f} Å apart, closer than labels.min_distance = {min_distance} Å"
         )
 
@@ -138,7 +138,7 @@ def check_distances(atoms: Atoms, min_distance: float) -> None:
 def check_elements(atoms: Atoms) -> None:
     for symbol in set(atoms.get_chemical_symbols()):
         if symbol not in atomic_numbers or symbol == "X":
-            raise LabelInputError(f"{_name(atoms)}: field 'symbols': unknown element '{symbol}'")
+            raise LabelInputError(f"{geometry_name(atoms)}: field 'symbols': unknown element '{symbol}'")
 
 
 def is_stretched(atoms: Atoms) -> bool:
@@ -158,7 +158,7 @@ def fci_determinants(n_orbitals: int, n_alpha: int, n_beta: int) -> int:
     return math.comb(n_orbitals, n_alpha) * math.comb(n_orbitals, n_beta)
 
 
-def _name(atoms: Atoms) -> str:
+def geometry_name(atoms: Atoms) -> str:
     """The geometry, and for one from a user's file, the file and frame it was read from."""
     name = f"geometry '{atoms.info.get('geometry_id', atoms.get_chemical_formula())}'"
     source = str(atoms.info.get("source", ""))

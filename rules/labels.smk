@@ -28,7 +28,9 @@ rule label_chunk:
 # and of the probes.
 rule atom_energies:
     input:
-        "results/geometries/summary.json",
+        summary="results/geometries/summary.json",
+        # After the pool's check, like every labeling job: an element no engine can label stops the run there.
+        checked="results/labels/chunks.json",
     output:
         "results/labels/atom_energies.json",
     params:

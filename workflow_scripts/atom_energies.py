@@ -14,7 +14,7 @@ from astray.references import PROBES
 lib.num_threads(snakemake.threads)
 level = Level.from_config(snakemake.params.level)
 probe_elements = {symbol for name in snakemake.params.probes for symbol in PROBES[name].symbols}
-elements = sorted(set(read_json(snakemake.input[0])["elements"]) | probe_elements)
+elements = sorted(set(read_json(snakemake.input.summary)["elements"]) | probe_elements)
 energies = isolated_atom_energies(elements, level)
 write_json(snakemake.output[0], {"units": "eV", "level": level.tag, "energies": energies})
 print(energies, file=sys.stderr)
