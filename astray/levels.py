@@ -80,8 +80,8 @@ def electronic_state(atoms: Atoms) -> tuple:
     missing = [key for key in ("charge", "multiplicity") if key not in atoms.info]
     if missing:
         raise LabelInputError(
-            f"{geometry_name(atoms)}: no {' or '.join(repr(key) for key in missing)} in its info; astray's sources tag every "
-            "geometry with its total charge and spin multiplicity"
+            f"{geometry_name(atoms)}: no {' or '.join(repr(key) for key in missing)} in its info; astray's sources tag "
+            "every geometry with its total charge and spin multiplicity"
         )
     return atoms.info["charge"], atoms.info["multiplicity"]
 
