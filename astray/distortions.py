@@ -10,6 +10,8 @@ from ase import Atoms, units
 from ase.data import covalent_radii
 from scipy.spatial.distance import pdist
 
+from astray.provided import without_provided
+
 BOND_SCALED = "bond_scaled"
 RATTLED = "rattled"
 NORMAL_MODE = "normal_mode"
@@ -272,6 +274,6 @@ def _guarded_draw(molecule: Atoms, min_distance: float, draw) -> np.ndarray:
 
 def _distorted(molecule: Atoms, positions, origin: str, suffix: str, **details) -> Atoms:
     copy = Atoms(molecule.numbers, positions=positions)
-    copy.info.update(molecule.info)
+    copy.info.update(without_provided(molecule.info))  # a label the file gave the molecule is not the copy's
     copy.info.update(geometry_id=f"{molecule.info['geometry_id']}:{suffix}", origin=origin, **details)
     return copy

@@ -63,7 +63,9 @@ def equilibrium_molecules(config: dict, cache_dir=None, log=None) -> list[Atoms]
         candidates += [(m, key) for m in collection_molecules(ase["collection"], names)]
     files = sources.get("files")
     if files and files.get("paths"):
-        found = file_molecules(files["paths"], files.get("format", "auto"), files.get("max_molecules"))
+        found = file_molecules(
+            files["paths"], files.get("format", "auto"), files.get("max_molecules"), files.get("labels")
+        )
         candidates += [(m, None) for m in found]
     # Imported here: RDKit takes half a second to load, and most jobs that read geometries never need it.
     from astray.chemical_space import SpaceSpec, cached_space, is_wanted, space_molecules

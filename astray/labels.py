@@ -31,6 +31,7 @@ from astray.levels import (
     check_elements,
     geometry_name,
 )
+from astray.provided import has_provided, labeled_from_file
 from astray.units import HARTREE_PER_BOHR_TO_EV_PER_ANGSTROM, HARTREE_TO_EV
 
 __all__ = ["ATOM_MULTIPLICITY", "LabelFailure", "LabelInputError", "Level"]
@@ -224,9 +225,13 @@ def label_chunk(geometries, level: Level, progress_path, log=print, threads=None
     store = ProgressStore(progress_path)
     guesses = WarmStart(Path(progress_path).with_suffix(".guess.npz")) if warm_start else None
     labeled, quarantined = [], []
-    computed = 0
+    computed = from_files = 0
     previous_key = None
     for index, atoms in enumerate(geometries, start=1):
+        if has_provided(atoms):  # its file's label, audited before any dataset is built (astray.audit)
+            labeled.append(labeled_from_file(atoms))
+            from_files += 1
+            continue
         key = geometry_key(atoms, level, forces)
         entry = store.finished.get(key)
         if entry is None:
@@ -244,7 +249,8 @@ def label_chunk(geometries, level: Level, progress_path, log=print, threads=None
         previous_key = key
     log(
         f"chunk done: {len(geometries)} geometries, {computed} computed now, "
-        f"{len(geometries) - computed} reused from {progress_path}, {len(quarantined)} quarantined"
+        f"{len(geometries) - computed - from_files} reused from {progress_path}, {len(quarantined)} quarantined, "
+        f"{from_files} labeled by their files"
     )
     return labeled, quarantined
 
@@ -282,6 +288,7 @@ def with_label(atoms: Atoms, result: dict, level: Level) -> Atoms:
     labeled.info.update({k: v for k, v in result.items() if k not in ("energy", "forces")})
     charge, multiplicity = charge_and_multiplicity(atoms)
     labeled.info.update(
+        label_source="astray",
         engine=level.engine,
         method=level.method,
         basis=level.basis,

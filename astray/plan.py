@@ -63,14 +63,19 @@ def estimate(config: dict, pool, calibration: dict) -> dict:
     runs = [(spec, size) for spec in trained for size in datasets["sizes"]
             for _ in datasets["kinds"] for _ in datasets["seeds"]]  # fmt: skip
     priced = [(spec, size) for spec, size in runs if spec["architecture"] in calibration["training"]]
+    computed = [not provided for provided in pool.provided]
+    formulas = [formula for formula, compute in zip(pool.formulas, computed) if compute]
+    unrestricted = [flag for flag, compute in zip(pool.unrestricted, computed) if compute]
     atoms_per_geometry = {formula: len(Formula(formula)) for formula in set(pool.formulas)}
     mean_atoms = sum(atoms_per_geometry[f] for f in pool.formulas) / len(pool)
     training_geometries = sum(datasets["sizes"]) * len(datasets["kinds"]) * len(datasets["seeds"])
     return {
         "level": level,
-        "geometries": len(pool),
-        "basis_range": _basis_range(pool.formulas, level.basis),
-        "label_seconds": label_seconds(pool.formulas, pool.unrestricted, level, calibration),
+        "geometries": len(formulas),
+        "from_files": len(pool) - len(formulas),
+        "basis_range": _basis_range(formulas or pool.formulas, level.basis),
+        # The audit recomputes a sample of the files' labels: a few geometries, not counted here.
+        "label_seconds": label_seconds(formulas, unrestricted, level, calibration),
         "training_runs": len(runs),
         "unpriced_runs": len(runs) - len(priced),
         "training_seconds": sum(
@@ -105,6 +110,8 @@ def report(jobs: dict, plan_seconds: float, config_files: str, costs: dict, cali
             labeling += f" (extrapolated: calibrated up to {law['n_basis_range'][1]} basis functions, likely low)"
     lines.append(f"  labeling   {costs['geometries']:,} geometries, {level.method}/{level.basis} "
                  f"({fewest}-{most} basis functions): {labeling}")  # fmt: skip
+    if costs["from_files"]:
+        lines.append(f"             {costs['from_files']:,} more labeled by their files (audited, not computed)")
     unpriced = (
         f" ({costs['unpriced_runs']:,} fine-tuning runs not priced: uncalibrated)" if costs["unpriced_runs"] else ""
     )

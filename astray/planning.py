@@ -31,6 +31,7 @@ class PoolSummary:
     formulas: list[str]  # chemical formula of each geometry, in pool order (for the cost estimate)
     unrestricted: list[bool]  # open shell or a stretched bond: the costlier unrestricted labeling path
     elements: list[str]
+    provided: list[bool]  # labeled by its file, not computed (astray.provided)
 
     def __len__(self) -> int:
         return len(self.molecules)
@@ -42,6 +43,7 @@ class PoolSummary:
 
 def summarize(pool) -> PoolSummary:
     from astray.levels import charge_and_multiplicity, is_stretched  # PySCF: only where a pool is summarised
+    from astray.provided import has_provided
 
     return PoolSummary(
         molecules=[atoms.info["molecule"] for atoms in pool],
@@ -49,6 +51,7 @@ def summarize(pool) -> PoolSummary:
         formulas=[atoms.get_chemical_formula() for atoms in pool],
         unrestricted=[charge_and_multiplicity(atoms)[1] != 1 or is_stretched(atoms) for atoms in pool],
         elements=sorted({symbol for atoms in pool for symbol in atoms.get_chemical_symbols()}),
+        provided=[has_provided(atoms) for atoms in pool],
     )
 
 

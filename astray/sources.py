@@ -16,6 +16,7 @@ from ase.collections import g2, s22
 from ase.io import read
 
 from astray.distortions import scale_bond
+from astray.provided import QM9_PROPERTIES, ProvidedLabelError, attach, read_provided
 
 EQUILIBRIUM = "equilibrium"
 SCAN = "scan"
@@ -108,12 +109,15 @@ def ion(name: str) -> Atoms:
     return tagged(Atoms(symbols, positions=positions), name, "ions", charge)
 
 
-def file_molecules(patterns, file_format: str = "auto", max_molecules: int | None = None) -> list[Atoms]:
+def file_molecules(
+    patterns, file_format: str = "auto", max_molecules: int | None = None, labels: dict | None = None
+) -> list[Atoms]:
     """Every frame of every file matching `patterns` (paths, folders or globs), in sorted path order.
 
     A frame's molecule name is its `molecule` (or `name`) info field if it has one; otherwise the file's
     stem, with the frame number when a file holds several frames. Charge and multiplicity come from the
-    frame's `charge` and `multiplicity` fields when present.
+    frame's `charge` and `multiplicity` fields when present. With `labels` (the source's declared labels),
+    each frame keeps the energy and forces its file gives (astray.provided).
     """
     molecules = []
     for path in map(Path, matching_files(patterns)):
@@ -131,6 +135,12 @@ def file_molecules(patterns, file_format: str = "auto", max_molecules: int | Non
             spin = _integer_field(atoms, "multiplicity", path, number)
             molecule = tagged(atoms, name, f"file:{path}", charge, spin)
             molecule.info["source_frame"] = number  # with the source: where a problem found later points to
+            if labels:
+                try:
+                    energy, forces = read_provided(atoms, labels, path, number)
+                except ProvidedLabelError as error:
+                    raise GeometrySourceError(str(error)) from None
+                attach(molecule, energy, forces, labels["level"])
             for key in ("smiles", "qm9_index"):
                 if key in atoms.info:
                     molecule.info[key] = atoms.info[key]
@@ -211,6 +221,7 @@ def parse_qm9(text: str, path) -> Atoms:
     try:
         n_atoms = int(lines[0])
         index = int(lines[1].split()[1])
+        properties = dict(zip(QM9_PROPERTIES, map(_qm9_number, lines[1].split()[2 : 2 + len(QM9_PROPERTIES)])))
         rows = [line.split() for line in lines[2 : 2 + n_atoms]]
         if len(rows) < n_atoms or any(len(row) < 4 for row in rows):
             raise ValueError(f"expected {n_atoms} atom lines")
@@ -220,7 +231,8 @@ def parse_qm9(text: str, path) -> Atoms:
     except (ValueError, IndexError) as error:
         raise GeometrySourceError(f"geometries.sources.files: {path} is not a valid QM9 file: {error}") from None
     atoms = Atoms(symbols, positions=positions)
-    atoms.info.update(name=f"gdb_{index}", qm9_index=index)
+    # The properties stay with the frame as read: a declared label takes its energy from them (astray.provided).
+    atoms.info.update(name=f"gdb_{index}", qm9_index=index, qm9_properties=properties)
     if smiles_line:
         atoms.info["smiles"] = smiles_line[-1]  # the relaxed geometry's SMILES
     return atoms

@@ -80,6 +80,14 @@ EVALUATION = config["evaluation"]
 PLOTS = config["plots"]
 # The level of theory, a param of the rules that label: engine, method, basis and density fitting.
 LEVEL = {key: LABELS[key] for key in ("engine", "method", "basis", "density_fit")}
+# The labels that came with the files, if the files source declares any, and the level that recomputes
+# their audit sample: the declared method and basis, with astray's engine.
+PROVIDED = (GEOMETRIES["sources"].get("files") or {}).get("labels")
+PROVIDED_LEVEL = {**LEVEL, **{key: PROVIDED["level"][key] for key in ("method", "basis")}} if PROVIDED else None
+
+
+def audited_labels(wildcards):
+    return "results/labels/audit.json" if PROVIDED else []
 
 
 PACKAGE = Path(workflow.basedir) / "astray"
@@ -240,8 +248,40 @@ def training_geometries(summary, kind):
     return int(training_molecules * per_molecule), pool
 
 
+def check_provided_labels():
+    """Labels that come with the files must be of the level astray computes the rest at (unless mixing is
+    allowed on purpose), of a level astray's engine can recompute for their audit, and carry forces if
+    training uses forces."""
+    from astray.engines import get_engine
+    from astray.labels import LabelInputError, Level
+    from astray.provided import level_tag
+
+    key = "geometries.sources.files.labels"
+    declared, own = level_tag(PROVIDED["level"]), level_tag(LABELS)
+    if declared != own and not LABELS["allow_mixed_levels"]:
+        raise ValueError(
+            f"{CONFIG_FILES}: {key}.level: the files' labels are {declared}, but labels.method/basis ({own}) label "
+            "their distorted copies, isolated atoms and references: a campaign would mix two levels. Set "
+            "labels.method and labels.basis to the files' level, or labels.allow_mixed_levels: true to mix them."
+        )
+    engine = get_engine(LEVEL["engine"])
+    try:
+        level = Level.from_config(PROVIDED_LEVEL)
+        engine.check_method(level)
+        engine.check_level(level, set())
+    except LabelInputError as error:
+        raise LabelInputError(f"{CONFIG_FILES}: {key}.level: astray cannot recompute it to audit them: {error}") from None
+    if config["training"]["force_weight"] > 0 and PROVIDED["forces"] == "none":
+        raise ValueError(
+            f"{CONFIG_FILES}: {key}.forces is none but training.force_weight is {config['training']['force_weight']}:"
+            " the files' geometries would train without forces; declare their forces or set force_weight: 0"
+        )
+
+
 def check_campaign():
     """Everything planning checks beyond the schema, before any job runs."""
+    if PROVIDED:
+        check_provided_labels()
     from astray.distortions import check_hessian_level
     from astray.labels import LabelInputError
     from astray.references import check_fci_basis

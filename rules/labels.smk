@@ -3,6 +3,8 @@ rule label_chunk:
     input:
         pool="results/geometries/pool.extxyz",
         chunks="results/labels/chunks.json",
+        # Labels that came with the files are audited first: a mismatch stops the run before labeling.
+        audit=audited_labels,
     output:
         labeled="results/labels/chunk_{chunk}.extxyz",
         quarantine="results/labels/chunk_{chunk}.quarantine.json",
@@ -62,3 +64,28 @@ rule merge_labels:
         "../envs/qc.yaml"
     script:
         "../workflow_scripts/merge_labels.py"
+
+
+# A seeded sample of the labels that came with the files, recomputed at their declared level and compared
+# (astray/audit.py): per geometry in the table, its summary for the cube; a deviation beyond the tolerance
+# stops the run with a diagnosis, before any labeling job or dataset.
+rule audit_labels:
+    input:
+        pool="results/geometries/pool.extxyz",
+        chunks="results/labels/chunks.json",
+    output:
+        table="results/labels/audit.csv",
+        summary="results/labels/audit.json",
+    params:
+        code=script_code("audit_labels.py"),
+        level=lambda wildcards: PROVIDED_LEVEL,
+        declared=lambda wildcards: PROVIDED,
+        audit=LABELS["audit"],
+        progress="results/labels/progress/audit.jsonl",
+    threads: 1
+    log:
+        "results/logs/labels/audit.csv.log",
+    conda:
+        "../envs/qc.yaml"
+    script:
+        "../workflow_scripts/audit_labels.py"
