@@ -31,6 +31,17 @@ def with_file(text: str, name: str = "mine.xyz"):
     return change
 
 
+def with_labeled_file(comment: str, **declared):
+    """A change that adds one user file whose labels are declared (HF/STO-3G, the tiny campaign's level)."""
+
+    def change(config, tmp_path):
+        with_file(xyz(WATER, comment))(config, tmp_path)
+        labels = {"energy": "e", "energy_units": "eV", "level": {"method": "hf", "basis": "sto-3g"}, **declared}
+        config["geometries"]["sources"]["files"]["labels"] = {k: v for k, v in labels.items() if v is not None}
+
+    return change
+
+
 def on(section, **values):
     """A change that updates config[section] (dotted for nested sections) with `values`."""
 
@@ -156,6 +167,25 @@ CASES = {
     "binary garbage": (with_file("\x00\x01\x02 not xyz at all \x7f\n"), "mine.xyz"),
     "impossible multiplicity": (with_file(xyz(WATER, "charge=0 multiplicity=2")), "multiplicity"),
     "impossible charge": (with_file(xyz(WATER, "charge=11 multiplicity=1")), "charge"),
+    # Labels that come with the files
+    "declared energy field missing": (
+        with_labeled_file("energy=-1.0", energy="dft_energy"),
+        "mine.xyz frame 0: no energy field 'dft_energy'",
+    ),
+    "non-numeric label": (with_labeled_file("e=abc"), "mine.xyz frame 0: energy 'e' is 'abc', not a number"),
+    "NaN label": (with_labeled_file("e=nan"), "mine.xyz frame 0: energy 'e' is not finite"),
+    "labels without a declared level": (with_labeled_file("e=-2000.0", level=None), "'level' is a required property"),
+    "labels from another level": (
+        with_labeled_file("e=-2000.0", level={"method": "b3lyp", "basis": "6-31g*"}),
+        "files.labels.level: the files' labels are b3lyp/6-31g*, but labels.method/basis (hf/sto-3g)",
+    ),
+    "labels at a level astray cannot compute": (
+        lambda c, t: (
+            with_labeled_file("e=-2000.0", level={"method": "hf3c-x", "basis": "sto-3g"})(c, t),
+            on("labels", allow_mixed_levels=True)(c, t),
+        ),
+        "labels.level: astray cannot recompute it to audit them: labels.method: PySCF cannot do 'hf3c-x'",
+    ),
     "probe system in training": (on("geometries.sources.ase", names=["H2O", "H2"]), "probe"),
 }
 
