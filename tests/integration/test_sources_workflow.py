@@ -205,3 +205,50 @@ def test_the_workstation_config_plans_its_grid_and_fits_its_pool(tmp_path):
     assert jobs["train_finetune"] == runs_per_rung and jobs["predict_pretrained"] == 1  # sevennet_0 from the default
     assert jobs["evaluate"] == 7 * runs_per_rung
     assert jobs["label_chunk"] > 200  # ~21,600 geometries in chunks of 100
+
+
+def qm9_with_its_labels(tolerance_kcal_per_mol: float) -> dict:
+    """QM9's three records with their B3LYP energies declared, one rattled copy each, at QM9's own level."""
+    config = yaml.safe_load(TINY_CONFIG.read_text())
+    declared = {"energy": "electronic", "energy_units": "hartree",
+                "level": {"method": "b3lyp", "basis": "6-31g(2df,p)", "conventions": "Gaussian 09"}}  # fmt: skip
+    config["geometries"] = {
+        "sources": {"files": {"paths": [str(QM9)], "labels": declared}},
+        "elements": ["H", "C", "N", "O", "F"],
+        "max_atoms": 5,
+        "distortions": {"bond_scaling": {"factors": []}, "rattle": {"copies": 1, "sigma": 0.03}},
+    }
+    config["labels"].update(method="b3lyp", basis="6-31g(2df,p)",
+                            audit={"sample": 3, "tolerance_kcal_per_mol": tolerance_kcal_per_mol})  # fmt: skip
+    config["datasets"].update(sizes=[1], validation_molecules=1, test_molecules=1)
+    return config
+
+
+def test_a_qm9_campaign_labels_its_molecules_from_the_files_and_their_copies_itself_after_the_audit(tmp_path):
+    """QM9's electronic energies lie within 3.1 kcal/mol of PySCF's on these three (tests/unit/test_audit.py):
+    accepted at 3.5 kcal/mol, they label the equilibrium geometries; astray labels the rattled copies."""
+    config_path = tmp_path / "qm9.yaml"
+    config_path.write_text(yaml.safe_dump(qm9_with_its_labels(3.5)))
+    result = snakemake(tmp_path, config_path, "results/labels/labeled.extxyz")
+    assert result.returncode == 0, result.stderr[-4000:]
+    labeled = {a.info["geometry_id"]: a for a in read_geometries(tmp_path / "results/labels/labeled.extxyz")}
+    water, copy = labeled["gdb_3"], labeled["gdb_3:rattle0"]
+    assert water.info["label_source"].endswith("dsgdb9nsd_000003.xyz") and water.info["engine"] == "provided"
+    assert water.get_potential_energy() == pytest.approx((-76.404702 - 0.021375) * 27.211386, abs=1e-4)
+    assert copy.info["label_source"] == "astray" and copy.info["method"] == "b3lyp"
+    # QM9's geometry is a minimum at this level: its rattled copy (0.03 Å per coordinate) lies above it.
+    assert 0 < copy.get_potential_energy() - water.get_potential_energy() < 1.0
+    audit = json.loads((tmp_path / "results/labels/audit.json").read_text())
+    assert audit["passed"] and audit["geometries"] == 3 and audit["declared"]["level"]["conventions"] == "Gaussian 09"
+    assert len((tmp_path / "results/labels/audit.csv").read_text().splitlines()) == 4
+
+
+def test_the_audit_stops_a_qm9_campaign_at_the_default_tolerance_before_any_labeling(tmp_path):
+    config_path = tmp_path / "qm9.yaml"
+    config_path.write_text(yaml.safe_dump(qm9_with_its_labels(1.0)))
+    result = snakemake(tmp_path, config_path, "results/labels/labeled.extxyz")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "labels.audit: the labels that came with the files do not match" in output, output[-3000:]
+    assert "worst gdb_3: -3.06 kcal/mol" in output
+    assert not list((tmp_path / "results/labels").glob("chunk_*")), "a labeling job ran"
