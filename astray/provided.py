@@ -46,7 +46,7 @@ def read_provided(frame: Atoms, spec: dict, path, number: int) -> tuple[float, n
     where = f"{KEY}: {path} frame {number}"
     energy = _finite(_raw_energy(frame, spec["energy"], where), where, f"energy '{spec['energy']}'")
     energy = float(energy) * ENERGY_UNITS[spec["energy_units"]]
-    if spec.get("forces", "none") == "none":
+    if spec["forces"] == "none":
         return energy, None
     forces = np.asarray(_raw_forces(frame, spec["forces"], where), dtype=float)
     if forces.shape != (len(frame), 3):

@@ -74,7 +74,7 @@ rule audit_labels:
         pool="results/geometries/pool.extxyz",
         chunks="results/labels/chunks.json",
     output:
-        table="results/labels/audit.csv",
+        table=report("results/labels/audit.csv", caption="../report/audit.rst", category="Tables"),
         summary="results/labels/audit.json",
     params:
         code=script_code("audit_labels.py"),

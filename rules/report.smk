@@ -5,6 +5,7 @@ rule cube:
         references="results/references/probes.nc",
         quarantine="results/labels/quarantine.json",
         manifest="results/datasets/manifest.json",
+        audit=audited_labels,
     output:
         "results/cube.nc",
     params:

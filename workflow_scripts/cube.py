@@ -30,6 +30,8 @@ attrs = {
     "quarantined_by_reason": json.dumps(quarantine["count_by_reason"], sort_keys=True),
     # Which bytes every model was trained and tested on.
     "dataset_sha256": json.dumps({f["path"]: f["sha256"] for f in read_json(snakemake.input.manifest)["files"]}),
+    # Labels that came with the files: what their audit found (astray/audit.py), or that there were none.
+    "label_audit": json.dumps(read_json(snakemake.input.audit), sort_keys=True) if snakemake.input.audit else "none",
 }
 evaluations = [xr.load_dataset(path) for path in snakemake.input.evaluations]
 write_netcdf(assemble_cube(evaluations, references, attrs), snakemake.output[0], "cube assembled")
