@@ -167,6 +167,7 @@ def test_cube_holds_every_model_and_the_physics_of_the_references(campaign):
     for name in cube.data_vars:
         assert cube[name].attrs["units"] and cube[name].attrs["long_name"], name
     assert cube.attrs["probe_in_training_data"] == 0
+    assert cube.attrs["label_audit"] == "none"  # every label computed by astray: nothing came with the files
     assert cube.attrs["quarantined_geometries"] == 0 and json.loads(cube.attrs["quarantined_by_reason"]) == {}
     assert len(cube.attrs["config_sha256"]) == 64 and cube.attrs["git_commit"] != "unknown"
     datasets = json.loads(cube.attrs["dataset_sha256"])

@@ -53,3 +53,27 @@ def test_model_sizes_rise_along_a_capacity_ladder():
     nequip = {"architecture": "nequip", "num_layers": 2, "num_features": 16, "l_max": 1, "cutoff": 5.0}
     assert model_size({**nequip, "l_max": 2}) == pytest.approx(model_size(nequip) * 9 / 4)
     assert math.isfinite(model_size(nequip))
+
+
+def test_the_plan_prices_only_the_geometries_astray_labels_and_counts_those_labeled_by_their_files():
+    from astray.costs import load_calibration
+    from astray.plan import estimate, report
+    from astray.planning import PoolSummary
+
+    calibration = load_calibration()  # the shipped one
+    config = {
+        "labels": {"method": "hf", "basis": "sto-3g", "engine": "pyscf", "density_fit": False},
+        "datasets": {"sizes": [1], "kinds": ["equilibrium"], "seeds": [0]},
+        "training": {"max_epochs": 1},
+        "models": {},
+    }
+    pool = PoolSummary(
+        molecules=["a", "a", "b", "b"], origins=["equilibrium", "rattled"] * 2, formulas=["CH4", "CH4", "H2O", "H2O"],
+        unrestricted=[False] * 4, elements=["C", "H", "O"], provided=[True, False, True, False],
+    )  # fmt: skip
+    alone = PoolSummary(**{**pool.__dict__, "provided": [False] * 4})
+    costs, everything = estimate(config, pool, calibration), estimate(config, alone, calibration)
+    assert (costs["geometries"], costs["from_files"]) == (2, 2)
+    assert costs["label_seconds"] == pytest.approx(everything["label_seconds"] / 2)
+    text = report({"label_chunk": 1}, 1.0, "mine.yaml", costs, calibration)
+    assert "labeling   2 geometries" in text and "2 more labeled by their files (audited, not computed)" in text
