@@ -147,6 +147,7 @@ def checked_pool(geometry_config):
 
 
 def whole_pool():
+    """The campaign's pool, checked; refused if no molecule passes the sources' filters."""
     from astray.geometries import GeometrySourceError
 
     pool = checked_pool(GEOMETRIES)
@@ -169,7 +170,8 @@ def pool_key():
 
 
 def read_while_planning():
-    """Whether the file sources are small enough to read and check while planning (README, "Planning")."""
+    """Whether the file sources are small enough to read and check while planning (README, "Large sources
+    are checked by the first jobs")."""
     files = GEOMETRIES["sources"].get("files")
     return not files or source_files().total_bytes <= files["read_while_planning_mb"] * 1e6
 
@@ -280,12 +282,12 @@ def check_provided_labels():
 
 def check_campaign():
     """Everything planning checks beyond the schema, before any job runs."""
-    if PROVIDED:
-        check_provided_labels()
     from astray.distortions import check_hessian_level
     from astray.labels import LabelInputError
     from astray.references import check_fci_basis
 
+    if PROVIDED:
+        check_provided_labels()
     summary = known_summary()
     check_sizes_fit_pool(summary)
     if config["training"]["force_weight"] > 0 and not LABELS["forces"]:
