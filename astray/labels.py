@@ -6,6 +6,7 @@ disk the moment it finishes, so a killed chunk resumes where it stopped.
 """
 
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -213,6 +214,15 @@ def _neighbours(a: Atoms, b: Atoms) -> bool:
     if not same_state:
         return False
     return float(np.abs(a.positions - b.positions).max()) <= WARM_START_MAX_DISPLACEMENT
+
+
+def chunk_ranges(geometries: int, chunks: int) -> list[tuple[int, int]]:
+    """(first frame, frames) of each of `chunks` labeling chunks over a pool of `geometries`, as even as
+    whole frames allow: the chunk count was planned before the pool was built (or, for a large pool,
+    estimated), so it is spread over what the pool really holds. Here, not with planning: the check_pool
+    job lays the chunks out, and a change to its code relabels everything."""
+    bounds = [geometries * chunk // chunks for chunk in range(chunks + 1)]
+    return [(first, after - first) for first, after in itertools.pairwise(bounds)]
 
 
 def label_chunk(geometries, level: Level, progress_path, log=print, threads=None, warm_start=True, forces=True):

@@ -10,7 +10,6 @@ before any other, build and check it. The chunk count planned either way is what
 
 import functools
 import hashlib
-import itertools
 import json
 import math
 import os
@@ -18,41 +17,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from astray.io import write_atomically
+from astray.pool_summary import PoolSummary, summarize
+
+__all__ = ["PoolSummary", "summarize"]
 
 # Geometries of the file sources' first molecules built to measure how many geometries a molecule gets
 # from the distortions, for a pool too large to build while planning.
 SAMPLE_MOLECULES = 20
-
-
-@dataclass
-class PoolSummary:
-    molecules: list[str]  # molecule of each geometry, in pool order
-    origins: list[str]  # origin of each geometry, in pool order
-    formulas: list[str]  # chemical formula of each geometry, in pool order (for the cost estimate)
-    unrestricted: list[bool]  # open shell or a stretched bond: the costlier unrestricted labeling path
-    elements: list[str]
-    provided: list[bool]  # labeled by its file, not computed (astray.provided)
-
-    def __len__(self) -> int:
-        return len(self.molecules)
-
-    def count(self, assignment: dict, split: str, origins) -> int:
-        """Geometries of the molecules assigned to `split` whose origin is one of `origins`."""
-        return sum(assignment[m] == split and o in origins for m, o in zip(self.molecules, self.origins))
-
-
-def summarize(pool) -> PoolSummary:
-    from astray.levels import charge_and_multiplicity, is_stretched  # PySCF: only where a pool is summarised
-    from astray.provided import has_provided
-
-    return PoolSummary(
-        molecules=[atoms.info["molecule"] for atoms in pool],
-        origins=[atoms.info["origin"] for atoms in pool],
-        formulas=[atoms.get_chemical_formula() for atoms in pool],
-        unrestricted=[charge_and_multiplicity(atoms)[1] != 1 or is_stretched(atoms) for atoms in pool],
-        elements=sorted({symbol for atoms in pool for symbol in atoms.get_chemical_symbols()}),
-        provided=[has_provided(atoms) for atoms in pool],
-    )
 
 
 @dataclass
@@ -130,14 +101,6 @@ def count_frames(path, file_format: str = "auto") -> int:
             break
         frames += 1
     return max(frames, 1)
-
-
-def chunk_ranges(geometries: int, chunks: int) -> list[tuple[int, int]]:
-    """(first frame, frames) of each of `chunks` labeling chunks over a pool of `geometries`, as even as
-    whole frames allow: the chunk count was planned before the pool was built (or, for a large pool,
-    estimated), so it is spread over what the pool really holds."""
-    bounds = [geometries * chunk // chunks for chunk in range(chunks + 1)]
-    return [(first, after - first) for first, after in itertools.pairwise(bounds)]
 
 
 def estimated_pool(geometry_config: dict, files: SourceFiles, build_pool) -> PlannedPool:

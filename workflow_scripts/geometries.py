@@ -12,7 +12,7 @@ from functools import partial
 from astray.chemical_space import space_report
 from astray.geometries import build_pool
 from astray.io import write_geometries, write_json
-from astray.planning import summarize
+from astray.pool_summary import summarize
 
 log = partial(print, file=sys.stderr, flush=True)
 config, cache = snakemake.params.geometries, snakemake.params.cache

@@ -4,12 +4,12 @@ import os
 from pathlib import Path
 
 from astray.geometries import build_pool
+from astray.labels import chunk_ranges
 from astray.planning import (
     SAMPLE_MOLECULES,
     PlannedPool,
     SourceFiles,
     cached_summary,
-    chunk_ranges,
     count_frames,
     estimated_pool,
     plan_key,
