@@ -69,20 +69,41 @@ def select(pool, assignment: dict, split: str, origins) -> list[Atoms]:
     return [a for a in pool if assignment[a.info["molecule"]] == split and a.info["origin"] in origins]
 
 
+# What a training set's order needs of each labeled geometry; the holdout job writes it once for the pool,
+# so a training-set job parses only its own geometries, not the whole labeled pool.
+FRAME_INDEX_KEYS = ("molecule", "origin", "geometry_id")
+
+
+def frame_index(pool) -> dict:
+    """Per key of FRAME_INDEX_KEYS, its value for every frame of the pool, in frame order."""
+    return {key: [atoms.info[key] for atoms in pool] for key in FRAME_INDEX_KEYS}
+
+
+def training_frames(index: dict, assignment: dict, kind: str, seed: int, size: int | None = None) -> list[int]:
+    """Frame numbers of a kind's training geometries in one seeded order (its first `size`, if given);
+    every training set is a prefix of the same order."""
+    origins = KIND_ORIGINS[kind]
+    candidates = [
+        frame
+        for frame, (molecule, origin) in enumerate(zip(index["molecule"], index["origin"]))
+        if assignment[molecule] == "train" and origin in origins
+    ]
+    candidates.sort(key=lambda frame: index["geometry_id"][frame])
+    order = np.random.default_rng(seed).permutation(len(candidates))
+    if size is not None and size > len(order):
+        raise ValueError(
+            f"datasets.sizes: size {size} exceeds the {len(order)} labeled training geometries of kind '{kind}'"
+        )
+    return [candidates[i] for i in order[:size]]
+
+
 def training_order(pool, assignment: dict, kind: str, seed: int) -> list[Atoms]:
     """All training geometries of a kind in one seeded order; every training set is a prefix of it."""
-    candidates = sorted(select(pool, assignment, "train", KIND_ORIGINS[kind]), key=lambda a: a.info["geometry_id"])
-    order = np.random.default_rng(seed).permutation(len(candidates))
-    return [candidates[i] for i in order]
+    return [pool[frame] for frame in training_frames(frame_index(pool), assignment, kind, seed)]
 
 
 def training_set(pool, assignment: dict, kind: str, seed: int, size: int) -> list[Atoms]:
-    ordered = training_order(pool, assignment, kind, seed)
-    if size > len(ordered):
-        raise ValueError(
-            f"datasets.sizes: size {size} exceeds the {len(ordered)} labeled training geometries of kind '{kind}'"
-        )
-    return ordered[:size]
+    return [pool[frame] for frame in training_frames(frame_index(pool), assignment, kind, seed, size)]
 
 
 def validation_set(pool, assignment: dict, kind: str) -> list[Atoms]:

@@ -4,6 +4,7 @@ rule holdout_sets:
         "results/labels/labeled.extxyz",
     output:
         splits="results/datasets/splits.json",
+        frame_index="results/datasets/frame_index.json",
         test="results/datasets/test.extxyz",
         validation=expand("results/datasets/{kind}/validation.extxyz", kind=DATASETS["kinds"]),
     params:
@@ -20,11 +21,13 @@ rule holdout_sets:
         "../workflow_scripts/holdout_sets.py"
 
 
-# One nested training set: the first {size} geometries of the kind's seeded order.
+# One nested training set: the first {size} geometries of the kind's seeded order, found in the frame index
+# and read alone from the labeled pool.
 rule training_set:
     input:
         labeled="results/labels/labeled.extxyz",
         splits="results/datasets/splits.json",
+        frame_index="results/datasets/frame_index.json",
     output:
         "results/datasets/{kind}/seed{seed}/train_n{size}.extxyz",
     params:
