@@ -1,4 +1,5 @@
-# Molecule split into train/validation/test, plus the shared test set and each kind's validation set.
+# Molecule split into train/validation/test, the shared test set, each kind's validation set and the frame
+# index the training-set jobs order their geometries by.
 rule holdout_sets:
     input:
         "results/labels/labeled.extxyz",
