@@ -78,6 +78,13 @@ def read_geometries(path, frames: slice = slice(None)) -> list:
     return read(path, index=frames, format="extxyz")
 
 
+def frame_lines(file):
+    """Each frame of an open xyz or extxyz file as its lines, found by its atom-count line alone (nothing
+    parsed); a count line that is not a number raises ValueError."""
+    while (count_line := file.readline()).strip():
+        yield [count_line, *itertools.islice(file, int(count_line) + 1)]
+
+
 def read_frames(path, frames) -> list:
     """The given frames of an extxyz file, in the order given: one pass that skips every other frame by
     its atom count and parses only these. A labeling job's chunk or a training set scattered over the pool
@@ -87,19 +94,18 @@ def read_frames(path, frames) -> list:
 
     from ase.io import read
 
-    wanted, texts = set(frames), {}
+    wanted, texts, frames_in_file = set(frames), {}, 0
     if not wanted:
         return []
     with open(path) as file:
-        for frame in itertools.count():
-            if len(texts) == len(wanted):
-                break
-            count_line = file.readline()
-            if not count_line.strip():
-                raise IndexError(f"{path}: has {frame} frames, frame {max(wanted)} was asked for")
-            lines = list(itertools.islice(file, int(count_line) + 1))
+        for frame, lines in enumerate(frame_lines(file)):
+            frames_in_file = frame + 1
             if frame in wanted:
-                texts[frame] = count_line + "".join(lines)
+                texts[frame] = "".join(lines)
+                if len(texts) == len(wanted):
+                    break
+    if len(texts) < len(wanted):
+        raise IndexError(f"{path}: has {frames_in_file} frames, frame {max(wanted)} was asked for")
     in_file_order = sorted(texts)
     parsed = read(StringIO("".join(texts[frame] for frame in in_file_order)), index=":", format="extxyz")
     by_frame = dict(zip(in_file_order, parsed))

@@ -149,8 +149,7 @@ def pool_summary(workdir: Path, plan: dict) -> PoolSummary:
         print("reading every geometry of the sources for the labeling estimate (cached after)", file=sys.stderr)
         return build_pool(plan["config"]["geometries"], sample_normal_modes=False, cache_dir=cache)
 
-    key = plan["pool_summary"].removeprefix("pool-").removesuffix(".json")
-    return cached_summary(cache, key, whole_pool)
+    return cached_summary(cache, plan["pool_key"], whole_pool)
 
 
 def main(argv=None) -> None:

@@ -16,7 +16,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from astray.io import write_atomically
+from astray.io import frame_lines, write_atomically
 from astray.pool_summary import PoolSummary, summarize
 
 __all__ = ["PoolSummary", "summarize"]
@@ -90,16 +90,12 @@ def count_frames(path, file_format: str = "auto") -> int:
             os.close(descriptor)
         if file_format == "auto" and is_qm9(head.decode(errors="replace")):
             return 1  # read no further: QM9's files hold one molecule each
-        lines = Path(path).read_text().splitlines()
-    except (OSError, UnicodeDecodeError):
-        return 1
-    frames = line = 0
-    while line < len(lines) and lines[line].strip():
-        try:
-            line += int(lines[line]) + 2
-        except ValueError:
-            break
-        frames += 1
+        frames = 0
+        with open(path) as file:
+            for _ in frame_lines(file):
+                frames += 1
+    except (OSError, UnicodeDecodeError, ValueError):  # ValueError: a count line that is not a number
+        pass
     return max(frames, 1)
 
 
@@ -169,8 +165,7 @@ def record_plan(cache_dir, key: str, identity: str, config: dict, config_files: 
     """What the last plan was made of (its config as Snakemake merged it, its pool summary's key and its
     pool's identity), so `python -m astray.plan` can estimate the campaign's cost from exactly what
     Snakemake planned."""
-    record = {"config": config, "config_files": config_files, "pool_summary": f"pool-{key}.json",
-              "pool_identity": identity}  # fmt: skip
+    record = {"config": config, "config_files": config_files, "pool_key": key, "pool_identity": identity}
     text = json.dumps(record, default=str)
     path = Path(cache_dir) / "plan.json"
     if path.exists() and path.read_text() == text:

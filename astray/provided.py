@@ -61,25 +61,33 @@ def _raw_energy(frame: Atoms, field: str, where: str):
         if field not in QM9_ENERGIES:
             raise ProvidedLabelError(f"{where}: a QM9 file's energy is one of {sorted(QM9_ENERGIES)}, not '{field}'")
         return QM9_ENERGIES[field](qm9)
-    if field == CALCULATOR:
-        results = frame.calc.results if frame.calc is not None else {}
-        if "energy" not in results:
-            raise ProvidedLabelError(f"{where}: no calculator energy (the file's info line has no energy=)")
-        return results["energy"]
-    if field not in frame.info:
-        raise ProvidedLabelError(f"{where}: no energy field '{field}' (info keys: {sorted(frame.info)})")
-    return frame.info[field]
+    return _raw(frame, field, "energy", where)
 
 
 def _raw_forces(frame: Atoms, field: str, where: str):
+    return _raw(frame, field, "forces", where)
+
+
+# Where an extxyz frame holds a declared field of each quantity, and what the file lacks if its calculator
+# has none.
+FIELDS_IN = {
+    "energy": ("info", "the file's info line has no energy="),
+    "forces": ("arrays", "its Properties have no forces"),
+}
+
+
+def _raw(frame: Atoms, field: str, quantity: str, where: str):
+    """The declared field of `quantity`: the calculator's result, or the frame's info key / per-atom array."""
+    store_name, missing = FIELDS_IN[quantity]
     if field == CALCULATOR:
         results = frame.calc.results if frame.calc is not None else {}
-        if "forces" not in results:
-            raise ProvidedLabelError(f"{where}: no calculator forces (the file's Properties have no forces)")
-        return results["forces"]
-    if field not in frame.arrays:
-        raise ProvidedLabelError(f"{where}: no forces array '{field}' (arrays: {sorted(frame.arrays)})")
-    return frame.arrays[field]
+        if quantity not in results:
+            raise ProvidedLabelError(f"{where}: no calculator {quantity} ({missing})")
+        return results[quantity]
+    store = getattr(frame, store_name)
+    if field not in store:
+        raise ProvidedLabelError(f"{where}: no {quantity} field '{field}' ({store_name}: {sorted(store)})")
+    return store[field]
 
 
 def _finite(value, where: str, what: str):
