@@ -85,7 +85,7 @@ def frame_lines(file):
         yield [count_line, *itertools.islice(file, int(count_line) + 1)]
 
 
-def read_frames(path, frames) -> list:
+def read_chosen_frames(path, frames) -> list:
     """The given frames of an extxyz file, in the order given: one pass that skips every other frame by
     its atom count and parses only these. A labeling job's chunk or a training set scattered over the pool
     costs what its own geometries cost to parse, not the whole pool (benchmarks/pool_reads.py).

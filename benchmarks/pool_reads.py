@@ -6,8 +6,8 @@ A labeled pool in astray's extxyz (G2 molecules of H, C, N, O, F with 3-18 atoms
 energy, forces and the info keys labeling writes) is read, in process, the way each job reads it:
 - the whole pool parsed (what every labeling and training-set job did before issue 21);
 - one labeling chunk of 250 geometries near the end of the file, by ASE's slice (which scans every frame
-  header with ASE's reader) and by `read_frames` (which skips other frames by their atom counts);
-- training sets of 1,000 and 10,000 geometries scattered over the pool in a seeded order (`read_frames`).
+  header with ASE's reader) and by `read_chosen_frames` (which skips other frames by their atom counts);
+- training sets of 1,000 and 10,000 geometries scattered over the pool in a seeded order (`read_chosen_frames`).
 Timings alternate and the best of the repeats is kept; ratios are the whole-pool read over each.
 """
 
@@ -25,7 +25,7 @@ from ase.collections import g2
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from astray.io import read_frames, read_geometries, write_geometries  # noqa: E402
+from astray.io import read_chosen_frames, read_geometries, write_geometries  # noqa: E402
 
 QM9_ELEMENTS = {"H", "C", "N", "O", "F"}
 
@@ -68,9 +68,9 @@ def main():
     reads = {
         "whole_pool": lambda: read_geometries(path),
         "labeling_chunk_250_ase_slice": lambda: read_geometries(path, frames=slice(chunk.start, chunk.stop)),
-        "labeling_chunk_250": lambda: read_frames(path, chunk),
-        "training_set_1000": lambda: read_frames(path, order[:1000]),
-        "training_set_10000": lambda: read_frames(path, order[:10000]),
+        "labeling_chunk_250": lambda: read_chosen_frames(path, chunk),
+        "training_set_1000": lambda: read_chosen_frames(path, order[:1000]),
+        "training_set_10000": lambda: read_chosen_frames(path, order[:10000]),
     }
     best = {name: float("inf") for name in reads}
     for _ in range(args.repeats):  # alternating, so drifts in machine speed hit every read alike

@@ -8,12 +8,12 @@ from functools import partial
 
 from pyscf import lib
 
-from astray.io import read_frames, read_json, write_geometries, write_json
+from astray.io import read_chosen_frames, read_json, write_geometries, write_json
 from astray.labels import Level, label_chunk
 
 lib.num_threads(snakemake.threads)
 first, count = read_json(snakemake.input.chunks)["chunks"][int(snakemake.wildcards.chunk)]
-geometries = read_frames(snakemake.input.pool, range(first, first + count))
+geometries = read_chosen_frames(snakemake.input.pool, range(first, first + count))
 labeled, quarantined = label_chunk(
     geometries,
     Level.from_config(snakemake.params.level),

@@ -5,7 +5,7 @@ import sys
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 from astray.datasets import training_frames, without_run_details
-from astray.io import read_frames, read_json, write_geometries
+from astray.io import read_chosen_frames, read_json, write_geometries
 
 wildcards = snakemake.wildcards
 frames = training_frames(
@@ -15,4 +15,4 @@ frames = training_frames(
     int(wildcards.seed),
     int(wildcards.size),
 )
-write_geometries(snakemake.output[0], without_run_details(read_frames(snakemake.input.labeled, frames)))
+write_geometries(snakemake.output[0], without_run_details(read_chosen_frames(snakemake.input.labeled, frames)))

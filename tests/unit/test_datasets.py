@@ -111,7 +111,7 @@ def test_same_seed_writes_identical_bytes_and_manifest_counts_origins(tmp_path):
 def test_a_training_set_read_from_the_frame_index_is_the_one_the_whole_pool_gives(tmp_path):
     """Training-set jobs read only their geometries, scattered over the labeled pool: the same file."""
     from astray.datasets import frame_index, training_frames
-    from astray.io import read_frames, read_geometries, write_geometries, write_json
+    from astray.io import read_chosen_frames, read_geometries, write_geometries, write_json
 
     write_geometries(tmp_path / "labeled.extxyz", labeled_pool())
     write_json(tmp_path / "frame_index.json", frame_index(labeled_pool()))
@@ -119,9 +119,9 @@ def test_a_training_set_read_from_the_frame_index_is_the_one_the_whole_pool_give
     for kind, size in (("equilibrium", 5), ("with_distorted", 30)):
         frames = training_frames(index, ASSIGNMENT, kind, seed=2, size=size)
         assert frames != sorted(frames), "the seeded order is not the pool's"
-        write_geometries(tmp_path / "alone.extxyz", read_frames(tmp_path / "labeled.extxyz", frames))
+        write_geometries(tmp_path / "alone.extxyz", read_chosen_frames(tmp_path / "labeled.extxyz", frames))
         whole = read_geometries(tmp_path / "labeled.extxyz")
         write_geometries(tmp_path / "whole.extxyz", training_set(whole, ASSIGNMENT, kind, seed=2, size=size))
         assert (tmp_path / "alone.extxyz").read_bytes() == (tmp_path / "whole.extxyz").read_bytes()
     with pytest.raises(IndexError, match=r"labeled\.extxyz: has 80 frames, frame 80 was asked for"):
-        read_frames(tmp_path / "labeled.extxyz", [3, 80])
+        read_chosen_frames(tmp_path / "labeled.extxyz", [3, 80])

@@ -63,13 +63,13 @@ def test_a_chunk_read_alone_is_the_same_geometries_as_the_whole_pool_sliced(tmp_
     """Labeling jobs read only their chunk of the pool: the same frames, positions and info, in order."""
     from ase import Atoms
 
-    from astray.io import read_frames, read_geometries, write_geometries
+    from astray.io import read_chosen_frames, read_geometries, write_geometries
 
     pool = [Atoms("H2O", positions=[(0, 0, 0), (0.96 + 0.01 * i, 0, 0), (0, 0.96, 0)],
                   info={"geometry_id": f"water{i}", "charge": 0}) for i in range(12)]  # fmt: skip
     write_geometries(tmp_path / "pool.extxyz", pool)
     whole = read_geometries(tmp_path / "pool.extxyz")
     for first in (0, 5, 10):
-        chunk = read_frames(tmp_path / "pool.extxyz", range(first, min(first + 5, 12)))
+        chunk = read_chosen_frames(tmp_path / "pool.extxyz", range(first, min(first + 5, 12)))
         assert [a.info["geometry_id"] for a in chunk] == [a.info["geometry_id"] for a in whole[first : first + 5]]
         assert all((a.positions == b.positions).all() for a, b in zip(chunk, whole[first : first + 5]))
