@@ -25,12 +25,13 @@ recomputed, quarantined = label_chunk(
     threads=snakemake.threads, warm_start=False, forces=declared["forces"] != "none",
 )  # fmt: skip
 done = {atoms.info["geometry_id"] for atoms in recomputed}
-rows = audit.compare([atoms for atoms in chosen if atoms.info["geometry_id"] in done], recomputed)
+compared = [atoms for atoms in chosen if atoms.info["geometry_id"] in done]  # the quarantined are listed apart
+rows = audit.compare(compared, recomputed)
 table = pd.DataFrame(rows, columns=audit.COLUMNS)
 log(table.to_string(index=False))
 summary = audit.verdict(
     rows, settings["tolerance_kcal_per_mol"], settings["force_tolerance"],
-    [atoms.get_chemical_symbols() for atoms in chosen if atoms.info["geometry_id"] in done],
+    [atoms.get_chemical_symbols() for atoms in compared],
 )  # fmt: skip
 summary.update(
     level=level.tag, declared=declared, quarantined=quarantined, seed=settings["seed"],
