@@ -94,6 +94,9 @@ def _record(solution: Solution, engine, wall_time: float) -> dict:
         "s2": float(solution.s2),
         "broken_symmetry": bool(solution.broken_symmetry),
         "reference": solution.reference,
+        "stability_checked": bool(solution.stability_checked),
+        # eV below the restricted solution (0 where that is kept, and for open shells, which have none).
+        "symmetry_lowering": float(solution.symmetry_lowering) * HARTREE_TO_EV,
         "scf_cycles": int(solution.scf_cycles),
         "converged": True,  # unconverged calculations raise LabelFailure and never become records
         "wall_time_s": wall_time,
@@ -286,7 +289,9 @@ def _status(entry: dict, warm: bool) -> str:
     result = entry["result"]
     notes = [f"E = {result['energy']:.6f} eV", f"{result['scf_cycles']} SCF cycles", f"{result['wall_time_s']:.2f} s"]
     if result["broken_symmetry"]:
-        notes.append(f"broken symmetry, <S^2> = {result['s2']:.3f}")
+        notes.append(
+            f"broken symmetry, {result['symmetry_lowering']:.3f} eV below restricted, <S^2> = {result['s2']:.3f}"
+        )
     if warm:
         notes.append("warm start")
     return ", ".join(notes)

@@ -141,8 +141,41 @@ def check_elements(atoms: Atoms) -> None:
             raise LabelInputError(f"{geometry_name(atoms)}: field 'symbols': unknown element '{symbol}'")
 
 
+def spin_fragments(atoms: Atoms) -> np.ndarray:
+    """Which side of its weakest bond each atom lies on (True: the first atom's side), for a broken-symmetry
+    start that puts the two sides' unpaired electrons in opposite spins.
+
+    The sides are the bond graph's components (bonds as `astray.distortions.bonds` finds them); a molecule
+    still in one piece is cut at its bond longest relative to its covalent radii. A ring cut once stays in
+    one piece, and all its atoms are on the first side.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from astray.distortions import bonds
+
+    bonded = bonds(atoms)
+    if len(atoms) < 2 or not bonded:
+        return np.arange(len(atoms)) == 0
+
+    def sides(pairs):
+        rows, columns = zip(*pairs) if pairs else ((), ())
+        graph = coo_matrix((np.ones(len(pairs)), (rows, columns)), shape=(len(atoms), len(atoms)))
+        labels = connected_components(graph, directed=False)[1]
+        return labels == labels[0]
+
+    side = sides(bonded)
+    if not side.all():
+        return side
+    distances = squareform(pdist(atoms.positions))
+    radii = covalent_radii[atoms.numbers]
+    weakest = max(bonded, key=lambda pair: distances[pair] / (radii[pair[0]] + radii[pair[1]]))
+    return sides([pair for pair in bonded if pair != weakest])
+
+
 def is_stretched(atoms: Atoms) -> bool:
-    """True for geometries where a broken-symmetry solution may lie below the restricted one."""
+    """True for geometries with a bond stretched well beyond its usual length (the cost model prices them
+    on the unrestricted path)."""
     if atoms.info.get("scale_factor", 1.0) > 1.0:
         return True
     if len(atoms) < 2:

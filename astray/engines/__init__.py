@@ -30,6 +30,8 @@ class Solution:
     reference: str  # rhf, uhf, rks, uks, or none for bare nuclei
     scf_cycles: int
     guess: np.ndarray | None = None  # converged density, the warm start of a neighbouring geometry
+    stability_checked: bool = False  # a stability analysis ran on the reference (astray's one rule)
+    symmetry_lowering: float = 0.0  # kept reference minus the restricted solution (Hartree, <= 0)
 
 
 def get_engine(name: str):
