@@ -1,8 +1,9 @@
 """What a campaign will cost before it runs: CPU-hours of labeling, hours of training, disk.
 
 Labeling cost per geometry follows a power law in its number of basis functions, one per method family,
-t = seconds_at_100 * (n_basis / 100) ** exponent, times a measured factor for open-shell or stretched
-geometries. Training cost is seconds per training geometry per epoch, a line in model size through two
+t = seconds_at_100 * (n_basis / 100) ** exponent (a closed shell's restricted SCF with its stability
+analysis), times a measured factor for geometries priced on the unrestricted path: open shells, and closed
+shells whose restricted solution may be unstable (`astray.levels.may_break_spin_symmetry`). Training cost is seconds per training geometry per epoch, a line in model size through two
 measured capacities per architecture. Both are fitted to this project's own timings on the machine that
 ran benchmarks/cost_model.py (it writes astray/cost_calibration.json; rerun it on your cluster's nodes).
 They are estimates to decide whether a campaign fits an allocation, not promises: early stopping,
@@ -56,8 +57,9 @@ def fit_timing_law(n_basis, seconds) -> dict:
 
 def label_seconds(formulas, unrestricted, level: Level, calibration: dict) -> float | None:
     """Single-core seconds to label geometries of these formulas at `level`; None where no law is known
-    (FCI grows factorially, so no power law describes it). Geometries with an open shell or a stretched
-    bond (`unrestricted`) take the unrestricted path, with its broken-symmetry search: a measured factor."""
+    (FCI grows factorially, so no power law describes it). Geometries with an open shell or a possibly
+    unstable restricted solution (`unrestricted`) are priced on the unrestricted path, with its
+    broken-symmetry starts: a measured factor."""
     law = calibration["labels"].get(level.family)
     if law is None:
         return None

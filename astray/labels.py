@@ -273,6 +273,30 @@ def quarantine_summary(quarantined: list[dict]) -> dict:
     return {"count_by_reason": dict(Counter(q["reason"] for q in quarantined)), "geometries": quarantined}
 
 
+def reference_summary(labeled) -> dict:
+    """How the rule labeled the pool: geometries per reference (rhf, uhf, rks, uks, fci, none), how many were
+    stability-checked, and per origin how many are broken-symmetry and how far below the restricted
+    solution they lie (eV; median and largest). Labels from files carry no reference and are counted apart."""
+    computed = [atoms.info for atoms in labeled if atoms.info.get("label_source") == "astray"]
+    by_origin = {}
+    for origin in sorted({info.get("origin", "unknown") for info in computed}):
+        infos = [info for info in computed if info.get("origin", "unknown") == origin]
+        lowering = [-info["symmetry_lowering"] for info in infos if info["broken_symmetry"]]
+        by_origin[origin] = {
+            "geometries": len(infos),
+            "broken_symmetry": len(lowering),
+            "median_lowering_eV": float(np.median(lowering)) if lowering else 0.0,
+            "largest_lowering_eV": float(max(lowering)) if lowering else 0.0,
+        }
+    return {
+        "rule": "every closed-shell reference stability-analysed; unstable ones unrestricted, lowest kept",
+        "by_reference": dict(sorted(Counter(info["reference"] for info in computed).items())),
+        "stability_checked": sum(bool(info["stability_checked"]) for info in computed),
+        "labeled_by_files": len(labeled) - len(computed),
+        "by_origin": by_origin,
+    }
+
+
 def _calculate_entry(atoms, level, key, threads, guess, forces=True):
     entry = {"key": key, "geometry_id": atoms.info["geometry_id"]}
     try:

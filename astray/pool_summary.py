@@ -11,7 +11,7 @@ class PoolSummary:
     molecules: list[str]  # molecule of each geometry, in pool order
     origins: list[str]  # origin of each geometry, in pool order
     formulas: list[str]  # chemical formula of each geometry, in pool order (for the cost estimate)
-    unrestricted: list[bool]  # open shell or a stretched bond: the costlier unrestricted labeling path
+    unrestricted: list[bool]  # open shell, or may break spin symmetry: priced on the unrestricted labeling path
     elements: list[str]
     provided: list[bool]  # labeled by its file, not computed (astray.provided)
 
@@ -24,14 +24,14 @@ class PoolSummary:
 
 
 def summarize(pool) -> PoolSummary:
-    from astray.levels import charge_and_multiplicity, is_stretched  # PySCF: only where a pool is summarised
+    from astray.levels import charge_and_multiplicity, may_break_spin_symmetry  # only where a pool is summarised
     from astray.provided import has_provided
 
     return PoolSummary(
         molecules=[atoms.info["molecule"] for atoms in pool],
         origins=[atoms.info["origin"] for atoms in pool],
         formulas=[atoms.get_chemical_formula() for atoms in pool],
-        unrestricted=[charge_and_multiplicity(atoms)[1] != 1 or is_stretched(atoms) for atoms in pool],
+        unrestricted=[charge_and_multiplicity(atoms)[1] != 1 or may_break_spin_symmetry(atoms) for atoms in pool],
         elements=sorted({symbol for atoms in pool for symbol in atoms.get_chemical_symbols()}),
         provided=[has_provided(atoms) for atoms in pool],
     )

@@ -78,9 +78,10 @@ def unrestricted_factor(level: Level, equilibrium_seconds) -> float:
     return math.exp(sum(logs) / len(logs))
 
 
-def calibrate_labels() -> dict:
+def calibrate_labels(families) -> dict:
     laws = {}
-    for family, (method, largest) in FAMILIES.items():
+    for family in families:
+        method, largest = FAMILIES[family]
         level = Level(method, BASIS)
         sizes, seconds = [], []
         warm_up = molecule("H2")
@@ -101,7 +102,7 @@ def calibrate_labels() -> dict:
                         "unrestricted_factor": unrestricted_factor(level, seconds[:3])}  # fmt: skip
         print(f"{family}: {laws[family]['seconds_at_100']:.2f} s at 100 basis functions, exponent "
               f"{laws[family]['exponent']:.2f}", flush=True)  # fmt: skip
-    return {"labels": laws, "labels_measured_on": f"{cpu_name()}, one thread"}
+    return laws
 
 
 def calibrate_training(device: str) -> dict:
@@ -189,10 +190,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("part", choices=["labels", "training"])
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--families", nargs="+", choices=list(FAMILIES), default=list(FAMILIES),
+                        help="labels: recalibrate only these method families, keeping the others' laws")  # fmt: skip
     args = parser.parse_args()
     calibration = json.loads(CALIBRATION.read_text()) if CALIBRATION.exists() else {}
     if args.part == "labels":
-        calibration.update(calibrate_labels())
+        calibration.setdefault("labels", {}).update(calibrate_labels(args.families))
+        calibration["labels_measured_on"] = f"{cpu_name()}, one thread"
     else:
         measured = calibrate_training(args.device)
         calibration["disk"] = disk_calibration(measured.pop("model_files"))

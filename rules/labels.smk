@@ -48,7 +48,8 @@ rule atom_energies:
         "../workflow_scripts/atom_energies.py"
 
 
-# All labeled geometries in one file, and every quarantined geometry with its reason.
+# All labeled geometries in one file, every quarantined geometry with its reason, and the references
+# (RHF/UHF/...) the one electronic-state rule chose, counted per origin.
 rule merge_labels:
     input:
         chunks=label_chunks,
@@ -56,6 +57,7 @@ rule merge_labels:
     output:
         labeled="results/labels/labeled.extxyz",
         quarantine="results/labels/quarantine.json",
+        references="results/labels/references.json",
     params:
         code=script_code("merge_labels.py"),
     log:
