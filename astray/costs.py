@@ -3,7 +3,8 @@
 Labeling cost per geometry follows a power law in its number of basis functions, one per method family,
 t = seconds_at_100 * (n_basis / 100) ** exponent (a closed shell's restricted SCF with its stability
 analysis), times a measured factor for geometries priced on the unrestricted path: open shells, and closed
-shells whose restricted solution may be unstable (`astray.levels.may_break_spin_symmetry`). Training cost is seconds per training geometry per epoch, a line in model size through two
+shells whose restricted solution may be unstable (`astray.levels.may_break_spin_symmetry`). Training cost is
+seconds per training geometry per epoch, a line in model size through two
 measured capacities per architecture. Both are fitted to this project's own timings on the machine that
 ran benchmarks/cost_model.py (it writes astray/cost_calibration.json; rerun it on your cluster's nodes).
 They are estimates to decide whether a campaign fits an allocation, not promises: early stopping,
