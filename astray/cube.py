@@ -10,7 +10,7 @@ import numpy as np
 import xarray as xr
 
 import astray
-from astray.curve_metrics import PHYSICS_UNITS, WINDOWS, curve_physics, window_errors
+from astray.curve_metrics import PHYSICS_UNITS, WINDOWS, curve_physics, distance_average, window_errors
 from astray.io import write_atomically
 from astray.scaling import capacity_scaling, data_scaling, joint_scaling
 
@@ -29,13 +29,30 @@ VARIABLE_ATTRS = {
     },
     "probe_mae": {
         "units": "eV",
-        "long_name": "probe mean absolute error",
-        "description": "mean |predicted - reference| over the probe's distance grid",
+        "long_name": "probe mean absolute error, averaged over distance",
+        "description": "integral of |predicted - reference| over the probe's distances (trapezoid rule) divided by "
+        "their span, so the dense grid around the minimum does not outweigh the tail; against label_method: what a "
+        "model could learn, against exact: what would transfer (floored by reference_probe_mae)",
     },
     "probe_rmse": {
         "units": "eV",
-        "long_name": "probe root-mean-square error",
-        "description": "root-mean-square of predicted - reference over the probe's distance grid",
+        "long_name": "probe root-mean-square error, averaged over distance",
+        "description": "square root of the trapezoid integral of (predicted - reference)^2 over the probe's "
+        "distances divided by their span",
+    },
+    "reference_probe_mae": {
+        "units": "eV",
+        "long_name": "reference curve's mean absolute error against the exact curve, averaged over distance",
+        "description": "as probe_mae, of each reference curve against the exact one: label_method's is the floor "
+        "of the probe's error against exact for a model that learned its labels perfectly (any model's MAE "
+        "against exact is at least this minus its MAE against label_method); 0 for exact, NaN without an exact "
+        "curve",
+    },
+    "reference_window_mae": {
+        "units": "eV",
+        "long_name": "reference curve's mean absolute error against the exact curve in a distance window",
+        "description": "as probe_window_mae, of each reference curve against the exact one: the label level's "
+        "floor in each window",
     },
     "test_mae": {
         "units": "eV",
@@ -136,8 +153,10 @@ VARIABLE_ATTRS = {
     },
     "probe_window_mae": {
         "units": "eV",
-        "long_name": "probe mean absolute error in a distance window",
-        "description": "windows in units of the probe length scale: wall r < 0.85, well 0.85-1.5, tail r >= 3",
+        "long_name": "probe mean absolute error in a distance window, averaged over distance",
+        "description": "trapezoid integral of |predicted - reference| over the window divided by its span on the "
+        "grid; windows in units of the probe length scale: wall r < 0.85, well 0.85-1.5, breaking 1.5-3 "
+        "(1.11-2.22 Å for H2, where bonds break), tail r >= 3; NaN for a window without grid points",
     },
     "well_depth_error": {"units": "eV", "long_name": "predicted minus reference well depth D_e"},
     "equilibrium_distance_error": {"units": "angstrom", "long_name": "predicted minus reference r_e"},
@@ -176,7 +195,9 @@ COORD_ATTRS = {
                   "(H2 from Pachucki 2010, H2+ solved exactly, Z1*Z2/r for bare nuclei; NaN where physics gives "
                   "none); fci: FCI in the evaluation basis (exact within it; NaN where not affordable); "
                   "label_method: the method that labeled the training data"},
-    "window": {"long_name": "distance window of the probe curve", "description": "wall, well, tail"},
+    "window": {"long_name": "distance window of the probe curve", "description": "wall, well, breaking, tail "
+               "(astray.curve_metrics.WINDOWS, in units of the probe length scale)"},
+    "compute_budget": {"units": "1", "long_name": "training compute budget (FLOPs of one run)"},
     "architecture": {"long_name": "model architecture (capacity-scaling fits)"},
 }  # fmt: skip
 
@@ -195,6 +216,7 @@ def reference_dataset(distances, curves: dict, probe_facts: dict, minima: dict |
     )
     for fact in ("fragment_shift", "length_scale", "expected_minima", "expected_force_flips", "limit_well_depth"):
         ds[fact] = ("probe", [probe_facts[p][fact] for p in probes])
+    ds["reference_probe_mae"], ds["reference_window_mae"] = _reference_errors(ds)
     physics = _physics(ds.reference_energy)
     for (reference, probe), (r_e, d_e) in (minima or {}).items():
         physics.equilibrium_distance.loc[{"reference": reference, "probe": probe}] = r_e
@@ -202,6 +224,16 @@ def reference_dataset(distances, curves: dict, probe_facts: dict, minima: dict |
     for name in PHYSICS_UNITS:
         ds["reference_" + name] = physics[name]
     return annotate(ds)
+
+
+def _reference_errors(references: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray]:
+    """Each reference curve's distance-averaged MAE against the exact curve, whole and per window: the label
+    level's own error is the floor of what a model trained on its labels can reach against exact."""
+    exact = references.reference_energy.sel(reference="exact", drop=True)
+    error = np.abs(references.reference_energy - exact)
+    whole = xr.apply_ufunc(lambda e: distance_average(references.distance.values, e), error,
+                           input_core_dims=[["distance"]], vectorize=True)  # fmt: skip
+    return whole, _window_errors(references.reference_energy, references, against=exact)
 
 
 def _physics(energies: xr.DataArray) -> xr.Dataset:
@@ -236,8 +268,8 @@ def evaluation_dataset(
     ds = xr.Dataset(
         {
             "predicted_energy": predicted,
-            "probe_mae": np.abs(error).mean("distance", skipna=False),
-            "probe_rmse": np.sqrt((error**2).mean("distance", skipna=False)),
+            "probe_mae": _distance_average(np.abs(error)),
+            "probe_rmse": np.sqrt(_distance_average(error**2)),
             "probe_window_mae": _window_errors(predicted, references),
             "well_depth_error": physics["well_depth"] - references.reference_well_depth,
             "equilibrium_distance_error": physics["equilibrium_distance"] - references.reference_equilibrium_distance,
@@ -253,27 +285,42 @@ def evaluation_dataset(
     return annotate(ds)
 
 
-def _window_errors(predicted: xr.DataArray, references: xr.Dataset) -> xr.DataArray:
-    """MAE in each distance window, per probe and reference."""
+def _distance_average(values: xr.DataArray) -> xr.DataArray:
+    """astray.curve_metrics.distance_average of every curve of `values` over its distance dimension."""
+    return xr.apply_ufunc(lambda v: distance_average(values.distance.values, v), values,
+                          input_core_dims=[["distance"]], vectorize=True)  # fmt: skip
+
+
+def _window_errors(curves: xr.DataArray, references: xr.Dataset, against=None) -> xr.DataArray:
+    """Distance-averaged absolute error in each window, per probe and reference: of `curves` (one per probe,
+    or one per reference and probe) against each reference curve, or against `against` (one per probe)."""
     values = []
-    for probe in predicted.probe.values:
+    for probe in references.probe.values:
         scale = float(references.length_scale.sel(probe=probe))
-        values.append([
-            list(window_errors(references.distance, predicted.sel(probe=probe), reference, scale).values())
-            for reference in references.reference_energy.sel(probe=probe).transpose("reference", "distance")
-        ])  # fmt: skip
+        row = []
+        for reference in references.reference.values:
+            curve = curves.sel(probe=probe)
+            curve = curve.sel(reference=reference) if "reference" in curve.dims else curve
+            target = (
+                references.reference_energy.sel(probe=probe, reference=reference)
+                if against is None
+                else (against.sel(probe=probe))
+            )
+            row.append(list(window_errors(references.distance, curve, target, scale).values()))
+        values.append(row)
     return xr.DataArray(
         np.array(values),
         dims=("probe", "reference", "window"),
-        coords={"probe": predicted.probe, "reference": references.reference, "window": list(WINDOWS)},
+        coords={"probe": references.probe, "reference": references.reference, "window": list(WINDOWS)},
     )
 
 
-def assemble_cube(evaluations, references: xr.Dataset, attrs: dict) -> xr.Dataset:
-    """Merge per-model evaluations and references, then fit the scaling laws; runs that were not trained
+def assemble_cube(evaluations, references: xr.Dataset, attrs: dict, compute_budgets=()) -> xr.Dataset:
+    """Merge per-model evaluations and references, then fit the scaling laws and, at each compute budget
+    (FLOPs of one training run), the joint law's compute-optimal allocation; runs that were not trained
     stay NaN in the cube."""
     cube = xr.merge([references, *evaluations], combine_attrs="drop", join="outer", compat="no_conflicts")
-    fits = [data_scaling(cube), capacity_scaling(cube), joint_scaling(cube)]
+    fits = [data_scaling(cube), capacity_scaling(cube), joint_scaling(cube, compute_budgets)]
     cube = xr.merge([cube, *fits], combine_attrs="drop_conflicts")
     cube.attrs.update(attrs)
     return annotate(cube)

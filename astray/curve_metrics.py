@@ -1,5 +1,5 @@
 """Physics of a diatomic energy curve, for models and references alike: well depth and position, minima,
-force sign flips, monotonic repulsion, tortuosity, and errors in distance windows.
+force sign flips, monotonic repulsion, tortuosity, and errors averaged over distance, whole and in windows.
 
 Diatomic benchmarks score every curve against one ideal (one minimum, one force flip); two bare protons
 have neither, so each probe states what its exact curve has (`Probe.expected_*`). Small wiggles are
@@ -14,8 +14,12 @@ from scipy import stats
 ENERGY_FLOOR = 1e-3
 # eV/Å: a force smaller than this has no sign worth counting.
 FORCE_FLOOR = 1e-2
-# Error windows in units of the probe's length scale (its equilibrium distance r_e).
-WINDOWS = {"wall": (0.0, 0.85), "well": (0.85, 1.5), "tail": (3.0, np.inf)}
+# Error windows in units of the probe's length scale (its equilibrium distance r_e), contiguous so that every
+# distance is in one window. `breaking` is where bonds break and levels of theory differ most: for H2
+# 1.11-2.22 Å, from about the inflection point of the exact curve (1.13 Å, where the bond's restoring force
+# is largest) past the point where restricted and unrestricted Hartree-Fock part (about 1.2 Å) to where the
+# exact curve has lost 93% of its depth (-0.34 eV at 2.22 Å); from 3 r_e on the atoms are almost free.
+WINDOWS = {"wall": (0.0, 0.85), "well": (0.85, 1.5), "breaking": (1.5, 3.0), "tail": (3.0, np.inf)}
 
 
 def curve_physics(distance, energy) -> dict:
@@ -70,15 +74,38 @@ def count_force_flips(distance, energy) -> int:
     return int(np.count_nonzero(signs[1:] != signs[:-1]))
 
 
+def distance_average(distance, values, low: float = -np.inf, high: float = np.inf) -> float:
+    """Mean of `values` over distance between `low` and `high`: the trapezoid integral of the piecewise-linear
+    curve through the grid points, over the part of [low, high] the grid spans, divided by its length. A
+    plain mean over the points would weigh the dense grid around a minimum more than the sparse tail. NaN
+    where no grid point lies in the window or a value there (or at a neighbour the window reaches) is NaN."""
+    r, v = _sorted(distance, values)
+    start, end = max(low, r[0]), min(high, r[-1])
+    inside = (r >= low) & (r < high) if np.isfinite(high) else r >= low
+    if not inside.any() or end <= start:
+        # One grid point alone in a window spans no distance: its value is the window's.
+        return float(v[inside][0]) if inside.sum() == 1 else np.nan
+    within = (r > start) & (r < end)
+    points = np.concatenate([[start], r[within], [end]])
+    curve = np.interp(points, r, v) if np.isfinite(v).all() else _interp_nan(points, r, v)
+    return float(np.trapezoid(curve, points) / (end - start))
+
+
+def _interp_nan(points, r, v):
+    """Linear interpolation that is NaN wherever it touches a NaN value."""
+    curve = np.interp(points, r, np.nan_to_num(v))
+    bad = np.interp(points, r, (~np.isfinite(v)).astype(float)) > 0
+    return np.where(bad, np.nan, curve)
+
+
 def window_errors(distance, predicted, reference, length_scale: float) -> dict:
-    """MAE (eV) of predicted against reference inside each window; NaN for a window without grid points."""
-    r = np.asarray(distance) / length_scale
-    error = np.abs(np.asarray(predicted) - np.asarray(reference))
-    errors = {}
-    for name, (low, high) in WINDOWS.items():
-        inside = (r >= low) & (r < high)
-        errors[name] = float(error[inside].mean()) if inside.any() else np.nan
-    return errors
+    """Distance-averaged absolute error (eV, `distance_average`) of predicted against reference inside each
+    window; NaN for a window without grid points."""
+    error = np.abs(np.asarray(predicted, dtype=float) - np.asarray(reference, dtype=float))
+    return {
+        name: distance_average(np.asarray(distance, dtype=float) / length_scale, error, low, high)
+        for name, (low, high) in WINDOWS.items()
+    }
 
 
 def _sorted(distance, energy):

@@ -20,8 +20,11 @@ DISTANCE_TICKS = [0.3, 0.5, 1.0, 2.0, 3.0, 5.0]
 # Reference curves under each model's curves: exact solid, FCI in a basis dotted, the label method dashed.
 REFERENCE_STYLES = {"exact": "k-", "fci": "k:", "label_method": "k--"}
 # The scaling figure shows the holdout error (the equilibrium molecules, in distribution for every kind,
-# and the whole test set with its distorted geometries) and each probe against its exact reference.
-SCALING_PANELS = ("test_mae_equilibrium", "test_mae", "probe_mae/{probe}/exact")
+# and the whole test set with its distorted geometries), each probe against the label method (what a model
+# can learn from its labels) and against the exact curve (what transfers; the label level's own error is
+# its floor, drawn as a grey line).
+SCALING_PANELS = ("test_mae_equilibrium", "test_mae", "probe_mae/{probe}/label_method", "probe_mae/{probe}/exact")
+SCALING_COLUMNS = 3
 
 
 def plot_model_curves(
@@ -101,32 +104,26 @@ def _distance_histogram(axis, training_set, grid, log_scale: bool, ylabel: str) 
 
 def plot_scaling(cube, path, dpi: int = 110) -> None:
     """Error against training-set size on log-log axes, one panel per error, one line per model and kind;
-    markers are seed means, bars the spread over seeds, dashed lines the fitted power laws."""
+    markers are seed means, bars the spread over seeds, dashed lines the power laws and dotted ones the laws
+    with floor where the grid identifies a floor."""
     targets = [t.format(probe=p) for t in SCALING_PANELS for p in cube.probe.values]
     targets = [t for t in dict.fromkeys(targets) if t in cube.target.values]
     lines = len(cube.model) * len(cube.kind)
+    rows = -(-len(targets) // SCALING_COLUMNS)
+    columns = min(len(targets), SCALING_COLUMNS)
     height = 4.0 + 0.16 * lines  # room for the legend: a run and its fit per line
-    figure, axes = plt.subplots(1, len(targets), figsize=(5.2 * len(targets), height), squeeze=False)
+    figure, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, height * rows), squeeze=False)
     sizes = cube["size"].values.astype(float)
     dense = np.geomspace(sizes.min(), sizes.max(), 50)
-    for axis, target in zip(axes[0], targets):
+    for axis, target in zip(axes.ravel(), targets):
         errors = _target_errors(cube, target)
         for line, (model, kind) in enumerate((m, k) for m in cube.model.values for k in cube.kind.values):
             runs = errors.sel(model=model, kind=kind)
             colour = plt.cm.tab10(line % 10)
             axis.errorbar(sizes, runs.mean("seed"), yerr=runs.std("seed"), fmt="o", color=colour, capsize=3,
                           label=f"{model} · {kind}")  # fmt: skip
-            fit = cube.sel(model=model, kind=kind, target=target)
-            if np.isfinite(fit.scaling_exponent):
-                fitted = fit.scaling_amplitude.values * dense**-fit.scaling_exponent.values + fit.scaling_floor.values
-                axis.plot(
-                    dense,
-                    fitted,
-                    "--",
-                    color=colour,
-                    lw=1,
-                    label=f"b = {float(fit.scaling_exponent):.2f} ± {float(fit.scaling_exponent_stderr):.2f}",
-                )
+            _draw_fits(axis, cube.sel(model=model, kind=kind, target=target), dense, colour)
+        _draw_label_floor(axis, cube, target)
         axis.set_xscale("log")
         _error_axis(axis, errors)
         axis.xaxis.set_major_formatter(PLAIN_NUMBER)
@@ -137,9 +134,34 @@ def plot_scaling(cube, path, dpi: int = 110) -> None:
         axis.set_title(target.replace("probe_mae/", "").replace("/", " vs "), fontsize=10)
         # Under each panel (every panel has its own fits), not over the data.
         axis.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
+    for axis in axes.ravel()[len(targets) :]:
+        axis.set_visible(False)
     figure.tight_layout()
     _save(figure, path, dpi)
     plt.close(figure)
+
+
+def _draw_fits(axis, fit, dense, colour) -> None:
+    """The power law, labelled with b and its 95% t-interval over seeds (b alone with one seed), and the
+    law with floor where it was fitted."""
+    if np.isfinite(fit.scaling_exponent):
+        b, low, high = (float(fit[f"scaling_exponent{part}"]) for part in ("", "_ci_low", "_ci_high"))
+        label = f"b = {b:.2f} [{low:.2f}, {high:.2f}]" if np.isfinite(low) else f"b = {b:.2f} (one seed)"
+        axis.plot(dense, float(fit.scaling_amplitude) * dense**-b, "--", color=colour, lw=1, label=label)
+    if np.isfinite(fit.scaling_floor_exponent):
+        b, c = float(fit.scaling_floor_exponent), float(fit.scaling_floor)
+        axis.plot(dense, float(fit.scaling_floor_amplitude) * dense**-b + c, ":", color=colour, lw=1,
+                  label=f"with floor: b = {b:.2f}, c = {c:.2g} eV")  # fmt: skip
+
+
+def _draw_label_floor(axis, cube, target: str) -> None:
+    """Against the exact curve: the label level's own error, which a model that learned its labels exactly
+    would score."""
+    if not target.endswith("/exact") or "reference_probe_mae" not in cube:
+        return
+    floor = float(cube.reference_probe_mae.sel(reference="label_method", probe=target.split("/")[1]))
+    if np.isfinite(floor) and floor > 0:
+        axis.axhline(floor, color="0.5", lw=1, label=f"label level vs exact: {floor:.2g} eV")
 
 
 def _error_axis(axis, errors) -> None:

@@ -34,4 +34,5 @@ attrs = {
     "label_audit": json.dumps(read_json(snakemake.input.audit), sort_keys=True) if snakemake.input.audit else "none",
 }
 evaluations = [xr.load_dataset(path) for path in snakemake.input.evaluations]
-write_netcdf(assemble_cube(evaluations, references, attrs), snakemake.output[0], "cube assembled")
+cube = assemble_cube(evaluations, references, attrs, compute_budgets=config["scaling"]["compute_budgets"])
+write_netcdf(cube, snakemake.output[0], "cube assembled")

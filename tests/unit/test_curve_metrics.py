@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from astray.curve_metrics import curve_physics, window_errors
+from astray.curve_metrics import WINDOWS, curve_physics, distance_average, window_errors
 from astray.references import PROBES, coulomb_curve, exact_curve
 
 GRID = np.array([0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.74, 0.8, 0.85, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5, 1.75, 2.0,
@@ -54,4 +54,32 @@ def test_parabola_refines_the_minimum_between_grid_points():
 def test_window_errors_split_the_curve_by_the_length_scale():
     predicted, reference = np.zeros(GRID.size), np.where(GRID < 0.85 * 0.741, 1.0, 0.0)
     errors = window_errors(GRID, predicted, reference, length_scale=0.741)
-    assert errors["wall"] == 1.0 and errors["well"] == 0.0 and errors["tail"] == 0.0
+    # The error falls from 1 to 0 between the wall's last point (0.6 Å) and the well's first (0.65 Å).
+    assert 0.9 < errors["wall"] < 1.0 and 0.0 < errors["well"] < 0.01
+    assert errors["breaking"] == 0.0 and errors["tail"] == 0.0
+    assert window_errors(GRID, predicted + 0.3, predicted, 0.741) == pytest.approx(dict.fromkeys(WINDOWS, 0.3))
+
+
+def test_errors_are_averaged_over_distance_not_over_grid_points():
+    """The grid is dense around H2's minimum: an error only beyond 2 Å covers 4 of its 5.7 Å but 6 of its 24
+    points. Averaged over distance it weighs what it covers."""
+    error = np.where(GRID > 2.0, 1.0, 0.0)
+    assert np.mean(error) == pytest.approx(6 / 24)
+    # Trapezoid: 0 up to 2 Å, rising to 1 between 2.0 and 2.5 Å, 1 from 2.5 to 6 Å.
+    assert distance_average(GRID, error) == pytest.approx((0.25 + 3.5) / 5.7)
+
+
+def test_the_windows_cover_the_grid_and_their_span_weighted_mean_is_the_whole_curves():
+    error = np.abs(morse(GRID) - exact_curve(PROBES["H2"], GRID))
+    scale = 0.741
+    windows = window_errors(GRID, error, 0.0, scale)
+    spans = [min(high * scale, GRID[-1]) - max(low * scale, GRID[0]) for low, high in WINDOWS.values()]
+    assert sum(spans) == pytest.approx(GRID[-1] - GRID[0])  # contiguous: every distance in one window
+    assert np.dot(list(windows.values()), spans) / sum(spans) == pytest.approx(distance_average(GRID, error))
+    # H2 breaks between 1.5 and 3 r_e: 1.11-2.22 Å.
+    assert (WINDOWS["breaking"][0] * scale, WINDOWS["breaking"][1] * scale) == pytest.approx((1.11, 2.22), abs=0.01)
+
+
+def test_a_window_without_grid_points_has_no_error():
+    errors = window_errors([0.4, 0.74, 1.0], np.ones(3), np.zeros(3), length_scale=0.741)
+    assert np.isnan(errors["tail"]) and np.isnan(errors["breaking"]) and errors["well"] == 1.0
