@@ -247,7 +247,7 @@ def lowest_solution(mol, level: Level, guess=None, fragments=None) -> Reference:
         return Reference(restricted, checked, 0.0, density)
     starts = [instability] + ([fragment_guess(mol, level, fragments)] if fragments is not None else [])
     # An unstable restricted solution is no label: if no unrestricted SCF converges, the geometry is
-    # quarantined (converged_scf raises) rather than labeled off the surface of its neighbours.
+    # quarantined (_unrestricted_solutions raises) rather than labeled off the surface of its neighbours.
     broken = min(_unrestricted_solutions(mol, level, starts), key=lambda mf: mf.e_tot)
     if broken.e_tot > restricted.e_tot - SYMMETRY_BREAKING_THRESHOLD:
         return Reference(restricted, checked, 0.0, density)
