@@ -6,10 +6,12 @@
 #   datasets/                                  nested training sets per kind/seed, validation, shared test
 #   references/probes.nc                       H2 (label method, FCI) and H2_2plus (1/r) reference curves
 #   models/{kind}/seed{seed}/n{size}/{model}/  trained checkpoints and loss histories
-#   evaluation/{kind}/seed{seed}/n{size}/      one NetCDF per trained model
-#   cube.nc                                    the result cube (see README)
-#   plots/{model}.png, plots/scaling.png       probe curves per model; errors against N with fits
+#   pretrained/{model}/predictions.json        a pretrained model's predictions, made once
+#   evaluation/{kind}/seed{seed}/n{size}/      one NetCDF per model and training run
+#   cube.nc                                    the result cube (docs/cube.md)
+#   plots/                                     probe curves and parity per model; errors against N with fits
 #   tables/                                    probe metrics, scaling fits, quarantine (CSV)
+#   explorer.html, report/abstract.rst         the cube to browse offline; the report's front page
 
 from snakemake.utils import min_version
 
@@ -17,10 +19,6 @@ min_version("9.0")
 
 
 configfile: "config/config.yaml"
-
-
-# `snakemake --report report.html` gathers the plots and tables marked with report() below.
-report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
@@ -31,6 +29,11 @@ include: "rules/train.smk"
 include: "rules/references.smk"
 include: "rules/evaluation.smk"
 include: "rules/report.smk"
+
+
+# `snakemake --report report.html` gathers the plots and tables marked with report(). Its front page is the
+# abstract a finished run wrote from its config and cube (rule abstract); before that, a placeholder.
+report: str(Path(ABSTRACT).resolve()) if Path(ABSTRACT).exists() else "report/workflow.rst"
 
 
 rule all:

@@ -20,7 +20,8 @@ COLUMNS = (
     "geometry_id", "formula", "atoms", "provided_eV", "recomputed_eV", "deviation_eV", "deviation_mEh",
     "deviation_kcal_per_mol", "max_force_deviation_eV_per_angstrom", "force_ratio",
 )  # fmt: skip
-# Conventions that typically make two codes' energies of one level differ (README, "Labels that come with the data").
+# Conventions that typically make two codes' energies of one level differ (docs/labels.md, "Labels that come
+# with the data").
 USUAL_CAUSES = (
     "which property is the electronic energy (QM9's U0 adds the zero-point energy; astray's 'electronic' is U0 - zpve)",
     "spherical (5D 7F) versus Cartesian (6D 10F) basis functions: Gaussian uses 6D for the 6-31G family, PySCF "

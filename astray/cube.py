@@ -54,6 +54,17 @@ VARIABLE_ATTRS = {
         "description": "as probe_window_mae, of each reference curve against the exact one: the label level's "
         "floor in each window",
     },
+    "test_reference_energy": {
+        "units": "eV",
+        "long_name": "holdout test atomization energy at the label level",
+        "description": "label of each shared test geometry, as an atomization energy",
+    },
+    "test_predicted_energy": {
+        "units": "eV",
+        "long_name": "model-predicted holdout test atomization energy",
+        "description": "each run's prediction of each test geometry (pretrained models after their per-element "
+        "alignment): the parity plots' points",
+    },
     "test_mae": {
         "units": "eV",
         "long_name": "holdout test energy MAE",
@@ -97,7 +108,7 @@ VARIABLE_ATTRS = {
         "units": "1",
         "long_name": "how the model's energies are put on the campaign's scale",
         "description": "none for models trained on the campaign's atomization energies; for pretrained models the "
-        "per-element shift behind their holdout errors (README, 'Pretrained models')",
+        "per-element shift behind their holdout errors (docs/pretrained.md)",
     },
     "probe_unavailable": {
         "units": "1",
@@ -186,6 +197,9 @@ for _name in ("well_depth", "equilibrium_distance"):
 COORD_ATTRS = {
     "distance": {"units": "angstrom", "long_name": "interatomic distance"},
     "size": {"units": "1", "long_name": "number of training geometries"},
+    "test_geometry": {"long_name": "geometry id of a shared holdout test geometry"},
+    "test_origin": {"long_name": "origin of the test geometry", "description": "equilibrium, or the distortion "
+                    "that made it"},
     "seed": {"units": "1", "long_name": "seed of the training-set order and model initialisation"},
     "kind": {"long_name": "dataset kind", "description": "equilibrium: equilibrium geometries only; "
              "with_distorted: equilibrium plus every distorted geometry and scan"},
@@ -249,13 +263,15 @@ def _physics(energies: xr.DataArray) -> xr.Dataset:
 
 
 def evaluation_dataset(
-    model, kind, seed, size, predictions: dict, references, metrics: dict, model_info: dict, unavailable=None
-):
+    model, kind, seed, size, predictions: dict, references, metrics: dict, model_info: dict, unavailable=None,
+    holdout=None,
+):  # fmt: skip
     """One model's evaluation: probe predictions on the reference grid and its error metrics.
 
     `metrics` vary with the training run (kind, seed, size); `model_info` (n_parameters, charge_aware, physics_prior)
     describes the model specification alone; `unavailable` says, per probe, why the model gave no
-    prediction ("" where it did).
+    prediction ("" where it did); `holdout` (astray.evaluation.holdout_energies) holds the test set's
+    energies geometry by geometry.
     """
     probes = list(references.probe.values)
     predicted = xr.DataArray(
@@ -282,7 +298,23 @@ def evaluation_dataset(
         ds[name] = ("model", [value])
     notes = unavailable or {}
     ds["probe_unavailable"] = (("model", "probe"), [[notes.get(p, "") for p in probes]])
+    if holdout is not None:
+        ds = ds.merge(_holdout_dataset(holdout, {"model": model, "kind": kind, "seed": seed, "size": size}))
     return annotate(ds)
+
+
+def _holdout_dataset(holdout: dict, run: dict) -> xr.Dataset:
+    """The test set's reference energies (one per geometry, the same in every evaluation) and this run's
+    predictions of them, on a `test_geometry` dimension labelled by geometry id."""
+    coords = {"test_geometry": holdout["test_geometry"], "test_origin": ("test_geometry", holdout["test_origin"])}
+    predicted = xr.DataArray(holdout["test_predicted_energy"], dims="test_geometry", coords=coords)
+    return xr.Dataset(
+        {
+            "test_reference_energy": ("test_geometry", holdout["test_reference_energy"]),
+            "test_predicted_energy": predicted.expand_dims({name: [value] for name, value in run.items()}),
+        },
+        coords=coords,
+    )
 
 
 def _distance_average(values: xr.DataArray) -> xr.DataArray:

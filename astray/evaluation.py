@@ -10,8 +10,8 @@ from astray.references import PROBES, probe_geometry
 
 
 def evaluate_model(model_path, test_atoms, atom_energies: dict, distances, fragment_shifts: dict, train_atoms=()):
-    """Returns (predictions per probe, metrics of this training run, facts about the model, and per probe
-    why the model could not predict it: "" where it could).
+    """Returns (predictions per probe, metrics of this training run, facts about the model, per probe why
+    the model could not predict it ("" where it could), and the holdout energies geometry by geometry).
 
     Predictions are on each probe's fragment scale: the model's atomization energy plus the probe's
     fragment shift (`astray.references.fragment_shift`), so they compare with the reference curves.
@@ -27,8 +27,9 @@ def evaluate_model(model_path, test_atoms, atom_energies: dict, distances, fragm
         name: model.energies([probe_geometry(PROBES[name], r) for r in distances]) + shift
         for name, shift in fragment_shifts.items()
     }
+    holdout = holdout_energies(aligned, test_atoms, atom_energies)
     metrics = {
-        **holdout_errors(aligned, test_atoms, atom_energies),
+        **holdout_errors(aligned, test_atoms, atom_energies, holdout),
         "best_epoch": model.info["best_epoch"],
         "free_atom_energy_max": free_atom_energy_max(model, atom_energies),
         **training_cost(model.info),
@@ -44,7 +45,8 @@ def evaluate_model(model_path, test_atoms, atom_energies: dict, distances, fragm
         "energy_alignment": model.info.get("energy_alignment", "none"),
     }
     unavailable = getattr(model, "probe_unavailable", {})
-    return predictions, metrics, model_info, {name: unavailable.get(name, "") for name in fragment_shifts}
+    probe_unavailable = {name: unavailable.get(name, "") for name in fragment_shifts}
+    return predictions, metrics, model_info, probe_unavailable, holdout
 
 
 CAMPAIGN_TRAINING_DATA = "this campaign's training set of the run (kind, seed, size), at the label level"
@@ -83,10 +85,23 @@ def training_cost(info: dict) -> dict:
     }
 
 
-def holdout_errors(model, test_atoms, atom_energies: dict) -> dict:
-    truth = np.array([atomization_energy(a, atom_energies) for a in test_atoms])
-    error = model.energies(test_atoms) - truth
-    equilibrium = np.array([a.info["origin"] == "equilibrium" for a in test_atoms])
+def holdout_energies(model, test_atoms, atom_energies: dict) -> dict:
+    """Per test geometry: its id and origin, and its reference and predicted atomization energies (eV),
+    what a parity plot shows."""
+    return {
+        "test_geometry": [a.info["geometry_id"] for a in test_atoms],
+        "test_origin": [a.info["origin"] for a in test_atoms],
+        "test_reference_energy": np.array([atomization_energy(a, atom_energies) for a in test_atoms]),
+        "test_predicted_energy": np.asarray(model.energies(test_atoms), dtype=float),
+    }
+
+
+def holdout_errors(model, test_atoms, atom_energies: dict, energies: dict | None = None) -> dict:
+    """Energy errors on the test set (from `energies`, holdout_energies' result, where given) and the
+    force error."""
+    energies = energies or holdout_energies(model, test_atoms, atom_energies)
+    error = energies["test_predicted_energy"] - energies["test_reference_energy"]
+    equilibrium = np.array([origin == "equilibrium" for origin in energies["test_origin"]])
     return {
         "test_mae": float(np.abs(error).mean()),
         "test_rmse": float(np.sqrt((error**2).mean())),

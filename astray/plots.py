@@ -1,5 +1,6 @@
 """Figures a scientist reads at a glance: each model's probe curves against the references, with the
-distances its training sets covered; and the scaling of errors with training-set size."""
+distances its training sets covered; its holdout energies against their labels (parity); and the scaling
+of errors with training-set size."""
 
 import json
 
@@ -10,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter, ScalarFormatter
 
+from astray.findings import pretrained_models, trained_models
 from astray.io import write_atomically
 
 # symlog keeps the Coulomb wall and negative model energies on one readable axis.
@@ -78,6 +80,50 @@ def plot_model_curves(
     figure.tight_layout(rect=(0, 0, 0.8, 1))
     _save(figure, path, dpi)
     plt.close(figure)
+
+
+def plot_parity(evaluations, model: str, path, dpi: int = 110) -> None:
+    """Predicted against reference holdout atomization energies, one panel per kind (rows) and training size
+    (columns), every seed's points, equilibrium and distorted test geometries apart; each panel's title
+    gives the MAE over seeds. A pretrained model's panels differ only by its per-element alignment."""
+    kinds, sizes = list(evaluations.kind.values), list(evaluations["size"].values)
+    reference = evaluations.test_reference_energy.values
+    equilibrium = evaluations.test_origin.values == "equilibrium"
+    limits = _parity_limits(reference, evaluations.test_predicted_energy.sel(model=model).values)
+    figure, axes = plt.subplots(len(kinds), len(sizes), figsize=(2.9 * len(sizes) + 1.0, 3.0 * len(kinds)),
+                                squeeze=False, sharex=True, sharey=True)  # fmt: skip
+    for row, kind in enumerate(kinds):
+        for column, size in enumerate(sizes):
+            axis = axes[row, column]
+            predicted = evaluations.test_predicted_energy.sel(model=model, kind=kind, size=size)
+            axis.plot(limits, limits, color="0.5", lw=0.8)
+            for seed in predicted.seed.values:
+                values = predicted.sel(seed=seed).values
+                axis.plot(reference[equilibrium], values[equilibrium], ".", ms=3, alpha=0.5, color="tab:blue",
+                          label="equilibrium" if seed == predicted.seed.values[0] else None)  # fmt: skip
+                axis.plot(reference[~equilibrium], values[~equilibrium], ".", ms=3, alpha=0.5, color="tab:orange",
+                          label="distorted" if seed == predicted.seed.values[0] else None)  # fmt: skip
+            mae = float(np.nanmean(np.abs(predicted.values - reference)))
+            axis.set_title(f"{kind} · N = {size}\nMAE {mae:.2f} eV", fontsize=9)
+            axis.set_xlim(*limits)
+            axis.set_ylim(*limits)
+            axis.set_aspect("equal")
+    for axis in axes[-1]:
+        axis.set_xlabel("label atomization energy (eV)", fontsize=8)
+    for axis in axes[:, 0]:
+        axis.set_ylabel(f"{model} (eV)", fontsize=8)
+    axes[0, 0].legend(fontsize=7, loc="upper left")
+    figure.tight_layout()
+    _save(figure, path, dpi)
+    plt.close(figure)
+
+
+def _parity_limits(reference, predicted) -> tuple[float, float]:
+    values = np.concatenate([reference.ravel(), predicted.ravel()])
+    values = values[np.isfinite(values)]
+    low, high = values.min(), values.max()
+    margin = 0.04 * (high - low)
+    return float(low - margin), float(high + margin)
 
 
 def interatomic_distances(atoms_list, pair=None) -> np.ndarray:
@@ -225,3 +271,68 @@ def _save(figure, path, dpi: int) -> None:
     # The temporary name hides the extension, so the format is given.
     format = str(path).rsplit(".", 1)[-1]
     write_atomically(path, lambda temporary: figure.savefig(temporary, dpi=dpi, format=format))
+
+
+def plot_front_figure(cube, path, dpi: int = 110) -> None:
+    """The campaign's answer in one figure: (a) the learning curves, holdout error and H2 error against the
+    label method, of every trained model and kind; (b) H2 at the largest training set, every model against
+    the exact curve and the label method; (c) two bare protons against 1/r."""
+    figure, axes = plt.subplots(1, 3, figsize=(15.5, 4.6))
+    sizes = cube["size"].values
+    styles = {kind: marker for kind, marker in zip(cube.kind.values, "os^D")}
+    colours = {m: plt.cm.tab10(i) for i, m in enumerate(cube.model.values)}
+    for model in trained_models(cube):
+        for kind, marker in styles.items():
+            run = cube.sel(model=model, kind=kind)
+            axes[0].plot(sizes, run.test_mae_equilibrium.mean("seed"), marker + "-", color=colours[model],
+                         label=f"{model} · {kind} · holdout")  # fmt: skip
+            if "H2" in cube.probe.values:
+                h2 = run.probe_mae.sel(probe="H2", reference="label_method").mean("seed")
+                axes[0].plot(sizes, h2, marker + "--", color=colours[model], mfc="none",
+                             label=f"{model} · {kind} · H2 vs label method")  # fmt: skip
+    axes[0].set(xscale="log", yscale="log", xlabel="training-set size N", ylabel="MAE (eV), mean over seeds",
+                title="(a) holdout error falls with N; H2's does not follow")  # fmt: skip
+    _plain_log_axis(axes[0], sizes)
+    axes[0].legend(fontsize=7)
+    for axis, probe in zip(axes[1:], ("H2", "H2_2plus")):
+        if probe in cube.probe.values:
+            _front_probe_panel(axis, cube, probe, colours, trained_models(cube), pretrained_models(cube))
+    axes[1].set_title("(b) H2 at the largest N", fontsize=10)
+    axes[2].set_title("(c) two bare protons: Coulomb's 1/r", fontsize=10)
+    axes[0].title.set_fontsize(10)
+    figure.tight_layout()
+    _save(figure, path, dpi)
+    plt.close(figure)
+
+
+def _front_probe_panel(axis, cube, probe, colours, trained, pretrained) -> None:
+    distance = cube.distance.values
+    unbound = int(cube.expected_minima.sel(probe=probe)) == 0
+    for reference, style in (("exact", "k-"), ("label_method", "k--")):
+        curve = cube.reference_energy.sel(reference=reference, probe=probe).values
+        if np.isfinite(curve).any() and not (reference != "exact" and unbound):
+            axis.plot(distance, curve, style, lw=1.5, label=_reference_label(cube, reference, probe))
+    kind = cube.kind.values[0]
+    for model in [*trained, *pretrained]:
+        curve = cube.predicted_energy.sel(model=model, kind=kind, probe=probe).isel(size=-1).mean("seed")
+        label = f"{model}" + (" (pretrained)" if model in pretrained else f" · {kind} · N = {int(cube['size'][-1])}")
+        axis.plot(distance, curve, "o-", ms=3, color=colours[model], label=label)
+    axis.set_xlabel("distance (Å)")
+    axis.set_ylabel("energy rel. to fragments (eV)")
+    axis.axhline(0.0, color="grey", lw=0.5)
+    if unbound:
+        _log_distance_axis(axis)
+        axis.set_yscale("symlog", linthresh=UNBOUND_LINEAR_THRESHOLD_EV)
+        axis.yaxis.set_major_formatter(PLAIN_NUMBER)
+    else:
+        axis.set_ylim(-8, 8)
+    axis.legend(fontsize=7)
+
+
+def _plain_log_axis(axis, sizes) -> None:
+    """Ticks at the training-set sizes, and errors at 1, 2 and 5 of each decade, as plain numbers."""
+    axis.xaxis.set_major_locator(FixedLocator(sizes))
+    axis.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5), numticks=12))
+    for ticks in (axis.xaxis, axis.yaxis):
+        ticks.set_major_formatter(PLAIN_NUMBER)
+        ticks.set_minor_formatter(NullFormatter())

@@ -16,7 +16,7 @@ from astray.io import check_writable
 from astray.planning import PlannedPool, SourceFiles, cached_plan, cached_summary, plan_key, pool_identity, record_plan
 from astray.provenance import code_fingerprint
 
-# Every cluster job parses this workflow again before it runs (~1,900 times at paper scale), so what only
+# Every cluster job parses this workflow again before it runs (thousands of times at paper scale), so what only
 # planning needs (the pool, the checks of models, levels and profile) runs in the main process alone, and
 # the modules it needs (ASE, PySCF, torch for pretrained models) are imported there.
 PLANNING = workflow.is_main_process
@@ -24,8 +24,8 @@ PLANNING = workflow.is_main_process
 
 # The config files in the order they apply: config/config.yaml, then each --configfile (or those alone
 # with --replace-workflow-config). Snakemake merged them key by key; astray lays them over one another
-# itself, so that a file's models, sources and distortions replace the earlier ones (README,
-# "Configuration"), refusing a key given twice in one file.
+# itself, so that a file's models, sources and distortions replace the earlier ones
+# (docs/configuration.md), refusing a key given twice in one file.
 CONFIG_FILE_PATHS = applied_order(workflow.configfiles, workflow.overwrite_configfiles)
 if workflow.config_settings.replace_workflow_config:
     CONFIG_FILE_PATHS = [path for path in CONFIG_FILE_PATHS if path in workflow.overwrite_configfiles]
@@ -170,7 +170,7 @@ def pool_key():
 
 
 def read_while_planning():
-    """Whether the file sources are small enough to read and check while planning (README, "Large sources
+    """Whether the file sources are small enough to read and check while planning (docs/geometries.md, "Large sources
     are checked by the first jobs")."""
     files = GEOMETRIES["sources"].get("files")
     return not files or source_files().total_bytes <= files["read_while_planning_mb"] * 1e6
@@ -448,7 +448,13 @@ def largest_training_sets(wildcards):
     )
 
 
+# The report's front page, written by rule abstract from the config and the cube.
+ABSTRACT = "results/report/abstract.rst"
+
+
 def campaign_outputs():
     tables = expand("results/tables/{table}.csv", table=["probe_metrics", "scaling", "quarantine"])
-    plots = expand("results/plots/{model}.png", model=MODELS) + ["results/plots/scaling.png"]
-    return ["results/cube.nc", "results/datasets/manifest.json", *tables, *plots]
+    plots = expand("results/plots/{model}{figure}.png", model=MODELS, figure=["", "_parity"])
+    plots += ["results/plots/scaling.png"]
+    pages = ["results/explorer.html", ABSTRACT]
+    return ["results/cube.nc", "results/datasets/manifest.json", *tables, *plots, *pages]

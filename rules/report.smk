@@ -45,6 +45,27 @@ rule plot_model:
         "../workflow_scripts/plot_model.py"
 
 
+# Holdout energies of one model against their labels, per kind and size (every seed's points).
+rule plot_parity:
+    input:
+        evaluations=evaluations_of_model,
+    output:
+        report(
+            "results/plots/{model}_parity.png",
+            caption="../report/parity.rst",
+            category="Parity",
+        ),
+    params:
+        code=script_code("plot_parity.py"),
+        plots=PLOTS,
+    log:
+        "results/logs/plots/{model}_parity.png.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow_scripts/plot_parity.py"
+
+
 # Errors against training-set size with the fitted power laws.
 rule plot_scaling:
     input:
@@ -81,3 +102,36 @@ rule tables:
         "../envs/analysis.yaml"
     script:
         "../workflow_scripts/tables.py"
+
+
+# One self-contained HTML page (plotly.js inlined) to browse the cube: probe curves, learning curves, parity.
+rule explorer:
+    input:
+        "results/cube.nc",
+    output:
+        "results/explorer.html",
+    params:
+        code=script_code("explorer.py"),
+    log:
+        "results/logs/explorer.html.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow_scripts/explorer.py"
+
+
+# The report's front page, written from the config and the cube (the Snakefile's `report:` reads it).
+rule abstract:
+    input:
+        cube="results/cube.nc",
+        references="results/labels/references.json",
+    output:
+        ABSTRACT,
+    params:
+        code=script_code("abstract.py"),
+    log:
+        "results/logs/report/abstract.rst.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow_scripts/abstract.py"

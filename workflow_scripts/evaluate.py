@@ -12,7 +12,7 @@ from astray.io import read_geometries, read_json
 
 wildcards = snakemake.wildcards
 references = xr.load_dataset(snakemake.input.references)
-predictions, metrics, model_info, unavailable = evaluate_model(
+predictions, metrics, model_info, unavailable, holdout = evaluate_model(
     snakemake.input.model,
     read_geometries(snakemake.input.test),
     read_json(snakemake.input.atom_energies)["energies"],
@@ -23,7 +23,7 @@ predictions, metrics, model_info, unavailable = evaluate_model(
 )
 evaluation = evaluation_dataset(
     wildcards.model, wildcards.kind, int(wildcards.seed), int(wildcards.size),
-    predictions, references, metrics, model_info, unavailable,
+    predictions, references, metrics, model_info, unavailable, holdout,
 )  # fmt: skip
 write_netcdf(evaluation, snakemake.output[0], f"evaluation of {snakemake.input.model}")
 print(metrics, file=sys.stderr)

@@ -1,7 +1,7 @@
 """Pretrained potentials as rungs of the ladder: any ASE calculator, by name or from a factory.
 
 A pretrained potential predicts total energies at its own level of theory (SevenNet-0: PBE on crystals),
-not the campaign's. astray puts it on the campaign's conventions in two steps (README, "Pretrained models"):
+not the campaign's. astray puts it on the campaign's conventions in two steps (docs/pretrained.md, "Pretrained models"):
 - every energy is an atomization energy relative to the model's own free atoms, neutral and in their
   ground-state multiplicity (H2 relative to two of its own H atoms): what the probe curves compare;
 - holdout errors are taken after a per-element linear shift, fitted by least squares on the training set
@@ -107,7 +107,7 @@ def check_factory_module(name: str, recipe: dict) -> None:
     if not _installed(module_name):
         raise PretrainedModelError(
             f"models.{name}.factory: cannot import '{module_name}': install the package that provides it in "
-            "this environment, or run the rule in its own conda environment (README, 'Pretrained models')"
+            "this environment, or run the rule in its own conda environment (docs/pretrained.md)"
         )
 
 

@@ -223,3 +223,29 @@ def test_reference_minima_found_on_the_curves_replace_the_grids():
     info = {"n_parameters": 100, "charge_aware": 0, "model_architecture": "schnet"}
     run = evaluation_dataset("small", "equilibrium", 0, 4, predictions, refined, metrics, info)
     assert float(run.well_depth_error.sel(probe="H2", reference="exact").squeeze()) == pytest.approx(4.0 - 4.7477)
+
+
+def test_holdout_energies_are_kept_geometry_by_geometry_so_a_parity_plot_and_the_mae_agree():
+    """Each run's predictions of the shared test set sit on one test_geometry axis beside the labels, which
+    are stored once; the MAE taken from them is the run's test_mae."""
+    labels = np.array([-20.0, -31.0, -12.5])
+    runs = []
+    for size, error in ((4, 0.8), (8, 0.3)):
+        holdout = {
+            "test_geometry": ["CCO", "CCO/bond0x1.25", "N#N"],
+            "test_origin": ["equilibrium", "bond_scaled", "equilibrium"],
+            "test_reference_energy": labels,
+            "test_predicted_energy": labels + np.array([error, -error, error]),
+        }
+        metrics = {"test_mae": error, "test_rmse": error, "test_mae_equilibrium": error, "best_epoch": 3}
+        info = {"n_parameters": 100, "charge_aware": 0, "model_architecture": "schnet"}
+        predictions = {"H2": np.array([1.0, -4.0, -1.0]), "H2_2plus": np.array([28.8, 14.4, 7.2])}
+        runs.append(evaluation_dataset("small", "equilibrium", 0, size, predictions, references(), metrics, info,
+                                       holdout=holdout))  # fmt: skip
+    cube = assemble_cube(runs, references(), {})
+    assert cube.test_reference_energy.dims == ("test_geometry",)
+    assert cube.test_predicted_energy.dims == ("model", "kind", "seed", "size", "test_geometry")
+    assert list(cube.test_origin.sel(test_geometry=["CCO/bond0x1.25"]).values) == ["bond_scaled"]
+    error = np.abs(cube.test_predicted_energy - cube.test_reference_energy).mean("test_geometry")
+    assert error.sel(model="small", kind="equilibrium", seed=0).values == pytest.approx(cube.test_mae.squeeze())
+    assert cube.test_predicted_energy.attrs["units"] == "eV"

@@ -1,0 +1,12 @@
+"""The report's front page: what this campaign did and found, in sentences from the config and the cube."""
+
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import xarray as xr
+
+from astray.findings import write_abstract
+from astray.io import read_json
+
+write_abstract(xr.load_dataset(snakemake.input.cube), read_json(snakemake.input.references), snakemake.output[0])
