@@ -56,7 +56,7 @@ def test_a_killed_labeling_run_resumes_and_writes_the_datasets_of_an_uninterrupt
     at_kill = kill_while_labeling(killed, killed_config)
     assert any(lines > 0 for lines in at_kill.values()), at_kill
 
-    # The recovery the README gives: release the dead run's lock, then run again.
+    # The recovery docs/troubleshooting.md gives: release the dead run's lock, then run again.
     assert snakemake(killed, killed_config, "--unlock").returncode == 0
     resumed = snakemake(killed, killed_config, DATASETS, "--rerun-incomplete")
     assert resumed.returncode == 0, resumed.stderr[-3000:]

@@ -129,7 +129,7 @@ def test_bad_geometry_config_stops_before_any_job(tmp_path, change, message):
 
 
 def test_the_shipped_qm9_config_plans_a_campaign_from_a_qm9_folder(tmp_path):
-    """config/qm9.yaml laid over the default config, as the README says, with three QM9 files in data/qm9."""
+    """config/qm9.yaml laid over the default config, as docs/configuration.md says, with three QM9 files in data/qm9."""
     shutil.copytree(QM9, tmp_path / "data" / "qm9")
     shutil.copytree(REPO / "config", tmp_path / "config")
     fewer = tmp_path / "three_molecules.yaml"
@@ -185,7 +185,7 @@ def test_the_paper_scale_config_plans_its_training_grid(tmp_path):
 
 
 def test_the_workstation_config_plans_its_grid_and_fits_its_pool(tmp_path):
-    """config/workstation.yaml over the default config, as the README says, planned whole: 14,400
+    """config/workstation.yaml over the default config, as docs/configuration.md says, planned whole: 14,400
     generated molecules of up to 6 heavy atoms (built and embedded while planning, ~3 minutes on 2 cores),
     training sizes up to 12,800 that fit its pool, 6 sizes x 7 rungs x 2 kinds x 3 seeds."""
     shutil.copytree(REPO / "config", tmp_path / "config")

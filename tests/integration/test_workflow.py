@@ -183,7 +183,8 @@ def test_plots_and_datasets_are_written(campaign):
     workdir, _ = campaign
     results = workdir / "results"
     models = ("tiny_a", "tiny_b", "tiny_nequip", "sevennet", "sevennet_tuned")
-    assert {p.name for p in (results / "plots").iterdir()} == {f"{model}.png" for model in models} | {"scaling.png"}
+    figures = {f"{model}{figure}.png" for model in models for figure in ("", "_parity")}
+    assert {p.name for p in (results / "plots").iterdir()} == figures | {"scaling.png"}
     metrics = (results / "tables/probe_metrics.csv").read_text().splitlines()
     assert len(metrics) == 1 + 5 * 2 * 2 * 2  # header + models x kinds x sizes x probes
     small = (results / "datasets/with_distorted/seed0/train_n3.extxyz").read_text()
@@ -297,8 +298,103 @@ def test_report_gathers_plots_and_tables(campaign, tmp_path):
     result = snakemake(workdir, config_path, "--report", str(report))
     assert result.returncode == 0, result.stderr[-4000:]
     html = report.read_text()
-    for name in ("tiny_a.png", "scaling.png", "probe_metrics.csv", "quarantine.csv"):
+    for name in ("tiny_a.png", "tiny_a_parity.png", "scaling.png", "probe_metrics.csv", "quarantine.csv"):
         assert name in html, name
+    # The front page is the run's abstract, in sentences: no Python dict or list of the config in it.
+    front = (workdir / "results/report/abstract.rst").read_text()
+    assert "What this astray campaign did and found" in html and "geometries were labeled" in front
+    assert "at HF/sto-3g with pyscf" in front and "nested training sets of 3 and 6 geometries" in front
+    assert not re.search(r"[{}\[\]]|dict_keys", front), front
+    assert "Geometries from {" not in html
+
+
+def test_the_summary_writes_the_results_page_from_the_run(campaign, tmp_path):
+    """`python -m astray.summary results/` on the finished tiny campaign: the page's numbers are the cube's,
+    its job counts Snakemake's own, and its figure is written."""
+    workdir, _ = campaign
+    out = tmp_path / "docs"
+    result = subprocess.run([sys.executable, "-m", "astray.summary", "results/", "--out", str(out)], cwd=workdir,
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    page = (out / "results.md").read_text()
+    cube = xr.load_dataset(workdir / "results/cube.nc")
+    errors = cube.test_mae_equilibrium.sel(model="tiny_a", kind="equilibrium").mean("seed").values
+    row = "| holdout MAE, equilibrium test molecules, `equilibrium` | " + " | ".join(f"{e:.3f}" for e in errors)
+    assert row in page
+    references = json.loads((workdir / "results/labels/references.json").read_text())
+    assert f"{sum(references['by_reference'].values()):,} geometries were labeled" in page
+    assert re.search(r"Snakemake ran \d+ jobs in \d+ (min|s)", page) and "| label_chunk | 3 |" in page
+    assert "![" in page and (out / "figures/campaign.png").stat().st_size > 10_000
+    assert "sevennet" in page.split("## Trained and pretrained")[1]
+
+
+def test_the_readmes_results_tree_is_what_a_run_writes(campaign):
+    """Every path of the README's results tree is there after the tiny campaign (but those it marks as
+    written only with a source or option the tiny campaign lacks), and nothing the run wrote is missing."""
+    workdir, _ = campaign
+    results = workdir / "results"
+    tree = re.search(r"```\nresults/\n(.*?)```", (REPO / "README.md").read_text(), flags=re.S).group(1)
+    listed = []
+    for line in tree.splitlines():
+        if line.startswith("    "):  # a description's second line
+            continue
+        paths, description = re.split(r"\s{2,}", line.strip(), maxsplit=1)
+        for path in paths.split(", "):
+            pattern = re.sub(r"\{[^}]*\}", "*", path).rstrip("/")
+            listed.append(pattern)
+            if "(with " not in description:
+                assert list(results.glob(pattern)), f"README lists results/{path}, which the run did not write"
+    tops = {pattern.split("/")[0] for pattern in listed}
+    unlisted = [p.name for p in results.iterdir() if p.name not in tops]
+    assert not unlisted, f"the run wrote results/{unlisted} that the README's tree leaves out"
+
+
+def test_the_explorer_loads_in_chromium_and_redraws_what_a_control_picks(campaign, tmp_path):
+    """results/explorer.html in a real headless Chromium: it loads with no JavaScript error, draws the
+    cube's own numbers, and picking another model and size redraws the probe curve and the parity plot."""
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        pytest.skip("Debian's chromium and chromium-driver are not installed (scripts/system-packages.sh)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    workdir, _ = campaign
+    cube = xr.load_dataset(workdir / "results/cube.nc")
+    options = webdriver.ChromeOptions()
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1500,1000"):
+        options.add_argument(argument)
+    options.binary_location = shutil.which("chromium")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    browser = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    try:
+        browser.get((workdir / "results/explorer.html").as_uri())
+        WebDriverWait(browser, 30).until(lambda b: b.execute_script("return !!document.getElementById('parity').data"))
+        first = _drawn(browser)
+        browser.save_screenshot(str(tmp_path / "explorer_first.png"))
+        Select(browser.find_element("id", "model")).select_by_visible_text("tiny_b")
+        Select(browser.find_element("id", "size")).select_by_visible_text("3")
+        second = _drawn(browser)
+        browser.save_screenshot(str(tmp_path / "explorer_second.png"))
+        errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    finally:
+        browser.quit()
+    assert not errors, errors
+    model, kind, seed, probe = (str(cube[name].values[0]) for name in ("model", "kind", "seed", "probe"))
+    run = cube.sel(model=model, kind=kind, seed=int(seed))
+    assert first["curve"] == pytest.approx(run.predicted_energy.sel(probe=probe).isel(size=-1).values)
+    picked = cube.sel(model="tiny_b", kind=kind, seed=int(seed), size=3)
+    assert second["curve"] == pytest.approx(picked.predicted_energy.sel(probe=probe).values)
+    assert second["curve"] != pytest.approx(first["curve"])
+    equilibrium = cube.test_origin.values == "equilibrium"
+    assert second["parity"] == pytest.approx(picked.test_predicted_energy.values[equilibrium])
+    assert second["parity"] != pytest.approx(first["parity"])
+
+
+def _drawn(browser) -> dict:
+    """The model's probe curve and the equilibrium points of the parity plot, as plotly holds them."""
+    script = """const model = document.getElementById('curves').data.slice(-1)[0];
+                return {curve: model.y, parity: document.getElementById('parity').data[0].y};"""
+    return browser.execute_script(script)
 
 
 def test_adding_a_model_plans_only_that_model(campaign):
@@ -308,15 +404,16 @@ def test_adding_a_model_plans_only_that_model(campaign):
     extended = workdir / "extended.yaml"
     extended.write_text(yaml.safe_dump(config))
     jobs = planned_jobs(snakemake(workdir, extended, "-n"))
-    assert jobs == {"train": 4, "evaluate": 4, "plot_model": 1, "cube": 1, "plot_scaling": 1, "tables": 1, "all": 1}
+    assert jobs == {"train": 4, "evaluate": 4, "plot_model": 1, "plot_parity": 1, "cube": 1, "plot_scaling": 1,
+                    "tables": 1, "explorer": 1, "abstract": 1, "all": 1}  # fmt: skip
 
 
 def test_adding_a_pretrained_model_by_its_factory_plans_one_inference_and_its_evaluations(campaign):
     jobs = plan_after(campaign, lambda c: c["models"].update(lennard_jones={
         "architecture": "pretrained", "factory": "ase.calculators.lj:LennardJones", "trained_on": "nothing",
     }))  # fmt: skip
-    assert jobs == {"predict_pretrained": 1, "evaluate": 4, "plot_model": 1, "cube": 1, "plot_scaling": 1,
-                    "tables": 1, "all": 1}  # fmt: skip
+    assert jobs == {"predict_pretrained": 1, "evaluate": 4, "plot_model": 1, "plot_parity": 1, "cube": 1,
+                    "plot_scaling": 1, "tables": 1, "explorer": 1, "abstract": 1, "all": 1}  # fmt: skip
 
 
 def plan_after(campaign, change, snakefile=None) -> dict:
@@ -336,8 +433,8 @@ def plan_after(campaign, change, snakefile=None) -> dict:
 def test_adding_a_training_size_plans_only_the_new_sets_and_their_models(campaign):
     jobs = plan_after(campaign, lambda c: c["datasets"].update(sizes=[3, 4, 6]))
     assert jobs == {"training_set": 2, "train": 4, "train_nequip": 2, "package_nequip": 2, "train_finetune": 2,
-                    "evaluate": 10, "dataset_manifest": 1, "cube": 1, "plot_model": 5, "plot_scaling": 1, "tables": 1,
-                    "all": 1}  # fmt: skip
+                    "evaluate": 10, "dataset_manifest": 1, "cube": 1, "plot_model": 5, "plot_parity": 5,
+                    "plot_scaling": 1, "tables": 1, "explorer": 1, "abstract": 1, "all": 1}  # fmt: skip
 
 
 def test_changing_the_label_method_relabels_everything_downstream_but_not_the_geometries(campaign):
@@ -350,7 +447,7 @@ def test_changing_the_label_method_relabels_everything_downstream_but_not_the_ge
 
 def test_changing_a_plot_setting_redraws_only_the_plots(campaign):
     jobs = plan_after(campaign, lambda c: c.setdefault("plots", {}).update(dpi=72))
-    assert jobs == {"plot_model": 5, "plot_scaling": 1, "all": 1}
+    assert jobs == {"plot_model": 5, "plot_parity": 5, "plot_scaling": 1, "all": 1}
 
 
 def test_changing_one_stages_code_reruns_only_that_stage(campaign, tmp_path):
@@ -363,7 +460,7 @@ def test_changing_one_stages_code_reruns_only_that_stage(campaign, tmp_path):
     with open(copy / "astray" / "plots.py", "a") as module:
         module.write("\n# a changed line\n")
     jobs = plan_after(campaign, lambda c: None, snakefile=copy / "Snakefile")
-    assert jobs == {"plot_model": 5, "plot_scaling": 1, "all": 1}
+    assert jobs == {"plot_model": 5, "plot_parity": 5, "plot_scaling": 1, "all": 1}
 
 
 @pytest.mark.parametrize(

@@ -46,7 +46,7 @@ def qm9_recomputed(tmp_path_factory):
 
 def test_qm9_electronic_energies_differ_from_pyscfs_by_up_to_three_kcal_per_mol(qm9_recomputed):
     """astray's field, U0 - zpve, is the electronic energy: within 0.6-4.9 mEh of PySCF's, more than the
-    1 kcal/mol default tolerance for NH3 and H2O (README: QM9 and PySCF, measured)."""
+    1 kcal/mol default tolerance for NH3 and H2O (docs/labels.md: QM9 and PySCF, measured)."""
     rows, summary = verdict(qm9_labeled("electronic"), qm9_recomputed)
     deviations = [row["deviation_mEh"] for row in rows]
     assert deviations == pytest.approx([-0.566, -1.031, -4.883], abs=0.005)

@@ -1,5 +1,5 @@
 """Config files are read strictly (a repeated key is refused, a YAML anchor is not) and laid over one another
-as the README says: settings key by key, collections replaced unless a file extends them."""
+as docs/configuration.md says: settings key by key, collections replaced unless a file extends them."""
 
 import re
 

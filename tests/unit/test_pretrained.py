@@ -149,7 +149,7 @@ def test_planning_finds_a_factory_module_without_importing_its_package():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert result.stdout.splitlines() == [
         "models.x.factory: cannot import 'sevenn.no_such_module': install the package that provides it in this "
-        "environment, or run the rule in its own conda environment (README, 'Pretrained models')",
+        "environment, or run the rule in its own conda environment (docs/pretrained.md)",
         "False False",
     ]
 
