@@ -192,17 +192,41 @@ def read_frames(path: Path, file_format: str = "auto") -> list[Atoms]:
     if not text.strip():
         raise GeometrySourceError(f"geometries.sources.files: {path} is empty")
     if file_format == "qm9" or (file_format == "auto" and is_qm9(text)):
-        return [parse_qm9(text, path)]
-    try:
-        frames = read(path, index=":", format="extxyz" if file_format in ("auto", "extxyz") else "xyz")
-    except Exception as error:  # ASE raises many types for malformed files; all mean "cannot parse"
-        raise GeometrySourceError(f"geometries.sources.files: {path} is not valid xyz/extxyz: {error}") from None
+        frames = [parse_qm9(text, path)]
+    else:
+        try:
+            frames = read(path, index=":", format="extxyz" if file_format in ("auto", "extxyz") else "xyz")
+        except Exception as error:  # ASE raises many types for malformed files; all mean "cannot parse"
+            raise GeometrySourceError(f"geometries.sources.files: {path} is not valid xyz/extxyz: {error}") from None
     for number, atoms in enumerate(frames):
-        if not np.all(np.isfinite(atoms.positions)):
-            raise GeometrySourceError(
-                f"geometries.sources.files: {path} frame {number} has NaN or infinite coordinates"
-            )
+        problem = _frame_problem(atoms)
+        if problem:
+            raise GeometrySourceError(f"geometries.sources.files: {path} frame {number} {problem}")
     return frames
+
+
+# An atom with no other atom within this (Å) belongs to no molecule: a coordinate typed wrong or in the wrong
+# units, not chemistry. The probes' longest distance is 6 Å, a van der Waals dimer's some 4-5 Å.
+ISOLATED_ATOM_DISTANCE = 20.0
+
+
+def _frame_problem(atoms) -> str:
+    """What makes a frame no molecule at all, or "": such a frame is refused by name, never filtered away."""
+    if not np.all(np.isfinite(atoms.positions)):
+        return "has NaN or infinite coordinates"
+    dummies = [i for i, number in enumerate(atoms.numbers) if number == 0]
+    if dummies:
+        return f"atom {dummies[0]} is '{atoms[dummies[0]].symbol}', a dummy atom and no element"
+    if len(atoms) > 1:
+        distances = atoms.get_all_distances() + np.diag(np.full(len(atoms), np.inf))
+        nearest = distances.min(axis=1)
+        far = int(np.argmax(nearest))
+        if nearest[far] > ISOLATED_ATOM_DISTANCE:
+            return (
+                f"atom {far} ({atoms[far].symbol}) is {nearest[far]:.3g} Å from every other atom, farther than "
+                f"{ISOLATED_ATOM_DISTANCE:g} Å: not part of a molecule (a coordinate typed wrong?)"
+            )
+    return ""
 
 
 def is_qm9(text: str) -> bool:

@@ -32,6 +32,10 @@ CONVERGENCE = {"e_convergence": 1e-10, "d_convergence": 1e-10}
 SYMMETRY_BREAKING_THRESHOLD = 1e-7  # Hartree, as in PySCF's engine
 # A stability eigenvalue below this is an instability (PySCF's threshold for the same Hessian).
 STABILITY_THRESHOLD = 1e-5
+# Seconds one Psi4 process may run before it is stopped and its geometry fails (then retried by the
+# engine's ladder, then quarantined with this reason): generous, since CCSD(T) on a 17-atom molecule takes
+# hours, but finite, so a hung Psi4 fails its job instead of holding its slot until the scheduler's limit.
+TIMEOUT_SECONDS = float(os.environ.get("ASTRAY_PSI4_TIMEOUT_S", 6 * 3600))
 FAMILY_TO_PSI4 = {"hf": "hf", "mp2": "mp2", "ccsd": "ccsd", "ccsd(t)": "ccsd(t)", "fci": "fci"}
 
 
@@ -47,7 +51,7 @@ def executable() -> str:
 def version() -> str:
     with tempfile.TemporaryDirectory() as scratch:  # Psi4 leaves a timer.dat wherever it runs
         command = [executable(), "--version"]
-        output = subprocess.run(command, cwd=scratch, capture_output=True, text=True, check=True).stdout
+        output = subprocess.run(command, cwd=scratch, capture_output=True, text=True, check=True, timeout=120).stdout
     return output.strip().splitlines()[-1]
 
 
@@ -206,7 +210,11 @@ def _run_once(atoms, level: Level, driver: str, threads, keywords: dict) -> Psi4
         path = Path(workdir) / "calculation.json"
         path.write_text(json.dumps(request))
         command = [executable(), _schema_flag(), path.name, "--nthread", str(threads or 1)]
-        process = subprocess.run(command, cwd=workdir, capture_output=True, text=True, env=_clean_environment())
+        try:
+            process = subprocess.run(command, cwd=workdir, capture_output=True, text=True, env=_clean_environment(),
+                                     timeout=TIMEOUT_SECONDS)  # fmt: skip
+        except subprocess.TimeoutExpired:
+            raise LabelFailure(f"Psi4 did not finish within {TIMEOUT_SECONDS:g} s (ASTRAY_PSI4_TIMEOUT_S)") from None
         try:
             result = json.loads(path.read_text())
         except json.JSONDecodeError:

@@ -13,7 +13,7 @@ import pytest
 from test_workflow import planned_jobs
 
 REPO = Path(__file__).resolve().parents[2]
-TEST_TOOLS = {"pytest", "ruff", "selenium"}
+TEST_TOOLS = {"pytest", "pytest-timeout", "ruff", "selenium"}
 DOCUMENTS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 
 SUMMARY_TEST = "test_the_summary_writes_the_results_page_from_the_run"
@@ -30,7 +30,7 @@ COMMANDS_RUN_BY = {
     "$EDITOR profiles/slurm/config.yaml": f"test_slurm.py::{SLURM_TEST}",  # the test writes the SITE lines
     ".venv/bin/snakemake --profile profiles/slurm": f"test_slurm.py::{SLURM_TEST}",
     ".venv/bin/python -m astray.plan --configfile config/paper_scale.yaml": f"test_sources_workflow.py::{PAPER_TEST}",
-    "sudo apt-get install psi4": "test_psi4.py::test_debian_psi4_is_driven_through_its_json_flag",
+    "sudo apt-get install psi4": "test_psi4.py::test_the_schema_flag_is_one_the_installed_psi4_accepts",
 }
 # The commands no test here can run, and why.
 NOT_RUN_HERE = {
@@ -87,7 +87,8 @@ def test_the_test_environment_is_the_run_environment_and_the_test_tools():
     assert set(pinned(development)) == TEST_TOOLS, "a package a README command needs belongs in requirements.txt"
     # ... and the workflow never needs a test tool.
     sources = [*REPO.glob("astray/**/*.py"), *REPO.glob("workflow_scripts/*.py"), *REPO.glob("rules/*.smk")]
-    imports = re.compile(r"^\s*(?:import|from)\s+(" + "|".join(TEST_TOOLS) + r")\b", re.M)
+    modules = [tool.replace("-", "_") for tool in TEST_TOOLS]
+    imports = re.compile(r"^\s*(?:import|from)\s+(" + "|".join(modules) + r")\b", re.M)
     assert not [str(path) for path in sources if imports.search(path.read_text())]
 
 

@@ -29,8 +29,13 @@ SLURM_DIR = Path("/etc/slurm")
 NODE = socket.gethostname()
 
 
+# The first line of the configuration the fixture writes: what tells its leftovers from a real cluster's.
+OURS = "# written by astray's tests/integration/test_slurm.py"
+
+
 def slurm_conf(state: Path, node_line: str) -> str:
     return f"""\
+{OURS}
 ClusterName=astray-test
 SlurmctldHost={NODE}
 AuthType=auth/munge
@@ -68,8 +73,11 @@ def slurm_cluster(tmp_path_factory):
     node_line = subprocess.run(["slurmd", "-C"], capture_output=True, text=True, check=True).stdout.splitlines()[0]
     SLURM_DIR.mkdir(exist_ok=True)
     written = [SLURM_DIR / "slurm.conf", SLURM_DIR / "gres.conf"]
-    if any(path.exists() for path in written):
-        pytest.skip("a SLURM configuration already exists in /etc/slurm; not touching a real cluster")
+    if written[0].exists() and OURS not in written[0].read_text():
+        pytest.skip("a SLURM configuration astray did not write is in /etc/slurm; not touching a real cluster")
+    if written[0].exists():
+        # One a killed test run left behind is ours: stop what that run left running, and start afresh.
+        _stop_leftover_daemons()
     written[0].write_text(slurm_conf(state, node_line))
     written[1].write_text(f"AutoDetect=off\nNodeName={NODE} Name=gpu File=/dev/null\n")
     Path("/run/munge").mkdir(exist_ok=True)
@@ -86,6 +94,18 @@ def slurm_cluster(tmp_path_factory):
             _stop(pid_file)
         for path in written:
             path.unlink(missing_ok=True)
+
+
+def _stop_leftover_daemons():
+    """slurmctld, slurmd and munged of a test run killed before its teardown, found by name."""
+    for daemon in ("slurmd", "slurmctld", "munged"):
+        subprocess.run(["pkill", "-x", daemon], capture_output=True)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(
+        subprocess.run(["pgrep", "-x", d], capture_output=True).returncode == 0
+        for d in ("slurmd", "slurmctld", "munged")
+    ):
+        time.sleep(0.2)
 
 
 def _wait_for_idle_node(timeout=60):

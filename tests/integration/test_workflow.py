@@ -254,6 +254,7 @@ def test_labels_carry_provenance_and_nothing_was_quarantined(campaign):
     assert quarantine == {"count_by_reason": {}, "geometries": []}
 
 
+@pytest.mark.psi4
 def test_psi4_labels_the_tiny_campaign_like_pyscf(campaign, tmp_path):
     workdir, config_path = campaign
     config = yaml.safe_load(config_path.read_text())

@@ -73,9 +73,18 @@ def test_two_bare_protons_are_exactly_coulomb():
 
 
 def test_atoms_use_ground_state_multiplicity():
-    energies = isolated_atom_energies(["H", "O"], Level("hf", "sto-3g"))
-    assert energies["H"] == pytest.approx(-0.46658185 * HARTREE_TO_EV, abs=1e-5)
-    assert set(energies) == {"H", "O"}
+    """Each free atom's energy is that of its lowest spin state, found here by computing every spin state
+    the electron count allows (Hund's rule: C and O triplets, N a quartet, F a doublet), not read off the
+    table the code uses."""
+    level = Level("hf", "sto-3g")
+    energies = isolated_atom_energies(["H", "C", "N", "O", "F"], level)
+    assert energies["H"] == pytest.approx(-0.46658185 * HARTREE_TO_EV, abs=1e-5)  # STO-3G's H atom
+    for symbol, electrons in {"C": 6, "N": 7, "O": 8, "F": 9}.items():
+        # Every spin state whose alpha electrons fit STO-3G's five orbitals of a first-row atom.
+        spins = [m for m in range(1 + electrons % 2, 7, 2) if (electrons + m - 1) // 2 <= 5]
+        atom = {m: Atoms(symbol, info={"charge": 0, "multiplicity": m}) for m in spins}
+        by_spin = {m: label_geometry(atom[m], level)["energy"] for m in spins}
+        assert energies[symbol] == pytest.approx(min(by_spin.values()), abs=1e-6), (symbol, by_spin)
 
 
 def test_charged_species_are_labeled_with_their_charge():

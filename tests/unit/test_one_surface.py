@@ -94,6 +94,7 @@ def test_unstable_equilibria_are_labeled_unrestricted_and_stable_ones_restricted
         assert (record["s2"] > 0.05) == (expected == "uhf")  # a broken-symmetry singlet is spin-contaminated
 
 
+@pytest.mark.psi4
 @pytest.mark.parametrize("name", ["ethylene C=C", "water O-H"])
 def test_psi4_labels_the_scan_on_the_same_surface(name):
     """Psi4 decides by the same rule (its own RHF -> UHF stability analysis and following), and lands on

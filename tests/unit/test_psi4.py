@@ -1,7 +1,7 @@
 """Psi4 through its QCSchema command line gives the same labels as PySCF: a cross-engine check of both."""
 
-import os
-import shutil
+import re
+import subprocess
 
 import numpy as np
 import pytest
@@ -9,10 +9,10 @@ from ase import Atoms
 
 from astray.engines import psi4_engine
 from astray.labels import LabelInputError, Level, calculate, check_labeling_inputs
+from astray.levels import LabelFailure
 from astray.units import HARTREE_PER_BOHR_TO_EV_PER_ANGSTROM, HARTREE_TO_EV
 
-if shutil.which("psi4") is None and os.environ.get("ASTRAY_SKIP_PSI4") == "1":
-    pytest.skip("ASTRAY_SKIP_PSI4=1 and Psi4 is not installed", allow_module_level=True)
+pytestmark = pytest.mark.psi4
 
 
 def geometry(symbols, positions, charge=0, multiplicity=1):
@@ -42,9 +42,20 @@ def test_psi4_and_pyscf_agree_on_hf_def2_svp(name):
     assert psi4_record["engine_version"] == psi4_engine.version()
 
 
-def test_debian_psi4_is_driven_through_its_json_flag():
-    major, minor = map(int, psi4_engine.version().split(".")[:2])
-    assert psi4_engine._schema_flag() == ("--json" if (major, minor) < (1, 4) else "--qcschema")
+def test_the_schema_flag_is_one_the_installed_psi4_accepts():
+    """Psi4's own --help, not astray's version parsing, says which QCSchema flag this Psi4 takes (Debian's
+    1.3.2 has --json, conda's 1.4+ --qcschema)."""
+    usage = subprocess.run([psi4_engine.executable(), "--help"], capture_output=True, text=True, timeout=120).stdout
+    accepted = {flag for flag in ("--json", "--qcschema") if re.search(rf"^\s+{flag}\b", usage, flags=re.M)}
+    assert psi4_engine._schema_flag() in accepted, accepted
+
+
+def test_a_psi4_that_does_not_finish_fails_its_geometry_by_name(monkeypatch):
+    """A hung or endless Psi4 is stopped after TIMEOUT_SECONDS, and the geometry fails with a reason that
+    says so (the labeling job then quarantines it); nothing waits for the scheduler's limit."""
+    monkeypatch.setattr(psi4_engine, "TIMEOUT_SECONDS", 0.05)
+    with pytest.raises(LabelFailure, match=re.escape("Psi4 did not finish within 0.05 s")):
+        calculate(AGREEMENT_CASES["water"], Level("hf", "def2-svp", "psi4"), forces=False)
 
 
 def test_missing_psi4_names_how_to_install_it(monkeypatch, tmp_path):

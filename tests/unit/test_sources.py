@@ -67,6 +67,11 @@ def test_extxyz_frames_keep_their_charge_spin_and_names(tmp_path):
         ("", "is empty"),
         ("3\ncomment\nO 0 0 0\nH 0 0 1\n", "not valid xyz/extxyz"),  # truncated: two of three atoms
         ("2\ncomment\nO 0 0 nan\nH 0 0 1\n", "NaN or infinite"),
+        # A dummy atom, and unknown symbols, are no element: refused by name, not filtered away unnamed.
+        ("3\ncomment\nO 0 0 0\nH 0 0 1\nX 0 1 0\n", "atom 2 is 'X', a dummy atom"),
+        ("2\ncomment\nO 0 0 0\nQq 0 0 1\n", "not valid xyz/extxyz"),
+        # A coordinate far outside the molecule (here 1.0e5 Å), not a molecule with a stray atom.
+        ("3\ncomment\nO 0 0 0\nH 0 0 0.96\nH 0 100000.0 0\n", "atom 2 \\(H\\) is 1e\\+05 Å from every other atom"),
         ("3\ngdb 7\t1\t2\nC 0 0 0 0\nH 0 0 1 0\n", "not a valid QM9 file"),
     ],
 )
