@@ -173,7 +173,7 @@ function drawCurves() {
   const bound = data.probes[p] !== "H2_2plus";
   Plotly.react("curves", traces, {
     title: {text: data.probes[p] + " · " + data.models[m] + " · " + data.kinds[k] + " · seed " + data.seeds[s]},
-    xaxis: {title: {text: "distance (Å)"}, type: "log"},
+    xaxis: {title: {text: "distance (Å)"}, type: "log", tickvals: [0.3, 0.5, 1, 2, 3, 5]},
     yaxis: {title: {text: "energy rel. to fragments (eV)"}, range: bound ? [-8, 8] : undefined},
     legend: {orientation: "h", y: -0.25}, margin: {t: 60},
   }, plotConfig);
@@ -202,7 +202,8 @@ function drawLearning() {
   }
   Plotly.react("learning", traces, {
     title: {text: title, font: {size: 13}}, margin: {t: 60},
-    xaxis: {title: {text: "training-set size N"}, type: "log"}, yaxis: {title: {text: "error (eV)"}, type: "log"},
+    xaxis: {title: {text: "training-set size N"}, type: "log", tickvals: data.sizes},
+    yaxis: {title: {text: "error (eV)"}, type: "log"},
     legend: {orientation: "h", y: -0.25},
   }, plotConfig);
 }

@@ -68,6 +68,7 @@ def nequip_config(spec, training, seed, species, train_file, val_file, with_forc
         "force_weight": force_weight,
         "loss": "energy_and_forces" if force_weight > 0 else "energy",
         "energy_scale": "forces_rms" if with_forces else "per_atom_energy_std",
+        "stats_manager": f"nequip.data.{'Common' if with_forces else 'EnergyOnly'}DataStatisticsManager",
     }
     template = OmegaConf.load(TEMPLATE)
     template.astray.merge_with(values)

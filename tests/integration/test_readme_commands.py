@@ -118,3 +118,25 @@ def test_the_readmes_own_campaign_file_plans(tmp_path):
                             capture_output=True, text=True, cwd=REPO, timeout=900)  # fmt: skip
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     assert planned_jobs(result)["train"] == 2 * 5 * 5 * 2  # schnet_m and schnet_l x sizes x seeds x kinds
+
+
+def test_every_link_of_the_readme_and_docs_leads_somewhere():
+    """Relative links point at files that exist and, with an anchor, at one of their headings."""
+    broken = []
+    for document in DOCUMENTS:
+        for target in re.findall(r"\]\(([^)\s]+)\)", document.read_text()):
+            if re.match(r"[a-z]+://", target):
+                continue
+            path, _, anchor = target.partition("#")
+            linked = (document.parent / path).resolve() if path else document
+            if not linked.exists():
+                broken.append(f"{document.name}: {target}")
+            elif anchor and linked.suffix == ".md" and anchor not in headings(linked):
+                broken.append(f"{document.name}: {target} (no such heading)")
+    assert not broken, broken
+
+
+def headings(document: Path) -> set:
+    """GitHub's anchors of a Markdown file's headings: lower case, punctuation dropped, spaces as hyphens."""
+    titles = re.findall(r"^#+\s+(.+)$", document.read_text(), flags=re.M)
+    return {re.sub(r"[^\w\- ]", "", title.strip().lower()).replace(" ", "-") for title in titles}

@@ -96,6 +96,19 @@ def test_killed_training_resumes_then_packages_and_compiles(tmp_path):
     assert packaged.info["n_parameters"] > 0 and packaged.info["architecture"] == "nequip"
 
 
+def test_energy_only_labels_train(tmp_path):
+    """astray's default labels have no forces (labels.forces: false); nequip's common statistics ask for
+    them (KeyError: 'forces'), so energy-only data take its energy-only statistics and train."""
+    data = molecules(3)
+    for atoms in data:
+        atoms.calc = SinglePointCalculator(atoms, energy=atoms.get_potential_energy())
+    nequip.train(data, data[:2], ATOM_ENERGIES, SPEC, {**TRAINING, "max_epochs": 2}, 0, tmp_path, log=lambda m: None)
+    config = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    assert config["data"]["stats_manager"]["_target_"] == "nequip.data.EnergyOnlyDataStatisticsManager"
+    assert config["training_module"]["loss"]["_target_"] == "nequip.train.EnergyOnlyLoss"
+    assert [e["epoch"] for e in nequip.history(tmp_path)] == [1, 2]
+
+
 def test_changed_config_does_not_resume_a_stale_run(tmp_path):
     data = molecules(3)
     nequip.train(data, data[:2], ATOM_ENERGIES, SPEC, {**TRAINING, "max_epochs": 2}, 0, tmp_path, log=lambda m: None)
