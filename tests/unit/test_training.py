@@ -7,7 +7,7 @@ from ase.calculators.singlepoint import SinglePointCalculator
 import astray.models.schnet
 from astray.config_schema import model_spec
 from astray.models import build_model
-from astray.models.schnet import DenseRadiusGraph, load_model, predict_energies
+from astray.models.schnet import DenseRadiusGraph, load_model, predict_energies, predict_forces
 from astray.packing import PackedMolecules
 from astray.training import train
 
@@ -263,3 +263,47 @@ def test_an_epoch_counts_twice_the_flops_on_twice_the_molecules(tmp_path):
     assert records[1]["flops_per_epoch"] > 0
     assert records[2]["flops_per_epoch"] == 2 * records[1]["flops_per_epoch"]
     assert records[1]["epochs"] == 3 and 0 < records[1]["training_seconds"] < 60
+
+
+def test_the_flop_count_is_torchs_own_and_works_under_force_training():
+    """MatmulFlops counts what torch's FlopCounterMode counts, and also where the loss takes
+    torch.autograd.grad of the energy (force training), which FlopCounterMode's module hooks refuse."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from astray.training import MatmulFlops
+
+    network = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
+    x = torch.randn(32, 8)
+    with FlopCounterMode(display=False) as reference, torch.no_grad():
+        network(x)
+    with MatmulFlops() as ours, torch.no_grad():
+        network(x)
+    assert ours.total == reference.get_total_flops() == 2 * 32 * (8 * 16 + 16 * 1)
+    positions = x.clone().requires_grad_(True)
+    with MatmulFlops() as forces:
+        energy = network(positions).sum()
+        (gradient,) = torch.autograd.grad(energy, positions, create_graph=True)
+        (energy + gradient.pow(2).sum()).backward()
+    assert forces.total > 3 * ours.total  # forward, the force pass and its backward through both
+
+
+def test_energy_and_force_training_runs_and_its_forces_obey_newtons_third_law(tmp_path):
+    """A SchNet trained on energies and forces (force_weight > 0) of Morse dimers: the run completes with its
+    FLOPs counted (more per epoch than energy alone), and each dimer's two predicted forces cancel."""
+    dimers = morse_dimers(np.linspace(0.6, 2.0, 12))
+    for atoms in dimers:
+        r = atoms.get_distance(0, 1)
+        slope = 4.7 * 2 * (1 - np.exp(-1.9 * (r - 0.74))) * 1.9 * np.exp(-1.9 * (r - 0.74))  # dE/dr
+        forces = np.array([[0, 0, slope], [0, 0, -slope]])
+        atoms.calc = SinglePointCalculator(atoms, energy=atoms.get_potential_energy(), forces=forces)
+    records = {}
+    for weight in (0.0, 1.0):
+        settings = {**TRAINING, "max_epochs": 4, "force_weight": weight, "tabulate_filters": False}
+        output = tmp_path / f"weight{weight}.pt"
+        train(dimers, dimers[:4], ATOM_ENERGIES, SPEC, settings, seed=0, output=output, log=lambda *_: None)
+        records[weight] = torch.load(output, weights_only=False)
+    assert records[1.0]["force_weight"] == 1.0
+    assert records[1.0]["flops_per_epoch"] > records[0.0]["flops_per_epoch"] > 0
+    model, _ = load_model(tmp_path / "weight1.0.pt")
+    predicted = np.array(predict_forces(model, dimers[:3]))
+    assert np.abs(predicted.sum(axis=1)).max() < 1e-5

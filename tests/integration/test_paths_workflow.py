@@ -1,0 +1,59 @@
+"""The paths the tiny campaign does not take, in one real run of the workflow: labels with forces and
+energy+force training of SchNet and NequIP, NequIP compiled ahead of time for evaluation, and the probe
+itself (H2) in the training data."""
+
+import numpy as np
+import pytest
+import xarray as xr
+import yaml
+from test_workflow import TINY_CONFIG, snakemake
+
+from astray.io import read_geometries
+from astray.predictors import load_predictor
+
+pytestmark = pytest.mark.workflow
+
+
+@pytest.fixture(scope="module")
+def force_campaign(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("forces")
+    config = yaml.safe_load(TINY_CONFIG.read_text())
+    config["geometries"]["sources"]["ase"]["names"].append("H2")
+    config["geometries"]["include_probe"] = True
+    config["labels"]["forces"] = True
+    config["training"]["force_weight"] = 0.1
+    config["datasets"].update(kinds=["equilibrium"], sizes=[6])
+    nequip = {**config["models"]["tiny_nequip"], "compile": True}
+    config["models"] = {"tiny_a": config["models"]["tiny_a"], "tiny_nequip": nequip}
+    config_path = workdir / "config.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    result = snakemake(workdir, config_path)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return workdir
+
+
+def test_energy_and_force_training_gives_every_model_a_force_error(force_campaign):
+    cube = xr.load_dataset(force_campaign / "results/cube.nc")
+    forces = cube.test_force_mae.sel(kind="equilibrium", size=6)
+    assert np.isfinite(forces).all() and (forces > 0).all()
+    labeled = read_geometries(force_campaign / "results/labels/labeled.extxyz")
+    assert all("forces" in atoms.calc.results for atoms in labeled)
+    run = force_campaign / "results/models/equilibrium/seed0/n6/tiny_nequip"
+    nequip_config = yaml.safe_load((run / "nequip/config.yaml").read_text())
+    assert nequip_config["training_module"]["loss"]["coeffs"] == {"total_energy": 1.0, "forces": 0.1}
+    assert nequip_config["data"]["stats_manager"]["_target_"] == "nequip.data.CommonDataStatisticsManager"
+    schnet = load_predictor(force_campaign / "results/models/equilibrium/seed0/n6/tiny_a/model.pt")
+    assert schnet.info["force_weight"] == 0.1
+
+
+def test_nequip_is_evaluated_through_its_compiled_model(force_campaign):
+    run = force_campaign / "results/models/equilibrium/seed0/n6/tiny_nequip"
+    assert (run / "model.nequip.pt2").stat().st_size > 0
+    assert (force_campaign / "results/logs/models/equilibrium/seed0/n6/tiny_nequip/model.nequip.pt2.log").exists()
+
+
+def test_the_probe_in_the_training_data_is_recorded(force_campaign):
+    cube = xr.load_dataset(force_campaign / "results/cube.nc")
+    assert cube.attrs["probe_in_training_data"] == 1
+    pool = read_geometries(force_campaign / "results/geometries/pool.extxyz")
+    assert any(atoms.get_chemical_formula() == "H2" for atoms in pool)
