@@ -307,3 +307,20 @@ def test_energy_and_force_training_runs_and_its_forces_obey_newtons_third_law(tm
     model, _ = load_model(tmp_path / "weight1.0.pt")
     predicted = np.array(predict_forces(model, dimers[:3]))
     assert np.abs(predicted.sum(axis=1)).max() < 1e-5
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_auto_trains_on_cuda_where_a_gpu_is_present_and_the_checkpoint_loads_on_the_cpu(tmp_path):
+    """training.device auto picks CUDA where there is one; the checkpoint it writes is read back on the CPU,
+    where evaluation runs, and scores the validation set as the GPU run did when it kept that model."""
+    from astray.training import select_device
+
+    assert select_device("auto").type == "cuda"
+    dimers = morse_dimers(np.linspace(0.6, 2.0, 12))
+    settings = {**TRAINING, "max_epochs": 5, "device": "auto", "tabulate_filters": False}
+    train(dimers, dimers[:4], ATOM_ENERGIES, SPEC, settings, seed=0, output=tmp_path / "gpu.pt", log=lambda *_: None)
+    model, info = load_model(tmp_path / "gpu.pt")
+    truth = np.array([atoms.get_potential_energy() for atoms in dimers[:4]])
+    assert np.abs(predict_energies(model, dimers[:4]) - truth).mean() == pytest.approx(
+        info["best_val_mae_eV"], abs=1e-4
+    )
