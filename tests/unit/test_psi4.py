@@ -8,7 +8,7 @@ import pytest
 from ase import Atoms
 
 from astray.engines import psi4_engine
-from astray.labels import LabelInputError, Level, calculate, check_labeling_inputs
+from astray.labels import LabelInputError, Level, calculate, check_labeling_inputs, label_chunk
 from astray.levels import LabelFailure
 from astray.units import HARTREE_PER_BOHR_TO_EV_PER_ANGSTROM, HARTREE_TO_EV
 
@@ -64,12 +64,19 @@ def test_the_schema_flag_is_one_the_installed_psi4_accepts():
     assert psi4_engine._schema_flag() in accepted, accepted
 
 
-def test_a_psi4_that_does_not_finish_fails_its_geometry_by_name(monkeypatch):
-    """A hung or endless Psi4 is stopped after TIMEOUT_SECONDS, and the geometry fails with a reason that
-    says so (the labeling job then quarantines it); nothing waits for the scheduler's limit."""
+def test_a_psi4_that_does_not_finish_is_quarantined_with_the_reason(monkeypatch, tmp_path):
+    """A hung or endless Psi4 is stopped after TIMEOUT_SECONDS; the labeling job quarantines the geometry
+    with a reason that says so and goes on; nothing waits for the scheduler's limit."""
     monkeypatch.setattr(psi4_engine, "TIMEOUT_SECONDS", 0.05)
     with pytest.raises(LabelFailure, match=re.escape("Psi4 did not finish within 0.05 s")):
         calculate(AGREEMENT_CASES["water"], Level("hf", "def2-svp", "psi4"), forces=False)
+    # The job's check that Psi4 can do the method (a hydrogen atom; test_unknown_basis_and_method_...) would
+    # time out too.
+    monkeypatch.setattr(psi4_engine, "check_method", lambda level: None)
+    labeled, quarantined = label_chunk([AGREEMENT_CASES["water"]], Level("hf", "sto-3g", "psi4"),
+                                       tmp_path / "progress.jsonl", log=lambda *_: None)  # fmt: skip
+    assert labeled == [] and len(quarantined) == 1
+    assert "did not finish within 0.05 s" in quarantined[0]["reason"]
 
 
 def test_missing_psi4_names_how_to_install_it(monkeypatch, tmp_path):
