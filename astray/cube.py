@@ -13,6 +13,7 @@ import astray
 from astray.curve_metrics import PHYSICS_UNITS, WINDOWS, curve_physics, distance_average, window_errors
 from astray.io import write_atomically
 from astray.scaling import capacity_scaling, data_scaling, joint_scaling
+from astray.uncertainty import uncertainty_fields
 
 ENERGY_CONVENTION = "energy relative to the separated fragments (isolated atoms; bare nuclei for H2_2plus)"
 
@@ -64,6 +65,54 @@ VARIABLE_ATTRS = {
         "long_name": "model-predicted holdout test atomization energy",
         "description": "each run's prediction of each test geometry (pretrained models after their per-element "
         "alignment): the parity plots' points",
+    },
+    "committee_test_spread": {
+        "units": "eV",
+        "long_name": "committee spread of the holdout prediction",
+        "description": "standard deviation over seeds (the committee of a model, kind and size) of each test "
+        "geometry's predicted atomization energy; NaN for pretrained models and single seeds",
+    },
+    "committee_test_error": {
+        "units": "eV",
+        "long_name": "committee mean's holdout absolute error",
+        "description": "|mean over seeds of the prediction - label| per test geometry",
+    },
+    "committee_spread_error_spearman": {
+        "units": "1",
+        "long_name": "rank correlation of committee spread and error on the test set",
+        "description": "Spearman's rho over the test geometries: near 1, the spread tells large errors from small",
+    },
+    "committee_within_1_spread": {
+        "units": "1",
+        "long_name": "fraction of holdout errors within one committee spread",
+        "description": "calibrated like a Gaussian: 0.68 (noisy with three members)",
+    },
+    "committee_within_2_spread": {
+        "units": "1",
+        "long_name": "fraction of holdout errors within two committee spreads",
+        "description": "calibrated like a Gaussian: 0.95 (noisy with three members)",
+    },
+    "committee_probe_spread": {
+        "units": "eV",
+        "long_name": "committee spread along the probe curve",
+        "description": "standard deviation over seeds of the predicted probe energy at each distance",
+    },
+    "committee_probe_window_spread": {
+        "units": "eV",
+        "long_name": "committee spread averaged over a distance window",
+        "description": "committee_probe_spread averaged over distance in each window, as probe_window_mae is",
+    },
+    "committee_probe_error": {
+        "units": "eV",
+        "long_name": "committee mean's error against the exact probe curve",
+        "description": "|mean over seeds of the predicted probe energy - exact| at each distance",
+    },
+    "softening_slope": {
+        "units": "1",
+        "long_name": "softening: predicted over label energy change from equilibrium",
+        "description": "least-squares slope through the origin of the predicted against the labels' energy "
+        "change from each distorted test geometry's equilibrium geometry; below 1 the model is softer than its "
+        "labels, above 1 stiffer",
     },
     "test_mae": {
         "units": "eV",
@@ -200,6 +249,7 @@ COORD_ATTRS = {
     "test_geometry": {"long_name": "geometry id of a shared holdout test geometry"},
     "test_origin": {"long_name": "origin of the test geometry", "description": "equilibrium, or the distortion "
                     "that made it"},
+    "test_molecule": {"long_name": "molecule of the test geometry"},
     "seed": {"units": "1", "long_name": "seed of the training-set order and model initialisation"},
     "kind": {"long_name": "dataset kind", "description": "equilibrium: equilibrium geometries only; "
              "with_distorted: equilibrium plus every distorted geometry and scan"},
@@ -306,7 +356,10 @@ def evaluation_dataset(
 def _holdout_dataset(holdout: dict, run: dict) -> xr.Dataset:
     """The test set's reference energies (one per geometry, the same in every evaluation) and this run's
     predictions of them, on a `test_geometry` dimension labelled by geometry id."""
-    coords = {"test_geometry": holdout["test_geometry"], "test_origin": ("test_geometry", holdout["test_origin"])}
+    coords = {"test_geometry": holdout["test_geometry"]}
+    for name in ("test_origin", "test_molecule"):
+        if name in holdout:
+            coords[name] = ("test_geometry", holdout[name])
     predicted = xr.DataArray(holdout["test_predicted_energy"], dims="test_geometry", coords=coords)
     return xr.Dataset(
         {
@@ -352,7 +405,7 @@ def assemble_cube(evaluations, references: xr.Dataset, attrs: dict, compute_budg
     (FLOPs of one training run), the joint law's compute-optimal allocation; runs that were not trained
     stay NaN in the cube."""
     cube = xr.merge([references, *evaluations], combine_attrs="drop", join="outer", compat="no_conflicts")
-    fits = [data_scaling(cube), capacity_scaling(cube), joint_scaling(cube, compute_budgets)]
+    fits = [data_scaling(cube), capacity_scaling(cube), joint_scaling(cube, compute_budgets), uncertainty_fields(cube)]
     cube = xr.merge([cube, *fits], combine_attrs="drop_conflicts")
     cube.attrs.update(attrs)
     return annotate(cube)

@@ -91,6 +91,7 @@ def holdout_energies(model, test_atoms, atom_energies: dict) -> dict:
     return {
         "test_geometry": [a.info["geometry_id"] for a in test_atoms],
         "test_origin": [a.info["origin"] for a in test_atoms],
+        "test_molecule": [a.info.get("molecule", a.info["geometry_id"]) for a in test_atoms],
         "test_reference_energy": np.array([atomization_energy(a, atom_energies) for a in test_atoms]),
         "test_predicted_energy": np.asarray(model.energies(test_atoms), dtype=float),
     }

@@ -44,7 +44,7 @@ def results_page(results: Path, figure: str | None = FIGURE) -> str:
     ]
     if figure:
         lines += [f"![The campaign's learning curves and probe curves]({figure})", ""]
-    lines += _learning_tables(cube) + _window_table(cube) + _pretrained_table(cube)
+    lines += _learning_tables(cube) + _window_table(cube) + _committee_table(cube) + _pretrained_table(cube)
     lines += _label_table(labels) + _run_table(record, results)
     return "\n".join(lines).rstrip() + "\n"
 
@@ -81,6 +81,42 @@ def _window_table(cube) -> list[str]:
     floor = cube.reference_window_mae.sel(reference="label_method", probe="H2")
     rows.append(["the label level against exact (the floor)", *[f"{float(floor.sel(window=w)):.3f}" for w in windows]])
     return ["## H2 by distance window", "", *_table(header, rows), ""]
+
+
+def _committee_table(cube) -> list[str]:
+    """Whether the seeds' spread, read as a committee's uncertainty, tells where the model errs; and how much
+    of the labels' energy change on distortion the model reproduces."""
+    if "committee_within_1_spread" not in cube or not trained_models(cube):
+        return []
+    sizes = [int(s) for s in cube["size"].values]
+    rows = []
+    quantities = (
+        ("rank correlation of spread and error", "committee_spread_error_spearman", "{:.2f}"),
+        ("errors within one spread (Gaussian: 0.68)", "committee_within_1_spread", "{:.2f}"),
+        ("errors within two spreads (Gaussian: 0.95)", "committee_within_2_spread", "{:.2f}"),
+    )
+    for model in trained_models(cube):
+        for kind in cube.kind.values:
+            run = cube.sel(model=model, kind=kind)
+            for name, variable, form in quantities:
+                rows.append([f"`{model}`, `{kind}`: {name}", *[form.format(float(v)) for v in run[variable].values]])
+            softening = run.softening_slope.mean("seed").values
+            rows.append([f"`{model}`, `{kind}`: softening slope (labels: 1)", *[f"{v:.2f}" for v in softening]])
+    lines = ["## A committee of seeds, and softening", "",
+             *_table(["holdout set, over the test geometries", *[f"N = {s:,}" for s in sizes]], rows), ""]  # fmt: skip
+    if "H2" in cube.probe.values:
+        windows = list(cube.window.values)
+        h2 = []
+        for model in trained_models(cube):
+            largest = cube.sel(model=model, probe="H2").isel(size=-1)
+            for kind in cube.kind.values:
+                spread = largest.committee_probe_window_spread.sel(kind=kind)
+                error = largest.probe_window_mae.sel(kind=kind, reference="exact").mean("seed")
+                h2.append([f"`{model}`, `{kind}`: spread / error", *[f"{float(spread.sel(window=w)):.2f} / "
+                           f"{float(error.sel(window=w)):.2f}" for w in windows]])  # fmt: skip
+        header = [f"H2 at N = {sizes[-1]:,}: committee spread against the error vs exact (eV)", *windows]
+        lines += [*_table(header, h2), ""]
+    return lines
 
 
 def _pretrained_table(cube) -> list[str]:
