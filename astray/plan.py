@@ -22,6 +22,8 @@ from astray.levels import Level
 from astray.planning import PoolSummary, built_summary, cached_summary, read_plan
 
 REPO = Path(__file__).resolve().parents[1]
+# A dry run of paper scale plans in under a minute (benchmarks/planning.py); an hour means it hangs.
+PLAN_TIMEOUT_SECONDS = 3600
 
 
 def dry_run(snakemake_args) -> tuple[dict, float]:
@@ -30,7 +32,11 @@ def dry_run(snakemake_args) -> tuple[dict, float]:
     if not any(arg == "--profile" or arg.startswith("--profile=") for arg in snakemake_args):
         command += ["--profile", str(REPO / "profiles" / "local")]
     start = time.perf_counter()
-    result = subprocess.run([*command, *snakemake_args], capture_output=True, text=True)
+    try:
+        result = subprocess.run([*command, *snakemake_args], capture_output=True, text=True,
+                                timeout=PLAN_TIMEOUT_SECONDS)  # fmt: skip
+    except subprocess.TimeoutExpired:
+        sys.exit(f"astray.plan: Snakemake's dry run did not finish within {PLAN_TIMEOUT_SECONDS} s")
     seconds = time.perf_counter() - start
     if result.returncode != 0:
         # Snakemake prints a planning error on stdout and its profile notice on stderr: show both.

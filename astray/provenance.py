@@ -25,13 +25,14 @@ def git_commit(directory) -> str:
     try:
         commit = _git(directory, "rev-parse", "HEAD")
         dirty = _git(directory, "status", "--porcelain", "--untracked-files=no")
-    except (OSError, subprocess.CalledProcessError):
+    except (OSError, subprocess.CalledProcessError, subprocess.TimeoutExpired):
         return "unknown"
     return commit + ("-dirty" if dirty else "")
 
 
 def _git(directory, *args) -> str:
-    result = subprocess.run(["git", "-C", str(Path(directory)), *args], capture_output=True, text=True, check=True)
+    command = ["git", "-C", str(Path(directory)), *args]
+    result = subprocess.run(command, capture_output=True, text=True, check=True, timeout=60)
     return result.stdout.strip()
 
 

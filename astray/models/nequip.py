@@ -173,12 +173,21 @@ def _tool(name: str) -> str:
     return str(Path(sys.executable).with_name(name))
 
 
+# Seconds a nequip tool may run (ASTRAY_NEQUIP_TIMEOUT_S): far beyond any training the workflow plans, so
+# only a hung tool meets it, and it then fails its job by name instead of holding a GPU until the scheduler's
+# limit (or forever on a workstation).
+TIMEOUT_SECONDS = float(os.environ.get("ASTRAY_NEQUIP_TIMEOUT_S", 48 * 3600))
+
+
 def _run(command, log, cwd) -> None:
     """Run a nequip tool in `cwd`, where it may leave files of its own (logs, debugging dumps)."""
     environment = {**os.environ, "HYDRA_FULL_ERROR": "1"}
-    process = subprocess.run(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment, cwd=cwd
-    )
+    try:
+        process = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                 env=environment, cwd=cwd, timeout=TIMEOUT_SECONDS)  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"{Path(command[0]).name} did not finish within {TIMEOUT_SECONDS:g} s "
+                           "(ASTRAY_NEQUIP_TIMEOUT_S)") from None  # fmt: skip
     for line in process.stdout.splitlines():
         log(line)
     if process.returncode != 0:
