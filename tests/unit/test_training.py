@@ -324,3 +324,20 @@ def test_auto_trains_on_cuda_where_a_gpu_is_present_and_the_checkpoint_loads_on_
     assert np.abs(predict_energies(model, dimers[:4]) - truth).mean() == pytest.approx(
         info["best_val_mae_eV"], abs=1e-4
     )
+
+
+@pytest.mark.parametrize(
+    "hidden, filters, interactions, gaussians", [(64, 64, 3, 50), (32, 32, 2, 50), (128, 96, 6, 25)]
+)
+def test_a_schnets_parameter_count_is_its_architectures(hidden, filters, interactions, gaussians):
+    """Counted from SchNet's layers (Schütt et al.; torch-geometric's layout), not from the code's own sum:
+    a 100-row embedding; per interaction a filter network (gaussians -> filters -> filters, with biases), the
+    continuous-filter convolution in (no bias) and out, and an atom-wise layer; a two-layer readout."""
+    spec = {"architecture": "schnet", "hidden_channels": hidden, "num_filters": filters,
+            "num_interactions": interactions, "num_gaussians": gaussians, "cutoff": 5.0}  # fmt: skip
+    per_interaction = (gaussians * filters + filters) + (filters * filters + filters) + hidden * filters
+    per_interaction += (filters * hidden + hidden) + (hidden * hidden + hidden)
+    readout = (hidden * (hidden // 2) + hidden // 2) + (hidden // 2 + 1)
+    expected = 100 * hidden + interactions * per_interaction + readout
+    model = build_model(model_spec(spec), {"mean": 0.0, "std": 1.0})
+    assert sum(p.numel() for p in model.parameters()) == expected
