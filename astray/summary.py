@@ -250,7 +250,8 @@ def run_record(workdir: Path) -> dict:
             runs.append((int(done[-1][1]), log, text))
     if not runs:
         return {}
-    steps, log, text = max(runs, key=lambda run: run[0])
+    # Logs sort by their start time, so among runs of equal size the last one wins.
+    steps, log, text = max(reversed(runs), key=lambda run: run[0])
     started = datetime.strptime(LOG_DATE.search(text).group(1), "%Y-%m-%d %H:%M:%S")
     elapsed = _elapsed(text) or (datetime.fromtimestamp(log.stat().st_mtime) - started).total_seconds()
     return {
