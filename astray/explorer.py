@@ -15,13 +15,12 @@ import numpy as np
 import plotly
 from plotly.offline import get_plotlyjs
 
+from astray.findings import target_name
 from astray.io import write_atomically
+from astray.scaling import target_errors
 
-# The learning-curve errors a reader can pick, in the cube's `target` order where present.
-ERROR_NAMES = {
-    "test_mae_equilibrium": "holdout MAE, equilibrium test geometries",
-    "test_mae": "holdout MAE, all test geometries",
-}
+# The holdout errors a reader can pick first, then every probe's, in the cube's `target` order.
+HOLDOUT_TARGETS = ("test_mae_equilibrium", "test_mae")
 
 
 def write_explorer(cube, path) -> None:
@@ -39,7 +38,7 @@ def explorer_html(cube) -> str:
 
 def explorer_data(cube) -> dict:
     """What the page draws, as plain lists (NaN as null), indexed in the order of the name lists."""
-    targets = [t for t in ERROR_NAMES if t in cube.target.values]
+    targets = [t for t in HOLDOUT_TARGETS if t in cube.target.values]
     targets += [t for t in cube.target.values if t.startswith("probe_mae/")]
     runs = ("model", "kind", "seed", "size")
     return {
@@ -50,25 +49,11 @@ def explorer_data(cube) -> dict:
         "reference_curves": _plain(cube.reference_energy.transpose("probe", "reference", "distance").values),
         "predicted": _plain(cube.predicted_energy.transpose(*runs, "probe", "distance").values),
         "targets": targets,
-        "target_names": [_target_name(t) for t in targets],
-        "errors": [_plain(_target_errors(cube, t).transpose(*runs).values) for t in targets],
+        "target_names": [target_name(t) for t in targets],
+        "errors": [_plain(target_errors(cube, t).transpose(*runs).values) for t in targets],
         "fits": [_fits(cube.sel(target=t)) for t in targets],
         "holdout": _holdout(cube),
     }
-
-
-def _target_name(target: str) -> str:
-    if target in ERROR_NAMES:
-        return ERROR_NAMES[target]
-    _, probe, reference = target.split("/")
-    return f"{probe} MAE against {reference.replace('_', ' ')}"
-
-
-def _target_errors(cube, target: str):
-    if target in ERROR_NAMES:
-        return cube[target]
-    _, probe, reference = target.split("/")
-    return cube.probe_mae.sel(probe=probe, reference=reference)
 
 
 def _fits(fit) -> dict:

@@ -24,6 +24,17 @@ def abstract(cube, labels: dict | None = None) -> list[str]:
     return [p for p in paragraphs if p]
 
 
+def target_name(target: str) -> str:
+    """A scaling target (`astray.scaling.scaling_targets`) in words."""
+    if target == "test_mae_equilibrium":
+        return "holdout MAE, equilibrium test molecules"
+    if target == "test_mae":
+        return "holdout MAE, all test geometries"
+    _, probe, reference = target.split("/")
+    against = "1/r" if probe == "H2_2plus" and reference == "exact" else reference.replace("_", " ")
+    return f"{PROBE_NAMES.get(probe, probe)} MAE against {against}"
+
+
 def trained_models(cube) -> list[str]:
     return [str(m) for m in cube.model.values if str(cube.energy_alignment.sel(model=m).values) == "none"]
 

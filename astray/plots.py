@@ -13,6 +13,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullForma
 
 from astray.findings import pretrained_models, trained_models
 from astray.io import write_atomically
+from astray.scaling import target_errors
 
 # symlog keeps the Coulomb wall and negative model energies on one readable axis.
 UNBOUND_LINEAR_THRESHOLD_EV = 1.0
@@ -164,7 +165,7 @@ def plot_scaling(cube, path, dpi: int = 110) -> None:
     sizes = cube["size"].values.astype(float)
     dense = np.geomspace(sizes.min(), sizes.max(), 50)
     for axis, target in zip(axes.ravel(), targets):
-        errors = _target_errors(cube, target)
+        errors = target_errors(cube, target)
         for line, (model, kind) in enumerate((m, k) for m in cube.model.values for k in cube.kind.values):
             runs = errors.sel(model=model, kind=kind)
             colour = plt.cm.tab10(line % 10)
@@ -234,13 +235,6 @@ def _error_axis(axis, errors) -> None:
         axis.set_ylim(bottom=0)
     axis.yaxis.set_major_formatter(PLAIN_NUMBER)
     axis.yaxis.set_minor_formatter(NullFormatter())
-
-
-def _target_errors(cube, target: str):
-    if target in ("test_mae", "test_mae_equilibrium"):
-        return cube[target]
-    _, probe, reference = target.split("/")
-    return cube.probe_mae.sel(probe=probe, reference=reference)
 
 
 def _reference_label(references, reference, probe) -> str:

@@ -351,6 +351,14 @@ def scaling_targets(cube: xr.Dataset) -> dict:
     return targets
 
 
+def target_errors(cube: xr.Dataset, target: str) -> xr.DataArray:
+    """The errors one scaling target names (`scaling_targets`' keys), from a cube or any selection of it."""
+    if target.startswith("probe_mae/"):
+        _, probe, reference = target.split("/")
+        return cube.probe_mae.sel(probe=probe, reference=reference)
+    return cube[target]
+
+
 def data_scaling(cube: xr.Dataset) -> xr.Dataset:
     """Fits of error against training-set size, per model, kind and target."""
     targets = scaling_targets(cube)

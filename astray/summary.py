@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from astray.findings import PROBE_NAMES, abstract, pretrained_models, references_summary, trained_models
+from astray.findings import abstract, pretrained_models, references_summary, target_name, trained_models
 from astray.io import write_atomically
 from astray.plots import plot_front_figure
+from astray.scaling import target_errors
 
 FIGURE = "figures/campaign.png"
 
@@ -58,9 +59,9 @@ def _learning_tables(cube) -> list[str]:
         for kind in cube.kind.values:
             run = cube.sel(model=model, kind=kind)
             for target in _targets(cube):
-                errors = _target_errors(run, target).mean("seed").values
+                errors = target_errors(run, target).mean("seed").values
                 fit = run.sel(target=target)
-                rows.append([f"{_target_name(target)}, `{kind}`", *[f"{e:.3f}" for e in errors], _interval(fit)])
+                rows.append([f"{target_name(target)}, `{kind}`", *[f"{e:.3f}" for e in errors], _interval(fit)])
         lines += [f"## Learning curve: `{model}`", "", *_table(header, rows), ""]
     return lines
 
@@ -192,24 +193,6 @@ def _targets(cube) -> list[str]:
     wanted += [f"probe_mae/{p}/{r}" for p in cube.probe.values for r in ("label_method", "exact")
                if not (p == "H2_2plus" and r == "label_method")]  # fmt: skip
     return [t for t in wanted if t in cube.target.values]
-
-
-def _target_name(target: str) -> str:
-    if target == "test_mae_equilibrium":
-        return "holdout MAE, equilibrium test molecules"
-    if target == "test_mae":
-        return "holdout MAE, all test geometries"
-    _, probe, reference = target.split("/")
-    return (
-        f"{PROBE_NAMES.get(probe, probe)} MAE against {'1/r' if probe == 'H2_2plus' else reference.replace('_', ' ')}"
-    )
-
-
-def _target_errors(run, target: str):
-    if target.startswith("probe_mae/"):
-        _, probe, reference = target.split("/")
-        return run.probe_mae.sel(probe=probe, reference=reference)
-    return run[target]
 
 
 def _interval(fit) -> str:
