@@ -37,11 +37,12 @@ def test_every_rule_hashes_its_script_with_script_code():
 
 
 def test_an_edit_changes_the_fingerprint_of_the_scripts_that_run_it_only(tmp_path):
+    """astray.uncertainty is the cube's (committee statistics), neither the plots' nor training's."""
     package = tmp_path / "astray"
     shutil.copytree(PACKAGE, package)
     scripts = REPO / "workflow_scripts"
     before = {s: code_fingerprint([scripts / s], package) for s in ("plot_model.py", "cube.py", "train.py")}
-    with open(package / "scaling.py", "a") as module:
+    with open(package / "uncertainty.py", "a") as module:
         module.write("\n# a changed line\n")
     after = {s: code_fingerprint([scripts / s], package) for s in before}
     assert after["cube.py"] != before["cube.py"]
