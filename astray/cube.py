@@ -114,6 +114,42 @@ VARIABLE_ATTRS = {
         "change from each distorted test geometry's equilibrium geometry; below 1 the model is softer than its "
         "labels, above 1 stiffer",
     },
+    "md_time_intact": {
+        "units": "ps",
+        "long_name": "NVE molecular dynamics: time the bond graph stayed intact",
+        "description": "time of the first broken or new bond (astray.dynamics), or the run's length if none; "
+        "per test molecule run from its equilibrium geometry at evaluation.dynamics' temperature",
+    },
+    "md_intact": {
+        "units": "1",
+        "long_name": "NVE molecular dynamics: run ended with its bond graph intact",
+        "description": "1 if no bond broke or formed and every energy stayed finite to the end, else 0",
+    },
+    "md_energy_drift": {
+        "units": "meV/atom/ps",
+        "long_name": "NVE molecular dynamics: total-energy drift",
+        "description": "absolute least-squares slope of the total energy over the intact part of the run, per "
+        "atom; NaN with fewer than three samples there",
+    },
+    "md_first_change": {
+        "units": "1",
+        "long_name": "NVE molecular dynamics: the first change of the bond graph",
+        "description": "which bond broke or formed, at what distance; empty while intact",
+    },
+    "md_intact_fraction": {
+        "units": "1",
+        "long_name": "NVE molecular dynamics: fraction of the test molecules intact at the end",
+    },
+    "md_mean_time_intact": {
+        "units": "ps",
+        "long_name": "NVE molecular dynamics: mean time intact over the test molecules",
+        "description": "mean of md_time_intact: a lower bound on the mean time to the first bond change, capped "
+        "by the run's length",
+    },
+    "md_median_energy_drift": {
+        "units": "meV/atom/ps",
+        "long_name": "NVE molecular dynamics: median total-energy drift over the test molecules",
+    },
     "test_mae": {
         "units": "eV",
         "long_name": "holdout test energy MAE",
@@ -250,6 +286,7 @@ COORD_ATTRS = {
     "test_origin": {"long_name": "origin of the test geometry", "description": "equilibrium, or the distortion "
                     "that made it"},
     "test_molecule": {"long_name": "molecule of the test geometry"},
+    "md_molecule": {"long_name": "geometry id of a test molecule run in NVE molecular dynamics"},
     "seed": {"units": "1", "long_name": "seed of the training-set order and model initialisation"},
     "kind": {"long_name": "dataset kind", "description": "equilibrium: equilibrium geometries only; "
              "with_distorted: equilibrium plus every distorted geometry and scan"},
@@ -314,14 +351,14 @@ def _physics(energies: xr.DataArray) -> xr.Dataset:
 
 def evaluation_dataset(
     model, kind, seed, size, predictions: dict, references, metrics: dict, model_info: dict, unavailable=None,
-    holdout=None,
+    holdout=None, dynamics=None,
 ):  # fmt: skip
     """One model's evaluation: probe predictions on the reference grid and its error metrics.
 
     `metrics` vary with the training run (kind, seed, size); `model_info` (n_parameters, charge_aware, physics_prior)
     describes the model specification alone; `unavailable` says, per probe, why the model gave no
     prediction ("" where it did); `holdout` (astray.evaluation.holdout_energies) holds the test set's
-    energies geometry by geometry.
+    energies geometry by geometry; `dynamics` (astray.dynamics.summaries) its molecular dynamics runs.
     """
     probes = list(references.probe.values)
     predicted = xr.DataArray(
@@ -350,7 +387,21 @@ def evaluation_dataset(
     ds["probe_unavailable"] = (("model", "probe"), [[notes.get(p, "") for p in probes]])
     if holdout is not None:
         ds = ds.merge(_holdout_dataset(holdout, {"model": model, "kind": kind, "seed": seed, "size": size}))
+    if dynamics is not None:
+        ds = ds.merge(dynamics_dataset(dynamics).expand_dims(model=[model], kind=[kind], seed=[seed], size=[size]))
     return annotate(ds)
+
+
+def dynamics_dataset(dynamics: dict) -> xr.Dataset:
+    """One model's molecular dynamics runs on an `md_molecule` dimension, and their summary over molecules."""
+    runs = xr.Dataset(
+        {name: ("md_molecule", np.asarray(values)) for name, values in dynamics.items() if name != "md_molecule"},
+        coords={"md_molecule": list(dynamics["md_molecule"])},
+    )
+    runs["md_intact_fraction"] = runs.md_intact.mean("md_molecule")
+    runs["md_mean_time_intact"] = runs.md_time_intact.mean("md_molecule")
+    runs["md_median_energy_drift"] = runs.md_energy_drift.median("md_molecule", skipna=True)
+    return runs
 
 
 def _holdout_dataset(holdout: dict, run: dict) -> xr.Dataset:

@@ -5,20 +5,19 @@ from ase import Atoms
 
 from astray.datasets import atomization_energy
 from astray.levels import ATOM_MULTIPLICITY
-from astray.predictors import load_predictor
 from astray.references import PROBES, probe_geometry
 
 
-def evaluate_model(model_path, test_atoms, atom_energies: dict, distances, fragment_shifts: dict, train_atoms=()):
-    """Returns (predictions per probe, metrics of this training run, facts about the model, per probe why
-    the model could not predict it ("" where it could), and the holdout energies geometry by geometry).
+def evaluate_model(model, test_atoms, atom_energies: dict, distances, fragment_shifts: dict, train_atoms=()):
+    """`model`: a predictor (astray.predictors.load_predictor). Returns (predictions per probe, metrics of
+    this training run, facts about the model, per probe why the model could not predict it ("" where it
+    could), and the holdout energies geometry by geometry).
 
     Predictions are on each probe's fragment scale: the model's atomization energy plus the probe's
     fragment shift (`astray.references.fragment_shift`), so they compare with the reference curves.
     A pretrained model's holdout errors are taken after its per-element alignment to `train_atoms`
     (`astray.models.pretrained`); its probes are not aligned, they count from its own free atoms.
     """
-    model = load_predictor(model_path)
     aligned = model.aligned_to(train_atoms, atom_energies) if hasattr(model, "aligned_to") else model
     predictions = {
         # Probe geometries carry their charge and multiplicity; a model without a charge input sees a charged

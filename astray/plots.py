@@ -330,3 +330,108 @@ def _plain_log_axis(axis, sizes) -> None:
     for ticks in (axis.xaxis, axis.yaxis):
         ticks.set_major_formatter(PLAIN_NUMBER)
         ticks.set_minor_formatter(NullFormatter())
+
+
+def plot_uncertainty_and_dynamics(cube, path, dpi: int = 110) -> None:
+    """What the errors alone do not say, against training-set size: (a) is the committee's spread calibrated
+    (errors within k spreads against a Gaussian's fraction), (b) does it grow where H2 fails, (c) does it
+    rank errors; (d) does the model soften; (e) does it hold molecules together in NVE dynamics, (f) and
+    conserve their energy. Lines are the models trained or fine-tuned per kind; pretrained models as they
+    ship are horizontal lines (the same at every size); committees are of the models astray trained."""
+    figure, axes = plt.subplots(2, 3, figsize=(15.5, 9.0))
+    architectures = {str(m): str(cube.model_architecture.sel(model=m).values) for m in cube.model.values}
+    as_shipped = [model for model, architecture in architectures.items() if architecture.startswith("pretrained:")]
+    lines = [(model, kind) for model in architectures if model not in as_shipped for kind in cube.kind.values]
+    colours = {line: plt.cm.tab10(i % 10) for i, line in enumerate(lines)}
+    if "committee_test_spread" in cube:
+        committees = [(model, kind) for model, kind in lines if model in trained_models(cube)]
+        _calibration_panel(axes[0, 0], cube, committees, colours)
+        _probe_spread_panel(axes[0, 1], cube, committees, colours)
+    else:
+        for axis in axes[0]:
+            _no_committee(axis)
+    panels = [
+        (axes[0, 2], "committee_spread_error_spearman", "(c) rank correlation of spread and |error|", "Spearman ρ"),
+        (axes[1, 0], "softening_slope", "(d) softening on distorted test geometries", "Δpredicted / Δlabel"),
+        (axes[1, 1], "md_mean_time_intact", "(e) NVE dynamics: mean time bonds stay intact", "time intact (ps)"),
+        (axes[1, 2], "md_median_energy_drift", "(f) NVE dynamics: median energy drift", "|drift| (meV/atom/ps)"),
+    ]
+    for axis, name, title, ylabel in panels:
+        if name in cube:
+            _against_size(axis, cube, name, lines, colours, as_shipped)
+        elif not name.startswith("committee"):
+            axis.text(0.5, 0.5, f"not in this cube ({name})", ha="center", va="center", transform=axis.transAxes)
+        axis.set_title(title, fontsize=10)
+        axis.set_ylabel(ylabel)
+    axes[1, 0].axhline(1.0, color="0.5", lw=1, label="as stiff as the labels")
+    if "md_mean_time_intact" in cube:
+        duration = float(cube.md_time_intact.max())
+        axes[1, 1].axhline(duration, color="0.5", lw=1, ls=":", label=f"run length ({duration:g} ps)")
+    if "md_median_energy_drift" in cube and (cube.md_median_energy_drift > 0).any():
+        axes[1, 2].set_yscale("log")
+        axes[1, 2].yaxis.set_major_formatter(PLAIN_NUMBER)
+    for axis in axes.ravel():
+        if axis.get_legend_handles_labels()[0]:
+            axis.legend(fontsize=7)
+    figure.tight_layout()
+    _save(figure, path, dpi)
+    plt.close(figure)
+
+
+def _no_committee(axis) -> None:
+    axis.text(0.5, 0.5, "one seed: no committee\n(datasets.seeds needs two or more)", ha="center", va="center",
+              transform=axis.transAxes)  # fmt: skip
+    axis.set_xticks([])
+    axis.set_yticks([])
+
+
+def _calibration_panel(axis, cube, lines, colours) -> None:
+    """Fraction of the committee mean's holdout errors within k spreads, at the smallest and largest N."""
+    from scipy.special import erf
+
+    k = np.linspace(0, 3, 61)
+    axis.plot(k, erf(k / np.sqrt(2)), "k-", lw=1.5, label="calibrated (Gaussian)")
+    sizes = cube["size"].values
+    for (model, kind), size, style in ((line, size, style) for line in lines for size, style in
+                                       ((sizes[0], ":"), (sizes[-1], "-"))):  # fmt: skip
+        run = cube.sel(model=model, kind=kind, size=size)
+        spread, error = run.committee_test_spread.values, run.committee_test_error.values
+        within = [(error <= multiple * spread).mean() for multiple in k]
+        axis.plot(k, within, style, color=colours[(model, kind)], label=f"{model} · {kind} · N = {int(size)}")
+    axis.set(xlabel="k (committee spreads)", ylabel="fraction of holdout errors within k spreads", ylim=(0, 1))
+    axis.set_title("(a) calibration on the test set (below the black line: overconfident)", fontsize=10)
+
+
+def _probe_spread_panel(axis, cube, lines, colours) -> None:
+    """Along H2 at the largest N: the committee's spread (solid) and its mean's error against exact (dashed)."""
+    probe = "H2" if "H2" in cube.probe.values else str(cube.probe.values[0])
+    for model, kind in lines:
+        run = cube.sel(model=model, kind=kind, probe=probe).isel(size=-1)
+        colour = colours[(model, kind)]
+        axis.plot(cube.distance, run.committee_probe_spread, "-", color=colour, label=f"{model} · {kind}: spread")
+        axis.plot(cube.distance, run.committee_probe_error, "--", color=colour, label=f"{model} · {kind}: |error|")
+    axis.set(xlabel="distance (Å)", ylabel="eV", yscale="log")
+    axis.yaxis.set_major_formatter(PLAIN_NUMBER)
+    _log_distance_axis(axis)
+    axis.set_title(f"(b) {probe} at N = {int(cube['size'][-1])}: does the spread grow where it fails?", fontsize=10)
+
+
+def _against_size(axis, cube, name, lines, colours, pretrained) -> None:
+    """Seed means with the spread over seeds as bars, per trained model and kind; each pretrained model as
+    one dashed line (its value is the same at every size)."""
+    sizes = cube["size"].values
+    for model, kind in lines:
+        runs = cube[name].sel(model=model, kind=kind)
+        if not np.isfinite(runs).any():
+            continue
+        axis.errorbar(sizes, runs.mean("seed"), yerr=runs.std("seed") if cube.sizes["seed"] > 1 else None,
+                      fmt="o-", color=colours[(model, kind)], capsize=3, label=f"{model} · {kind}")  # fmt: skip
+    for index, model in enumerate(pretrained):
+        value = float(cube[name].sel(model=model).mean())
+        if np.isfinite(value):
+            axis.axhline(value, color=plt.cm.Dark2(index % 8), ls="--", lw=1.2, label=f"{model} (pretrained)")
+    axis.set_xscale("log")
+    axis.xaxis.set_major_locator(FixedLocator(sizes))
+    axis.xaxis.set_major_formatter(PLAIN_NUMBER)
+    axis.xaxis.set_minor_formatter(NullFormatter())
+    axis.set_xlabel("training geometries N")

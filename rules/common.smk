@@ -455,6 +455,6 @@ ABSTRACT = "results/report/abstract.rst"
 def campaign_outputs():
     tables = expand("results/tables/{table}.csv", table=["probe_metrics", "scaling", "quarantine"])
     plots = expand("results/plots/{model}{figure}.png", model=MODELS, figure=["", "_parity"])
-    plots += ["results/plots/scaling.png"]
+    plots += ["results/plots/scaling.png", "results/plots/uncertainty_and_dynamics.png"]
     pages = ["results/explorer.html", ABSTRACT]
     return ["results/cube.nc", "results/datasets/manifest.json", *tables, *plots, *pages]

@@ -12,6 +12,7 @@ rule predict_pretrained:
     params:
         code=script_code("predict_pretrained.py"),
         recipe=pretrained_recipe,
+        dynamics=EVALUATION["dynamics"],
     threads: 1
     log:
         "results/logs/pretrained/{model}/predictions.json.log",
@@ -23,7 +24,8 @@ rule predict_pretrained:
         "../workflow_scripts/predict_pretrained.py"
 
 
-# One model's probe predictions and holdout errors.
+# One model's probe predictions, holdout errors and molecular dynamics (a pretrained model's read from its
+# predictions).
 rule evaluate:
     input:
         model=trained_model,
@@ -36,6 +38,7 @@ rule evaluate:
         "results/evaluation/{kind}/seed{seed}/n{size}/{model}.nc",
     params:
         code=script_code("evaluate.py"),
+        dynamics=EVALUATION["dynamics"],
     log:
         "results/logs/evaluation/{kind}/seed{seed}/n{size}/{model}.nc.log",
     conda:

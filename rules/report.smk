@@ -83,6 +83,27 @@ rule plot_scaling:
         "../workflow_scripts/plot_scaling.py"
 
 
+# Committee calibration, softening and molecular dynamics stability against training-set size.
+rule plot_uncertainty_and_dynamics:
+    input:
+        "results/cube.nc",
+    output:
+        report(
+            "results/plots/uncertainty_and_dynamics.png",
+            caption="../report/uncertainty_and_dynamics.rst",
+            category="Scaling",
+        ),
+    params:
+        code=script_code("plot_uncertainty_and_dynamics.py"),
+        plots=PLOTS,
+    log:
+        "results/logs/plots/uncertainty_and_dynamics.png.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow_scripts/plot_uncertainty_and_dynamics.py"
+
+
 # The cube's metrics as plain tables, and the labeling quarantine by reason.
 rule tables:
     input:

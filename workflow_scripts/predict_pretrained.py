@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 import xarray as xr
 
+from astray.dynamics import DynamicsSettings, choose_molecules
 from astray.io import read_geometries, read_json, write_json
 from astray.models.pretrained import predict
 from astray.references import PROBES, probe_geometry
@@ -23,6 +24,8 @@ references = xr.load_dataset(snakemake.input.references)
 probe_curves = {
     name: [probe_geometry(PROBES[name], r) for r in references.distance.values] for name in references.probe.values
 }
+settings = DynamicsSettings.from_config(snakemake.params.dynamics)
+dynamics = (choose_molecules(test, settings.molecules, settings.seed), settings) if settings.steps else None
 checkpoint = Path(snakemake.output[0]).with_name("predictions.partial.json")
 started = time.perf_counter()
 table = predict(
@@ -36,6 +39,7 @@ table = predict(
     progress=sys.stderr,
     # Beside the output: a killed job resumes from it (Snakemake removes the output of a failed job only).
     checkpoint=checkpoint,
+    dynamics=dynamics,
 )
 table["seconds"] = time.perf_counter() - started
 write_json(snakemake.output[0], table)

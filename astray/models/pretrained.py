@@ -232,14 +232,23 @@ class CalculatorModel:
 
 
 def predict(
-    name: str, recipe: dict, geometries, probe_curves: dict, elements, forces_of=(), progress=None, checkpoint=None
+    name: str,
+    recipe: dict,
+    geometries,
+    probe_curves: dict,
+    elements,
+    forces_of=(),
+    progress=None,
+    checkpoint=None,
+    dynamics=None,
 ) -> dict:
     """Atomization energies (eV, relative to the model's own free atoms) of `geometries` (a holdout or
     training geometry it cannot take is an error naming it), forces (eV/Å) of those whose geometry_id is
     in `forces_of`, and each probe's curve (`probe_curves`: {probe: [Atoms]}; a probe it cannot take is
     NaN with the reason). `progress`: a file for a line every 500 geometries. `checkpoint`: a file the
     predictions so far are saved to every 500 geometries and resumed from, so a killed job (hours at paper
-    scale) does not predict again what it had."""
+    scale) does not predict again what it had. `dynamics`: (molecules, astray.dynamics.DynamicsSettings), the
+    NVE runs whose summaries the table keeps, so every evaluation of the model reads the same runs."""
     import torch
 
     from astray.models import default_dtype
@@ -247,7 +256,30 @@ def predict(
     # As in a fresh process: torch's own default dtype, whatever a NequIP model loaded before left set
     # (SevenNet's float32 checkpoint does not load under float64). A factory may still set its own.
     with default_dtype(torch.float32):
-        return _predict(name, recipe, geometries, probe_curves, elements, forces_of, progress, checkpoint)
+        model = CalculatorModel(name, recipe)
+        table = _predict(model, geometries, probe_curves, elements, forces_of, progress, checkpoint)
+        if dynamics is not None:
+            table["dynamics"] = _dynamics(model, *dynamics)
+        return table
+
+
+def _dynamics(model, molecules, settings) -> dict:
+    """The NVE runs' summaries, as lists for JSON; a molecule the calculator cannot take has NaN forces."""
+    from astray.dynamics import run_nve, summaries
+
+    def predict(atoms_list):
+        energies, forces = [], []
+        for atoms in atoms_list:
+            try:
+                energy, force = model.energy_and_forces(atoms)
+            except ValueError:
+                energy, force = math.nan, np.full((len(atoms), 3), math.nan)
+            energies.append(energy)
+            forces.append(force)
+        return np.array(energies), forces
+
+    runs = summaries(run_nve(molecules, predict, settings))
+    return {name: np.asarray(values).tolist() for name, values in runs.items()}
 
 
 def _resumed(checkpoint, recipe) -> tuple[dict, dict]:
@@ -260,8 +292,8 @@ def _resumed(checkpoint, recipe) -> tuple[dict, dict]:
     return saved["atomization_energies"], saved["forces"]
 
 
-def _predict(name, recipe, geometries, probe_curves, elements, forces_of, progress, checkpoint) -> dict:
-    model = CalculatorModel(name, recipe)
+def _predict(model, geometries, probe_curves, elements, forces_of, progress, checkpoint) -> dict:
+    name, recipe = model.name, model.recipe
     free_atoms, missing = model.free_atom_energies(elements)
 
     def atomization(energy, atoms):
@@ -340,6 +372,8 @@ class PretrainedPredictions:
             "training_data": recipe["trained_on"],
             "energy_alignment": ALIGNMENT,
         }
+        if "dynamics" in self.table:
+            self.dynamics = self.table["dynamics"]
 
     def _energy(self, atoms: Atoms) -> float:
         key = atoms.info["geometry_id"]

@@ -394,15 +394,21 @@ def predict_energies(model, atoms_list, batch_size: int = 256) -> np.ndarray:
 
 def predict_forces(model, atoms_list, batch_size: int = 256) -> list[np.ndarray]:
     """Forces (eV/Å) as minus the gradient of the predicted energy: conservative by construction."""
-    forces = []
+    return predict_energies_and_forces(model, atoms_list, batch_size)[1]
+
+
+def predict_energies_and_forces(model, atoms_list, batch_size: int = 256) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Atomization energies (eV) and forces (eV/Å) from one pass over the model."""
+    energies, forces = [], []
     for first in range(0, len(atoms_list), batch_size):
         chunk = atoms_list[first : first + batch_size]
         batch = collate(chunk)
         batch.pos.requires_grad_(True)
-        energy = molecule_energies(model, batch).sum()
-        (gradient,) = torch.autograd.grad(energy, batch.pos)
+        energy = molecule_energies(model, batch)
+        (gradient,) = torch.autograd.grad(energy.sum(), batch.pos)
+        energies.append(energy.detach().numpy())
         forces += np.split(-gradient.numpy(), np.cumsum([len(a) for a in chunk])[:-1])
-    return forces
+    return (np.concatenate(energies) if energies else np.zeros(0)), forces
 
 
 class SchNetPredictor:
@@ -416,3 +422,6 @@ class SchNetPredictor:
 
     def forces(self, atoms_list):
         return predict_forces(self.model, atoms_list)
+
+    def energies_and_forces(self, atoms_list):
+        return predict_energies_and_forces(self.model, atoms_list)

@@ -169,6 +169,13 @@ def test_cube_holds_every_model_and_the_physics_of_the_references(campaign):
     assert str(tuned.model_architecture.values) == "finetuned:7net-0" and int(tuned.n_parameters) == 842_623
     assert (tuned.train_epochs == 3).all() and (tuned.train_seconds > 0).all() and np.isfinite(tuned.test_mae).all()
     assert (tuned.charge_aware == 0).all() and "fine-tuned" in str(tuned.training_data.values)
+    # Every model ran the same two test molecules for 20 fs of NVE dynamics; SevenNet-0's runs were made once,
+    # in its prediction job, so they are the same for every kind and size.
+    assert cube.sizes["md_molecule"] == 2 and np.isfinite(cube.md_time_intact).all()
+    assert (cube.md_time_intact > 0).all() and (cube.md_time_intact <= 0.02 + 1e-9).all()
+    assert ((cube.md_intact == 1) == (cube.md_first_change == "")).all()
+    runs = sevennet.md_time_intact.values.reshape(-1, 2)
+    assert (runs == runs[0]).all() and np.isfinite(sevennet.md_energy_drift.where(sevennet.md_intact == 1)).any()
     for name in cube.data_vars:
         assert cube[name].attrs["units"] and cube[name].attrs["long_name"], name
     assert cube.attrs["probe_in_training_data"] == 0
@@ -184,7 +191,7 @@ def test_plots_and_datasets_are_written(campaign):
     results = workdir / "results"
     models = ("tiny_a", "tiny_b", "tiny_nequip", "sevennet", "sevennet_tuned")
     figures = {f"{model}{figure}.png" for model in models for figure in ("", "_parity")}
-    assert {p.name for p in (results / "plots").iterdir()} == figures | {"scaling.png"}
+    assert {p.name for p in (results / "plots").iterdir()} == figures | {"scaling.png", "uncertainty_and_dynamics.png"}
     metrics = (results / "tables/probe_metrics.csv").read_text().splitlines()
     assert len(metrics) == 1 + 5 * 2 * 2 * 2  # header + models x kinds x sizes x probes
     small = (results / "datasets/with_distorted/seed0/train_n3.extxyz").read_text()

@@ -1,0 +1,12 @@
+"""Committee calibration, softening and molecular dynamics stability against training-set size."""
+
+import sys
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+import xarray as xr
+
+from astray.plots import plot_uncertainty_and_dynamics
+
+cube = xr.load_dataset(snakemake.input[0])
+plot_uncertainty_and_dynamics(cube, snakemake.output[0], dpi=snakemake.params.plots["dpi"])
