@@ -97,7 +97,29 @@ def _learning_curve(cube, model: str) -> str:
         protons = float(run.probe_mae.sel(probe="H2_2plus", reference="exact").mean("seed")[-1])
         told = "is told the charge" if int(cube.charge_aware.sel(model=model)) else "is not told the charge"
         sentences.append(f"On two bare protons, which it {told} of, it is {_ev(protons)} from 1/r at the largest N.")
+    if "md_mean_time_intact" in cube:
+        sentences.append(_dynamics(cube, model))
     return " ".join(sentences)
+
+
+def _dynamics_setting(cube) -> str:
+    dynamics = json.loads(cube.attrs["config"])["evaluation"]["dynamics"]
+    duration = dynamics["steps"] * dynamics["timestep"] / 1000.0
+    return f"{cube.sizes['md_molecule']} test molecules at {dynamics['temperature']:g} K for {duration:g} ps"
+
+
+def _dynamics(cube, model: str) -> str:
+    """Does more data hold molecules together in NVE dynamics? Per kind, the mean time intact at the smallest
+    and the largest N (means over seeds and molecules)."""
+    parts = []
+    for kind in cube.kind.values:
+        run = cube.sel(model=model, kind=kind)
+        time, intact = run.md_mean_time_intact.mean("seed").values, run.md_intact_fraction.mean("seed").values
+        parts.append(
+            f"with {kind} data for {time[0]:.3f} ps on average at N = {int(run['size'][0])} and {time[-1]:.3f} ps "
+            f"at N = {int(run['size'][-1])} ({intact[-1]:.0%} intact at the end)"
+        )
+    return f"In NVE dynamics of {_dynamics_setting(cube)}, its molecules' bonds held {_join(parts)}."
 
 
 def _pretrained(cube, model: str) -> str:
@@ -121,6 +143,11 @@ def _pretrained(cube, model: str) -> str:
         f"misses the equilibrium test molecules by {_ev(holdout[0])} aligned on {int(run['size'][0])} training "
         f"geometries and by {_ev(holdout[-1])} aligned on {int(run['size'][-1])}"
     )
+    if "md_intact_fraction" in cube:
+        parts.append(
+            f"and in NVE dynamics of {_dynamics_setting(cube)} keeps {float(largest.md_intact_fraction):.0%} of them "
+            f"intact, with a median energy drift of {float(largest.md_median_energy_drift):.2g} meV/atom/ps"
+        )
     return f"Pretrained {model}, as it ships, " + _join(parts) + "."
 
 

@@ -411,21 +411,28 @@ def _probe_spread_panel(axis, cube, lines, colours) -> None:
         axis.plot(cube.distance, run.committee_probe_spread, "-", color=colour, label=f"{model} · {kind}: spread")
         axis.plot(cube.distance, run.committee_probe_error, "--", color=colour, label=f"{model} · {kind}: |error|")
     axis.set(xlabel="distance (Å)", ylabel="eV", yscale="log")
+    axis.set_ylim(bottom=1e-3)  # where an error crosses zero its log would plunge off the panel
     axis.yaxis.set_major_formatter(PLAIN_NUMBER)
     _log_distance_axis(axis)
     axis.set_title(f"(b) {probe} at N = {int(cube['size'][-1])}: does the spread grow where it fails?", fontsize=10)
 
 
 def _against_size(axis, cube, name, lines, colours, pretrained) -> None:
-    """Seed means with the spread over seeds as bars, per trained model and kind; each pretrained model as
-    one dashed line (its value is the same at every size)."""
+    """Seed means with the seeds' range as bars, per trained model and kind; each pretrained model as one
+    dashed line (its value is the same at every size)."""
     sizes = cube["size"].values
     for model, kind in lines:
         runs = cube[name].sel(model=model, kind=kind)
         if not np.isfinite(runs).any():
             continue
-        axis.errorbar(sizes, runs.mean("seed"), yerr=runs.std("seed") if cube.sizes["seed"] > 1 else None,
-                      fmt="o-", color=colours[(model, kind)], capsize=3, label=f"{model} · {kind}")  # fmt: skip
+        # A committee's field is one value per size; a run's has a seed each, its bar their range (which, unlike
+        # a standard deviation, never reaches below zero on a log axis).
+        mean, bars = runs, None
+        if "seed" in runs.dims:
+            mean = runs.mean("seed")
+            bars = np.array([mean - runs.min("seed"), runs.max("seed") - mean]) if cube.sizes["seed"] > 1 else None
+        axis.errorbar(sizes, mean, yerr=bars, fmt="o-", color=colours[(model, kind)], capsize=3,
+                      label=f"{model} · {kind}")  # fmt: skip
     for index, model in enumerate(pretrained):
         value = float(cube[name].sel(model=model).mean())
         if np.isfinite(value):

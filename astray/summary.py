@@ -13,6 +13,7 @@ import argparse
 import csv
 import json
 import re
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
@@ -45,7 +46,8 @@ def results_page(results: Path, figure: str | None = FIGURE) -> str:
     ]
     if figure:
         lines += [f"![The campaign's learning curves and probe curves]({figure})", ""]
-    lines += _learning_tables(cube) + _window_table(cube) + _committee_table(cube) + _pretrained_table(cube)
+    lines += _learning_tables(cube) + _window_table(cube) + _committee_table(cube) + _dynamics_table(cube)
+    lines += _pretrained_table(cube)
     lines += _label_table(labels) + _run_table(record, results)
     return "\n".join(lines).rstrip() + "\n"
 
@@ -120,6 +122,47 @@ def _committee_table(cube) -> list[str]:
     return lines
 
 
+def _dynamics_table(cube) -> list[str]:
+    """NVE stability against N per trained model and kind (means over seeds), and which bonds changed first."""
+    if "md_mean_time_intact" not in cube or not trained_models(cube):
+        return []
+    sizes = [int(s) for s in cube["size"].values]
+    quantities = (
+        ("mean time intact (ps)", "md_mean_time_intact", "{:.3f}"),
+        ("fraction intact at the end", "md_intact_fraction", "{:.2f}"),
+        ("median energy drift while intact (meV/atom/ps)", "md_median_energy_drift", "{:.3g}"),
+    )
+    rows = []
+    for model in trained_models(cube):
+        for kind in cube.kind.values:
+            run = cube.sel(model=model, kind=kind)
+            for name, variable, form in quantities:
+                values = run[variable].mean("seed").values
+                rows.append([f"`{model}`, `{kind}`: {name}", *[form.format(float(v)) for v in values]])
+    header = ["NVE dynamics, mean over seeds", *[f"N = {s:,}" for s in sizes]]
+    changes = first_changes(cube.md_first_change.sel(model=trained_models(cube)).values.ravel())
+    counted = ", ".join(f"{what} {count}" for what, count in changes.most_common())
+    return [
+        "## Molecular dynamics", "", *_table(header, rows), "",
+        f"The first change of each broken run of the trained models (every kind, seed and size): {counted or 'none'}.",
+        "",
+    ]  # fmt: skip
+
+
+def first_changes(descriptions) -> Counter:
+    """'bond C0-H5 formed (1.02 Å)' counted as 'C-H formed', by element pair and what happened."""
+    counts = Counter()
+    for description in descriptions:
+        found = re.match(r"bond ([A-Z][a-z]?)\d+-([A-Z][a-z]?)\d+ (\w+)", str(description))
+        if found:
+            # Heavy atom first, hydrogen last: C-H, O-H, H-H.
+            pair = "-".join(sorted(found.group(1, 2), key=lambda symbol: (symbol == "H", symbol)))
+            counts[f"{pair} {found.group(3)}"] += 1
+        elif description:
+            counts["energy or forces not finite"] += 1
+    return counts
+
+
 def _pretrained_table(cube) -> list[str]:
     models = trained_models(cube)[:1] + pretrained_models(cube)
     if not pretrained_models(cube):
@@ -136,6 +179,8 @@ def _pretrained_table(cube) -> list[str]:
             "{:.1f}",
         ),
         ("holdout MAE, equilibrium test molecules (eV)", lambda run: run.test_mae_equilibrium, "{:.3f}"),
+        ("MD: mean time intact (ps)", lambda run: run.md_mean_time_intact, "{:.3f}"),
+        ("MD: fraction intact at the end", lambda run: run.md_intact_fraction, "{:.2f}"),
     ]
     exact = {"H2 well depth D_e (eV)": cube.reference_well_depth, "H2 r_e (Å)": cube.reference_equilibrium_distance}
     for name, quantity, form in quantities:

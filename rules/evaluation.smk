@@ -14,6 +14,9 @@ rule predict_pretrained:
         recipe=pretrained_recipe,
         dynamics=EVALUATION["dynamics"],
     threads: 1
+    # Ahead of the trainings, which outnumber the cores: its molecular dynamics would otherwise start last
+    # and hold the cube back (about a minute for SevenNet-0 on one core).
+    priority: 1
     log:
         "results/logs/pretrained/{model}/predictions.json.log",
     benchmark:

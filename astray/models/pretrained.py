@@ -176,6 +176,11 @@ def count_parameters(calculator) -> float:
     return float(sum(p.numel() for module in modules.values() for p in module.parameters()))
 
 
+# Å between packed molecules: beyond the cutoff of every local model astray runs (SevenNet-0's is 5 Å, MACE's
+# and UMA's 6 Å), so no atom of one sees another's.
+PACKING_GAP = 12.0
+
+
 class CalculatorModel:
     """A pretrained calculator asked for total energies, told a geometry's charge and spin only through the
     `atoms.info` keys or calculator attributes its recipe names: without them it sees the bare geometry
@@ -198,6 +203,41 @@ class CalculatorModel:
         if not np.isfinite(forces).all():
             raise ValueError("the calculator returned non-finite forces")
         return energy, forces
+
+    def energies_and_forces(self, atoms_list) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Energies (eV) and forces (eV/Å) of several molecules (NaN where the calculator cannot take one).
+        Where the calculator reports per-atom energies and is told no charge or spin, the molecules are
+        computed in one call, set PACKING_GAP apart: a local model sees each alone, and one call over many
+        atoms costs less than a call per molecule (SevenNet-0 on 2 cores: half)."""
+        if len(atoms_list) > 1 and self._packable():
+            return self._packed(atoms_list)
+        energies, forces = [], []
+        for atoms in atoms_list:
+            try:
+                energy, force = self.energy_and_forces(atoms)
+            except ValueError:
+                energy, force = math.nan, np.full((len(atoms), 3), math.nan)
+            energies.append(energy)
+            forces.append(force)
+        return np.array(energies), forces
+
+    def _packable(self) -> bool:
+        told = any(self.recipe.get(f"{what}_{how}") for what in ("charge", "spin") for how in ("key", "attribute"))
+        return not told and "energies" in getattr(self.calculator, "implemented_properties", ())
+
+    def _packed(self, atoms_list):
+        extent = max(np.ptp(atoms.positions, axis=0).max() for atoms in atoms_list)
+        side = int(np.ceil(len(atoms_list) ** (1 / 3)))
+        packed = Atoms()
+        for index, atoms in enumerate(atoms_list):
+            corner = np.array([index % side, index // side % side, index // side**2]) * (extent + PACKING_GAP)
+            packed += Atoms(atoms.numbers, positions=atoms.positions - atoms.positions.min(axis=0) + corner)
+        packed.calc = self.calculator
+        forces = packed.get_forces()
+        per_atom = self.calculator.results["energies"]
+        ends = np.cumsum([len(atoms) for atoms in atoms_list])
+        energies = np.array([per_atom[end - len(a) : end].sum() for end, a in zip(ends, atoms_list)])
+        return energies, np.split(np.array(forces), ends[:-1])
 
     def _calculate(self, atoms: Atoms):
         bare = Atoms(atoms.numbers, positions=atoms.positions)
@@ -264,21 +304,10 @@ def predict(
 
 
 def _dynamics(model, molecules, settings) -> dict:
-    """The NVE runs' summaries, as lists for JSON; a molecule the calculator cannot take has NaN forces."""
+    """The NVE runs' summaries, as lists for JSON."""
     from astray.dynamics import run_nve, summaries
 
-    def predict(atoms_list):
-        energies, forces = [], []
-        for atoms in atoms_list:
-            try:
-                energy, force = model.energy_and_forces(atoms)
-            except ValueError:
-                energy, force = math.nan, np.full((len(atoms), 3), math.nan)
-            energies.append(energy)
-            forces.append(force)
-        return np.array(energies), forces
-
-    runs = summaries(run_nve(molecules, predict, settings))
+    runs = summaries(run_nve(molecules, model.energies_and_forces, settings))
     return {name: np.asarray(values).tolist() for name, values in runs.items()}
 
 

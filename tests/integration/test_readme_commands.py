@@ -31,6 +31,8 @@ COMMANDS_RUN_BY = {
     ".venv/bin/snakemake --profile profiles/slurm": f"test_slurm.py::{SLURM_TEST}",
     ".venv/bin/python -m astray.plan --configfile config/paper_scale.yaml": f"test_sources_workflow.py::{PAPER_TEST}",
     "sudo apt-get install psi4": "test_psi4.py::test_the_schema_flag_is_one_the_installed_psi4_accepts",
+    # Run in its dry mode, on the CPU: no GPU here.
+    "bash benchmarks/gpu.sh": "test_workflow.py::test_the_gpu_benchmark_runs_every_case_in_its_dry_mode_on_the_cpu",
 }
 # The commands no test here can run, and why.
 NOT_RUN_HERE = {

@@ -1,6 +1,7 @@
 """The real workflow, end to end, on the tiny config: plan, run, rerun, extend, and refuse bad config."""
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -403,6 +404,24 @@ def _drawn(browser) -> dict:
     script = """const model = document.getElementById('curves').data.slice(-1)[0];
                 return {curve: model.y, parity: document.getElementById('parity').data[0].y};"""
     return browser.execute_script(script)
+
+
+def test_the_gpu_benchmark_runs_every_case_in_its_dry_mode_on_the_cpu(campaign, tmp_path):
+    """benchmarks/gpu.sh --dry-run: every trainer for an epoch on the tiny campaign's labels beside the paper's
+    loop, and the campaign's training rules planned for the device, so the script is ready when a GPU is."""
+    workdir, _ = campaign
+    environment = {**os.environ, "ASTRAY_GPU_DATA": str(workdir / "results/labels/labeled.extxyz"),
+                   "ASTRAY_GPU_OUT": str(tmp_path)}  # fmt: skip
+    run = subprocess.run(["bash", str(REPO / "benchmarks/gpu.sh"), "--dry-run"], env=environment, capture_output=True,
+                         text=True, timeout=900)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    record = json.loads((tmp_path / "gpu.json").read_text())
+    assert record["dry_run"] and set(record["schnet"]) == {"schnet_s", "schnet_m", "paper_250"}
+    for case in [*record["schnet"].values()]:
+        assert case["throughput_ratio"] > 0 and np.isfinite(case["astray"]["best_val_mae_eV"])
+    assert record["nequip"]["samples_per_second"] > 0 and record["sevennet_finetune"]["samples_per_second"] > 0
+    assert "tiny campaign's training rules on cpu: done" in run.stdout
+    assert "train_nequip" in run.stdout and "train_finetune" in run.stdout  # planned, as a GPU would run them
 
 
 def test_adding_a_model_plans_only_that_model(campaign):

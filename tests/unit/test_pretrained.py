@@ -12,6 +12,7 @@ from ase.calculators.singlepoint import SinglePointCalculator
 
 from astray.evaluation import holdout_errors
 from astray.models.pretrained import (
+    PRETRAINED,
     CalculatorModel,
     PretrainedModelError,
     PretrainedPredictions,
@@ -63,6 +64,23 @@ def test_a_model_without_a_charge_input_takes_two_protons_for_h2(sevennet):
     info = PretrainedPredictions("sevennet.json", table=sevennet).info
     assert not info["charge_aware"] and not info["spin_aware"]
     assert "PBE" in info["training_data"] and info["model_family"] == "pretrained:7net-0"
+
+
+def test_molecules_packed_into_one_call_are_predicted_as_each_alone():
+    """SevenNet-0 is local (5 Å cutoff): molecules PACKING_GAP apart in one call get the energies and forces
+    each gets on its own, to float32 rounding."""
+    from ase.build import molecule
+
+    model = CalculatorModel("sevennet", PRETRAINED["7net-0"])
+    molecules = [molecule(name) for name in ("H2O", "CH4", "HCN", "C2H6", "NH3")]
+    for atoms in molecules:
+        atoms.info.update(NEUTRAL_SINGLET)
+    energies, forces = model.energies_and_forces(molecules)
+    assert model._packable()
+    for atoms, energy, force in zip(molecules, energies, forces):
+        alone_energy, alone_forces = model.energy_and_forces(atoms)
+        assert energy == pytest.approx(alone_energy, abs=1e-4)
+        np.testing.assert_allclose(force, alone_forces, atol=1e-4)
 
 
 def test_any_ase_calculator_is_a_rung_through_its_factory():
