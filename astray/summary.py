@@ -314,7 +314,7 @@ def _elapsed(text: str) -> float | None:
 # Which rule wrote a benchmark file: by its folder (results/benchmarks/<folder>/...), and under models/ by
 # the file it times (rules/train.smk).
 RULE_OF_BENCHMARK = {"geometries": "geometries", "labels": "label_chunk", "references": "reference_curves",
-                     "pretrained": "predict_pretrained"}  # fmt: skip
+                     "pretrained": "predict_pretrained", "evaluation": "evaluate"}  # fmt: skip
 RULE_OF_MODEL_BENCHMARK = {"model.pt.tsv": "train", "model.sevennet.pt.tsv": "train_finetune",
                            "best.ckpt.tsv": "train_nequip"}  # fmt: skip
 

@@ -44,6 +44,8 @@ rule evaluate:
         dynamics=EVALUATION["dynamics"],
     log:
         "results/logs/evaluation/{kind}/seed{seed}/n{size}/{model}.nc.log",
+    benchmark:
+        "results/benchmarks/evaluation/{kind}/seed{seed}/n{size}/{model}.nc.tsv"
     conda:
         "../envs/ml.yaml"
     script:
