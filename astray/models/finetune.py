@@ -137,7 +137,7 @@ def finetune(train_atoms, val_atoms, atom_energies, spec, training, seed, output
             "spec": spec,
             "state_dict": {k: v.cpu() for k, v in state["best_state"].items()},
             "free_atom_energies": reference,
-            "n_parameters": sum(p.numel() for p in network.parameters()),
+            "n_parameters": sum(p.numel() for p in network.parameters() if p.requires_grad),
             "best_epoch": state["best_epoch"],
             "best_val_mae_eV": state["best_val_mae"],
             "epochs": state["epoch"],

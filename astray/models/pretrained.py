@@ -162,8 +162,10 @@ def build_calculator(name: str, recipe: dict):
 
 
 def count_parameters(calculator) -> float:
-    """Parameters of the torch modules an ASE calculator holds (SevenNet's `model`, MACE's `models`, ...);
-    NaN when it holds none that astray can find."""
+    """Trainable parameters of the torch modules an ASE calculator holds (SevenNet's `model`, MACE's
+    `models`, ...), as the cube's n_parameters counts them for every model: SevenNet-0's frozen per-element
+    shift and scale and its convolutions' fixed denominators (183 numbers) are not among them. NaN when it
+    holds no module that astray can find."""
     import torch
 
     modules = {}
@@ -173,7 +175,7 @@ def count_parameters(calculator) -> float:
                 modules[id(candidate)] = candidate
     if not modules:
         return math.nan
-    return float(sum(p.numel() for module in modules.values() for p in module.parameters()))
+    return float(sum(p.numel() for module in modules.values() for p in module.parameters() if p.requires_grad))
 
 
 # Å between packed molecules: beyond the cutoff of every local model astray runs (SevenNet-0's is 5 Å, MACE's
