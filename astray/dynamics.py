@@ -239,7 +239,7 @@ def model_dynamics(model, test_atoms, settings: DynamicsSettings | None) -> dict
     molecular dynamics turned off (no settings, or 0 steps)."""
     if settings is None or settings.steps == 0:
         return None
-    if hasattr(model, "dynamics"):
+    if hasattr(model, "dynamics"):  # a pretrained model's predictions: run once, or not at all
         return model.dynamics
     molecules = choose_molecules(test_atoms, settings.molecules, settings.seed)
     return summaries(run_nve(molecules, energies_and_forces_of(model), settings))

@@ -210,7 +210,8 @@ class CalculatorModel:
         """Energies (eV) and forces (eV/Å) of several molecules (NaN where the calculator cannot take one).
         Where the calculator reports per-atom energies and is told no charge or spin, the molecules are
         computed in one call, set PACKING_GAP apart: a local model sees each alone, and one call over many
-        atoms costs less than a call per molecule (SevenNet-0 on 2 cores: half)."""
+        atoms costs less than a call per molecule (SevenNet-0, the 8 MD molecules on 2 cores: 129 ms against
+        338 ms)."""
         if len(atoms_list) > 1 and self._packable():
             return self._packed(atoms_list)
         energies, forces = [], []
@@ -403,8 +404,8 @@ class PretrainedPredictions:
             "training_data": recipe["trained_on"],
             "energy_alignment": ALIGNMENT,
         }
-        if "dynamics" in self.table:
-            self.dynamics = self.table["dynamics"]
+        # The molecular dynamics its prediction job ran (None if it ran none): astray.dynamics.model_dynamics.
+        self.dynamics = self.table.get("dynamics")
 
     def _energy(self, atoms: Atoms) -> float:
         key = atoms.info["geometry_id"]

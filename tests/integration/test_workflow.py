@@ -205,13 +205,16 @@ def test_plots_and_datasets_are_written(campaign):
 
 
 def test_fits_of_real_runs_have_exponents_and_intervals_that_are_those_of_the_seeds_own_fits(campaign, tmp_path):
-    """The finished tiny campaign, copied and grown to two seeds and three sizes of one model: the cube's
-    exponents, intervals, floors and the label level's floor, as real runs give them."""
+    """The finished tiny campaign, copied and grown to two seeds, three sizes and three capacities of one
+    architecture: the cube's exponents, intervals, floors, capacity fits, joint law and the label level's
+    floor, as real runs give them."""
     workdir, config_path = campaign
     grown = tmp_path / "campaign"
     shutil.copytree(workdir, grown, symlinks=True)
     config = yaml.safe_load(config_path.read_text())
-    config["models"] = {"tiny_a": config["models"]["tiny_a"]}
+    tiny_a = config["models"]["tiny_a"]
+    widths = {"tiny_a": 8, "tiny_a16": 16, "tiny_a32": 32}
+    config["models"] = {name: {**tiny_a, "hidden_channels": w, "num_filters": w} for name, w in widths.items()}
     config["datasets"].update(kinds=["equilibrium"], sizes=[3, 4, 6], seeds=[0, 1])
     grown_config = grown / "grown.yaml"
     grown_config.write_text(yaml.safe_dump(config))
@@ -241,6 +244,24 @@ def test_fits_of_real_runs_have_exponents_and_intervals_that_are_those_of_the_se
     h2 = cube.probe_mae.sel(probe="H2", model="tiny_a")
     assert (h2.sel(reference="exact") >= label_floor - h2.sel(reference="label_method") - 1e-9).all()
     assert np.isfinite(cube.probe_window_mae.sel(probe="H2", window="breaking")).all()
+    # Against parameter count, at each size: each seed's exponent is the log-log slope over the three
+    # capacities, their mean the fit's, as against N.
+    parameters = cube.n_parameters.sel(model=list(widths)).values
+    assert len(set(parameters)) == 3 and set(cube.model_architecture.values) == {"schnet"}
+    for size in sizes:
+        runs = cube.test_mae.sel(model=list(widths), kind="equilibrium", size=size).transpose("seed", "model").values
+        per_seed = [-np.polyfit(np.log(parameters), np.log(row), 1)[0] for row in runs]
+        fit = cube.sel(architecture="schnet", kind="equilibrium", size=size, target="test_mae")
+        assert fit.capacity_scaling_exponent_per_seed.values == pytest.approx(per_seed)
+        assert float(fit.capacity_scaling_exponent) == pytest.approx(np.mean(per_seed))
+    # Three capacities and three sizes: the joint law L(N, P) is fitted to each seed; an epoch's counted
+    # FLOPs, which its cost model is fitted to, grow with both P and N.
+    joint = cube.sel(architecture="schnet", kind="equilibrium", target="test_mae")
+    assert str(joint.joint_scaling_status.values).startswith("fitted") and int(joint.joint_scaling_seeds) == 2
+    assert np.isfinite(joint.joint_scaling_capacity_exponent) and np.isfinite(joint.joint_scaling_data_exponent)
+    assert int(joint.joint_scaling_points) == 2 * 3 * 3
+    flops = cube.train_flops_per_epoch.sel(kind="equilibrium", model=list(widths)).mean("seed")
+    assert (flops.diff("size") > 0).all() and (flops.sel(model="tiny_a32") > flops.sel(model="tiny_a")).all()
     table = (grown / "results/tables/scaling.csv").read_text().splitlines()
     assert table[0].startswith("model,kind,target,scaling_exponent,scaling_exponent_ci_low,scaling_exponent_ci_high")
 
