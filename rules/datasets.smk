@@ -33,6 +33,9 @@ rule training_set:
         "results/datasets/{kind}/seed{seed}/train_n{size}.extxyz",
     params:
         code=script_code("training_set.py"),
+    # Seconds each, and a pretrained model's prediction job waits for every largest set: made before the
+    # trainings take every core.
+    priority: 1
     log:
         "results/logs/datasets/{kind}/seed{seed}/train_n{size}.extxyz.log",
     conda:
