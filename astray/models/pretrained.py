@@ -210,7 +210,7 @@ class CalculatorModel:
         """Energies (eV) and forces (eV/Å) of several molecules (NaN where the calculator cannot take one).
         Where the calculator reports per-atom energies and is told no charge or spin, the molecules are
         computed in one call, set PACKING_GAP apart: a local model sees each alone, and one call over many
-        atoms costs less than a call per molecule (SevenNet-0, the 8 MD molecules on 2 cores: 129 ms against
+        atoms costs less than a call per molecule (SevenNet-0, 8 small molecules on 2 cores: 129 ms against
         338 ms)."""
         if len(atoms_list) > 1 and self._packable():
             return self._packed(atoms_list)
