@@ -145,7 +145,7 @@ def _pretrained(cube, model: str) -> str:
     )
     if "md_intact_fraction" in cube:
         parts.append(
-            f"and in NVE dynamics of {_dynamics_setting(cube)} keeps {float(largest.md_intact_fraction):.0%} of them "
+            f"in NVE dynamics of {_dynamics_setting(cube)} keeps {float(largest.md_intact_fraction):.0%} of them "
             f"intact, with a median energy drift of {float(largest.md_median_energy_drift):.2g} meV/atom/ps"
         )
     return f"Pretrained {model}, as it ships, " + _join(parts) + "."

@@ -22,10 +22,11 @@ import xarray as xr
 
 from astray.findings import abstract, pretrained_models, references_summary, target_name, trained_models
 from astray.io import write_atomically
-from astray.plots import plot_front_figure
+from astray.plots import plot_front_figure, plot_uncertainty_and_dynamics
 from astray.scaling import target_errors
 
 FIGURE = "figures/campaign.png"
+BEYOND_ERRORS_FIGURE = "figures/uncertainty_and_dynamics.png"
 
 
 # ---- the results page -------------------------------------------------------------------------------
@@ -47,6 +48,8 @@ def results_page(results: Path, figure: str | None = FIGURE) -> str:
     if figure:
         lines += [f"![The campaign's learning curves and probe curves]({figure})", ""]
     lines += _learning_tables(cube) + _window_table(cube) + _committee_table(cube) + _dynamics_table(cube)
+    if figure and ("md_mean_time_intact" in cube or "committee_test_spread" in cube):
+        lines += [f"![Committee calibration, softening and molecular dynamics against N]({BEYOND_ERRORS_FIGURE})", ""]
     lines += _pretrained_table(cube)
     lines += _label_table(labels) + _run_table(record, results)
     return "\n".join(lines).rstrip() + "\n"
@@ -343,6 +346,7 @@ def write_results_page(results: Path, out: Path) -> None:
     """docs/results.md and its figure, from the results folder of a finished run."""
     cube = xr.load_dataset(results / "cube.nc")
     plot_front_figure(cube, out / FIGURE)
+    plot_uncertainty_and_dynamics(cube, out / BEYOND_ERRORS_FIGURE)
     page = results_page(results)
     write_atomically(out / "results.md", lambda temporary: Path(temporary).write_text(page))
 

@@ -355,7 +355,12 @@ def test_the_summary_writes_the_results_page_from_the_run(campaign, tmp_path):
     assert f"{sum(references['by_reference'].values()):,} geometries were labeled" in page
     assert re.search(r"Snakemake ran \d+ jobs in \d+ (min|s)", page) and "| label_chunk | 3 |" in page
     assert "![" in page and (out / "figures/campaign.png").stat().st_size > 10_000
+    assert (out / "figures/uncertainty_and_dynamics.png").stat().st_size > 10_000
     assert "sevennet" in page.split("## Trained and pretrained")[1]
+    # Molecular dynamics: the page's mean time intact is the cube's, and what broke first is counted.
+    times = cube.md_mean_time_intact.sel(model="tiny_a", kind="equilibrium").mean("seed").values
+    assert "| `tiny_a`, `equilibrium`: mean time intact (ps) | " + " | ".join(f"{t:.3f}" for t in times) in page
+    assert "The first change of each broken run of the trained models" in page
 
 
 def test_the_readmes_results_tree_is_what_a_run_writes(campaign):
