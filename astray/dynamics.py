@@ -142,10 +142,12 @@ def run_nve(molecules, predict, settings: DynamicsSettings) -> list[Trajectory]:
     graphs = [BondGraph(molecule) for molecule in molecules]
     samples = []
     dynamics = VelocityVerlet(system, timestep=settings.timestep * units.fs)
-    for sample in range(settings.steps // settings.sample_every + 1):
+    sample_times = (
+        np.arange(settings.steps // settings.sample_every + 1) * settings.sample_every * settings.timestep / 1000.0
+    )
+    for sample, time in enumerate(sample_times):
         if sample:
             dynamics.run(settings.sample_every)
-        time = sample * settings.sample_every * settings.timestep / 1000.0
         system.get_potential_energy()
         kinetic = _kinetic_energies(system, calculator.slices)
         samples.append(calculator.results["molecule_energies"] + kinetic)
@@ -154,7 +156,7 @@ def run_nve(molecules, predict, settings: DynamicsSettings) -> list[Trajectory]:
         if all(graph.changed_at is not None for graph in graphs):
             break
     energies = np.array(samples)
-    times = np.arange(len(samples)) * settings.sample_every * settings.timestep / 1000.0
+    times = sample_times[: len(samples)]
     return [
         _trajectory(molecule, graph, times, energies[:, i], times[-1])
         for i, (molecule, graph) in enumerate(zip(molecules, graphs))
