@@ -374,15 +374,28 @@ class SpaceSpec:
             atom_window=(geometries["min_atoms"], geometries["max_atoms"]),
         )
 
+    def enumeration_key(self) -> str:
+        """Changes with what the enumeration depends on: elements, size, filters, atom window, RDKit, code."""
+        fields = [self.elements, self.max_heavy_atoms, self.filters, self.atom_window]
+        payload = json.dumps([fields, rdkit_version, Path(__file__).read_text()], sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()[:20]
+
     def key(self) -> str:
         """Changes with the spec, RDKit's version and this module's code: what the geometries depend on."""
         payload = json.dumps([self.__dict__, rdkit_version, Path(__file__).read_text()], sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
-def build_space(spec: SpaceSpec, log=None) -> dict:
-    """Enumerate, filter, sample and embed: {"molecules": [...], "failures": [...], "counts": {...}}, in
-    plain JSON types (positions as lists of floats, which JSON round-trips exactly)."""
+def enumerated_space(spec: SpaceSpec, cache_dir=None) -> dict:
+    """The molecules that pass the filters and the atom window, {"accepted": [SMILES], "counts": {...}},
+    kept in `cache_dir` apart from their embedding: a space too large to embed while planning is planned
+    from this alone (seconds, against minutes to embed)."""
+    path = Path(cache_dir) / f"chemical_space_enumeration-{spec.enumeration_key()}.json" if cache_dir else None
+    if path:
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            pass  # absent, or cut short by a killed writer: enumerate again, never trust it
     accepted, counts = stable_molecules(spec.elements, spec.max_heavy_atoms, spec.filters, spec.atom_window)
     if not accepted:
         raise ChemicalSpaceError(
@@ -390,9 +403,21 @@ def build_space(spec: SpaceSpec, log=None) -> dict:
             f"with up to {spec.max_heavy_atoms} "
             f"heavy atoms passes the filters and has geometries.min_atoms..max_atoms = {spec.atom_window} atoms"
         )
-    chosen = sampled(accepted, spec.sample, spec.seed)
+    enumeration = {"accepted": accepted, "counts": {str(size): level for size, level in counts.items()}}
+    if path:
+        write_atomically(path, lambda temporary: temporary.write_text(json.dumps(enumeration)), shared=True)
+    return enumeration
+
+
+def chosen_molecules(spec: SpaceSpec, cache_dir=None) -> list[str]:
+    """The SMILES of the molecules the source takes: its seeded sample of the enumerated space."""
+    return sampled(enumerated_space(spec, cache_dir)["accepted"], spec.sample, spec.seed)
+
+
+def embedded_molecules(smiles_list, spec: SpaceSpec) -> tuple[list[dict], list[dict]]:
+    """(records of the molecules embedded, in plain JSON types; failures with their reasons)."""
     molecules, failures = [], []
-    for smiles in chosen:
+    for smiles in smiles_list:
         graph = Chem.MolFromSmiles(smiles)
         heavy = graph.GetNumAtoms()
         try:
@@ -411,7 +436,16 @@ def build_space(spec: SpaceSpec, log=None) -> dict:
                 "conformers": [xyz.tolist() for xyz in conformers],
             }
         )
-    counts = {str(size): level for size, level in counts.items()}  # as JSON will read them back
+    return molecules, failures
+
+
+def build_space(spec: SpaceSpec, log=None, cache_dir=None) -> dict:
+    """Enumerate, filter, sample and embed: {"molecules": [...], "failures": [...], "counts": {...}}, in
+    plain JSON types (positions as lists of floats, which JSON round-trips exactly)."""
+    enumeration = enumerated_space(spec, cache_dir)
+    chosen = sampled(enumeration["accepted"], spec.sample, spec.seed)
+    molecules, failures = embedded_molecules(chosen, spec)
+    counts = {size: dict(level) for size, level in enumeration["counts"].items()}
     for size, level in counts.items():
         size = int(size)
         level["sampled_out"] = level.pop("accepted") - sum(
@@ -422,6 +456,15 @@ def build_space(spec: SpaceSpec, log=None) -> dict:
     if log:
         log(f"chemical space: {len(molecules)} molecules embedded, {len(failures)} not: {failures_summary(failures)}")
     return {"molecules": molecules, "failures": failures, "counts": counts}
+
+
+def sample_of_space(spec: SpaceSpec, count: int, cache_dir=None) -> list[Atoms]:
+    """`count` of the source's molecules spread evenly over its sample, embedded as the source embeds them:
+    what planning measures a large space's distortions on (a molecule that fails to embed is left out)."""
+    chosen = chosen_molecules(spec, cache_dir)
+    step = max(1, len(chosen) // count)
+    molecules, _ = embedded_molecules(chosen[::step][:count], spec)
+    return space_molecules({"molecules": molecules})
 
 
 def failures_summary(failures) -> str:
@@ -451,7 +494,7 @@ def cached_space(spec: SpaceSpec, cache_dir=None, log=None) -> dict:
         if log:
             log(f"chemical space: {len(space['molecules'])} molecules read from {path}")
         return space
-    space = build_space(spec, log)
+    space = build_space(spec, log, cache_dir)
     write_atomically(path, lambda temporary: temporary.write_text(json.dumps(space)), shared=True)
     return space
 

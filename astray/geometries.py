@@ -162,6 +162,14 @@ def distorted_copies(molecule: Atoms, config: dict, hessian=None) -> list[Atoms]
     return copies
 
 
+def with_copies(molecules: list[Atoms], config: dict) -> list[Atoms]:
+    """Equilibrium molecules that pass the guards, each followed by its distorted copies as `build_pool`
+    makes them without Hessians (no scans, no duplicate removal): what planning measures a large
+    source's geometries per molecule on."""
+    kept = [molecule for molecule in molecules if _passes_guards(molecule, config, None)]
+    return [geometry for molecule in kept for geometry in (molecule, *distorted_copies(molecule, config))]
+
+
 def build_pool(
     config: dict, sample_normal_modes: bool = True, threads: int | None = None, log=None, cache_dir=None
 ) -> list[Atoms]:

@@ -182,10 +182,13 @@ def may_break_spin_symmetry(atoms: Atoms) -> bool:
     bond or ring by its formula (degree of unsaturation above 0). Only the stability analysis knows; on the
     default pool this guess caught 36 of the 37 unstable equilibrium molecules and priced 12 of 23 stable
     ones too (rings), so the estimate errs high."""
-    counts = Counter(atoms.get_chemical_symbols())
+    return is_unsaturated(Counter(atoms.get_chemical_symbols())) or is_stretched(atoms)
+
+
+def is_unsaturated(counts) -> bool:
+    """A multiple bond or a ring by the formula's element counts: degree of unsaturation above 0."""
     monovalent = counts["H"] + sum(counts[halogen] for halogen in HALOGENS)
-    unsaturation = counts["C"] + counts["Si"] + (counts["N"] + counts["P"] - monovalent) / 2 + 1
-    return unsaturation > 0 or is_stretched(atoms)
+    return counts["C"] + counts["Si"] + (counts["N"] + counts["P"] - monovalent) / 2 + 1 > 0
 
 
 def is_stretched(atoms: Atoms) -> bool:

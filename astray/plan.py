@@ -19,7 +19,16 @@ from ase.formula import Formula
 
 from astray.costs import basis_functions, disk_bytes, label_seconds, load_calibration, training_seconds
 from astray.levels import Level
-from astray.planning import PoolSummary, built_summary, cached_summary, read_plan
+from astray.planning import (
+    LabelCensus,
+    PoolSummary,
+    SourceFiles,
+    built_summary,
+    cached_census,
+    cached_summary,
+    estimated_census,
+    read_plan,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 # A dry run of paper scale plans in under a minute (benchmarks/planning.py); an hour means it hangs.
@@ -59,8 +68,9 @@ def workdir_of(snakemake_args) -> Path:
     return Path.cwd()
 
 
-def estimate(config: dict, pool, calibration: dict) -> dict:
-    """Upper-bound costs of the whole campaign (not only of what is left to do)."""
+def estimate(config: dict, pool, calibration: dict, counted=()) -> dict:
+    """Upper-bound costs of the whole campaign (not only of what is left to do); `counted`, the sources
+    whose geometries `pool` estimates instead of holding."""
     level = Level.from_config(config["labels"])
     datasets, training = config["datasets"], config["training"]
     # Pretrained models are not trained: one inference job each, minutes, not counted here. Fine-tuning
@@ -79,6 +89,7 @@ def estimate(config: dict, pool, calibration: dict) -> dict:
         "level": level,
         "geometries": len(formulas),
         "from_files": len(pool) - len(formulas),
+        "counted": counted,
         "basis_range": _basis_range(formulas or pool.formulas, level.basis),
         # The audit recomputes a sample of the files' labels: a few geometries, not counted here.
         "label_seconds": label_seconds(formulas, unrestricted, level, calibration),
@@ -116,6 +127,9 @@ def report(jobs: dict, plan_seconds: float, config_files: str, costs: dict, cali
             labeling += f" (extrapolated: calibrated up to {law['n_basis_range'][1]} basis functions, likely low)"
     lines.append(f"  labeling   {costs['geometries']:,} geometries, {level.method}/{level.basis} "
                  f"({fewest}-{most} basis functions): {labeling}")  # fmt: skip
+    if costs["counted"]:
+        lines.append(f"             (sources too large to build yet counted: {', '.join(costs['counted'])}; their "
+                     "formulas read, their distortions those of a sample)")  # fmt: skip
     if costs["from_files"]:
         lines.append(f"             {costs['from_files']:,} more labeled by their files (audited, not computed)")
     unpriced = (
@@ -140,22 +154,26 @@ def _figure(value: float) -> str:
     return f"{value:.{max(0, 2 - math.floor(math.log10(value)))}f}"
 
 
-def pool_summary(workdir: Path, plan: dict) -> PoolSummary:
-    """Every geometry's formula and spin path, for the labeling estimate: built while planning, or by an
-    earlier run's geometries job; for a pool too large to read while planning that has not run yet, read
-    here (minutes for all of QM9; cached in .snakemake/astray/ for the next plan)."""
+def labeling_census(workdir: Path, plan: dict) -> PoolSummary | LabelCensus:
+    """Every geometry's formula and labeling path, for the labeling estimate: the pool's summary where
+    planning or an earlier run's geometries job built it; for sources too large to build while planning,
+    before they are built, a census of their formulas and their sampled molecules' distortions (seconds
+    for all of QM9; cached in .snakemake/astray/ for the next plan)."""
     cache = workdir / ".snakemake" / "astray"
     summary = built_summary(workdir / "results" / "geometries" / "summary.json", plan["pool_identity"])
     if summary:
         return summary
+    geometries, large = plan["config"]["geometries"], plan.get("counted_sources", [])
 
-    def whole_pool():
+    def build(config):
         from astray.geometries import build_pool
 
-        print("reading every geometry of the sources for the labeling estimate (cached after)", file=sys.stderr)
-        return build_pool(plan["config"]["geometries"], sample_normal_modes=False, cache_dir=cache)
+        return build_pool(config, sample_normal_modes=False, cache_dir=cache)
 
-    return cached_summary(cache, plan["pool_key"], whole_pool)
+    if not large:  # built and summarised while planning: read back, or rebuilt if the cache went missing
+        return cached_summary(cache, plan["pool_key"], lambda: build(geometries))
+    census = lambda: estimated_census(geometries, SourceFiles.of(geometries), build, large, cache)  # noqa: E731
+    return cached_census(cache, plan["pool_key"], census)
 
 
 def main(argv=None) -> None:
@@ -163,9 +181,10 @@ def main(argv=None) -> None:
     jobs, plan_seconds = dry_run(snakemake_args)
     workdir = workdir_of(snakemake_args)
     plan = read_plan(workdir / ".snakemake" / "astray")
-    config, config_files, pool = plan["config"], plan["config_files"], pool_summary(workdir, plan)
+    config, config_files, pool = plan["config"], plan["config_files"], labeling_census(workdir, plan)
     calibration = load_calibration()
-    print(report(jobs, plan_seconds, config_files, estimate(config, pool, calibration), calibration))
+    counted = [] if isinstance(pool, PoolSummary) else plan["counted_sources"]
+    print(report(jobs, plan_seconds, config_files, estimate(config, pool, calibration, counted), calibration))
 
 
 if __name__ == "__main__":

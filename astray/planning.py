@@ -99,25 +99,227 @@ def count_frames(path, file_format: str = "auto") -> int:
     return max(frames, 1)
 
 
-def estimated_pool(geometry_config: dict, files: SourceFiles, build_pool) -> PlannedPool:
-    """The pool of a config whose file sources are too large to read while planning: the other sources
-    built (they are in memory: ASE's sets, ions, the cached chemical space, scans) and the files' frames
-    counted, each getting as many geometries as the first `SAMPLE_MOLECULES` do. `build_pool(config)`
-    builds a pool (astray.geometries.build_pool without Hessians)."""
-    sources = geometry_config["sources"]
-    others = build_pool({**geometry_config, "sources": {k: v for k, v in sources.items() if k != "files"}})
-    file_format = sources["files"].get("format", "auto")
+FILES, CHEMICAL_SPACE = "files", "chemical_space"
+
+
+def counted_sources(geometry_config: dict, files: SourceFiles, cache_dir=None) -> list[str]:
+    """The sources too large to build while planning, counted instead: file sources of more than
+    `files.read_while_planning_mb` in all, and a chemical space of more molecules than
+    `chemical_space.embed_while_planning` (its enumeration decides, cached in `cache_dir`)."""
+    sources, counted = geometry_config["sources"], []
+    if (sources.get(FILES) or {}).get("paths") and files.total_bytes > sources[FILES]["read_while_planning_mb"] * 1e6:
+        counted.append(FILES)
+    space = sources.get(CHEMICAL_SPACE)
+    if space and space.get("max_heavy_atoms", 0) > 0:
+        limit, sample = space["embed_while_planning"], space["sample"]
+        if not 0 < sample <= limit and len(_chosen_molecules(geometry_config, cache_dir)) > limit:
+            counted.append(CHEMICAL_SPACE)
+    return counted
+
+
+def _space_spec(geometry_config: dict):
+    from astray.chemical_space import SpaceSpec  # RDKit: imported only for a campaign with a chemical space
+
+    return SpaceSpec.from_config(geometry_config["sources"][CHEMICAL_SPACE], geometry_config)
+
+
+def _chosen_molecules(geometry_config: dict, cache_dir) -> list[str]:
+    from astray.chemical_space import chosen_molecules
+
+    return chosen_molecules(_space_spec(geometry_config), cache_dir)
+
+
+@dataclass
+class CountedSource:
+    """A source as planning counts it: its equilibrium molecules, and the geometries of a few of them
+    built as the pool builds them, from which every molecule is given as many."""
+
+    molecules: int
+    sample: list  # the sampled molecules' geometries (ase.Atoms), equilibrium and distorted
+    sample_molecules: int  # molecules sampled (one dropped by the guards counts as the nothing it adds)
+
+    @property
+    def geometries_per_molecule(self) -> float:
+        return len(self.sample) / max(1, self.sample_molecules)
+
+
+def counted_files(geometry_config: dict, files: SourceFiles, build_pool) -> CountedSource:
+    """The files' frames, counted from their atom-count lines, and their first `SAMPLE_MOLECULES` built."""
+    source = geometry_config["sources"][FILES]
+    file_format = source.get("format", "auto")
     frames = sum(count_frames(path, file_format) for path, _, _ in files.stamps)
-    if sources["files"].get("max_molecules"):
-        frames = min(frames, sources["files"]["max_molecules"])
+    if source.get("max_molecules"):
+        frames = min(frames, source["max_molecules"])
     # The first files alone, named: listing all of them again would cost as much as the count.
     first_files = [path for path, _, _ in files.stamps[:SAMPLE_MOLECULES]]
-    only_files = {"files": {**sources["files"], "paths": first_files, "max_molecules": min(frames, SAMPLE_MOLECULES)}}
-    # Per frame read, not per molecule name: frames of one species share a name, and a frame the guards
-    # drop counts as the nothing it adds.
-    per_frame = len(build_pool({**geometry_config, "sources": only_files})) / max(1, min(frames, SAMPLE_MOLECULES))
-    others_molecules = len({atoms.info["molecule"] for atoms in others})
-    return PlannedPool(len(others) + round(frames * per_frame), others_molecules + frames, built=False)
+    sampled = min(frames, SAMPLE_MOLECULES)
+    only_files = {FILES: {**source, "paths": first_files, "max_molecules": sampled}}
+    return CountedSource(frames, build_pool({**geometry_config, "sources": only_files}), sampled)
+
+
+def counted_space(geometry_config: dict, cache_dir) -> CountedSource:
+    """The chemical space's sample, from its enumeration, and `SAMPLE_MOLECULES` of it embedded and
+    distorted (spread over the sample: the enumeration's order runs from small molecules to large)."""
+    from astray.chemical_space import sample_of_space
+    from astray.geometries import with_copies
+
+    chosen = _chosen_molecules(geometry_config, cache_dir)
+    molecules = sample_of_space(_space_spec(geometry_config), SAMPLE_MOLECULES, cache_dir)
+    return CountedSource(len(chosen), with_copies(molecules, geometry_config), min(len(chosen), SAMPLE_MOLECULES))
+
+
+def counted(geometry_config: dict, files: SourceFiles, build_pool, large, cache_dir=None) -> dict:
+    """Each counted source of `large` by name."""
+    return {
+        name: counted_files(geometry_config, files, build_pool)
+        if name == FILES
+        else counted_space(geometry_config, cache_dir)
+        for name in large
+    }
+
+
+def built_others(geometry_config: dict, build_pool, large) -> list:
+    """The pool of every source not in `large` (ASE's sets, ions, a small space, scans): in memory, built."""
+    sources = geometry_config["sources"]
+    return build_pool({**geometry_config, "sources": {k: v for k, v in sources.items() if k not in large}})
+
+
+def estimated_pool(
+    geometry_config: dict, files: SourceFiles, build_pool, large=(FILES,), cache_dir=None
+) -> PlannedPool:
+    """The pool of a config with sources too large to build while planning (`large`, from
+    `counted_sources`): the other sources built and each large one counted, every molecule of it getting as
+    many geometries as its sampled ones do. `build_pool(config)` builds a pool (astray.geometries.build_pool
+    without Hessians)."""
+    others = built_others(geometry_config, build_pool, large)
+    geometries, molecules = len(others), len({atoms.info["molecule"] for atoms in others})
+    for source in counted(geometry_config, files, build_pool, large, cache_dir).values():
+        geometries += round(source.molecules * source.geometries_per_molecule)
+        molecules += source.molecules
+    return PlannedPool(geometries, molecules, built=False)
+
+
+@dataclass
+class LabelCensus:
+    """What the cost estimate needs of a pool, geometry by geometry: its formula, whether it is priced on the
+    unrestricted labeling path, and whether its file labels it (a PoolSummary holds the same fields)."""
+
+    formulas: list[str]
+    unrestricted: list[bool]
+    provided: list[bool]
+
+    def __len__(self) -> int:
+        return len(self.formulas)
+
+    def add(self, formula: str, unrestricted: bool, provided: bool) -> None:
+        self.formulas.append(formula)
+        self.unrestricted.append(unrestricted)
+        self.provided.append(provided)
+
+
+def estimated_census(geometry_config: dict, files: SourceFiles, build_pool, large, cache_dir=None) -> LabelCensus:
+    """The labeling census of a pool with sources too large to build: the other sources' geometries as
+    built, and for each large source its molecules' formulas (the files' atom lines, the space's SMILES)
+    each given the equilibrium geometries and distorted copies its sampled molecules have, and the share
+    of copies the sample has stretched. Seconds where building all of QM9 takes minutes."""
+    others = summarize(built_others(geometry_config, build_pool, large))
+    census = LabelCensus(others.formulas, others.unrestricted, others.provided)
+    for name, source in counted(geometry_config, files, build_pool, large, cache_dir).items():
+        if name == FILES:
+            formulas = _files_formulas(geometry_config, files)
+            provided = bool(geometry_config["sources"][FILES].get("labels"))
+        else:
+            formulas, provided = _space_formulas(geometry_config, cache_dir), False
+        _add_counted(census, formulas, source, provided)
+    return census
+
+
+def _add_counted(census: LabelCensus, formulas, source: CountedSource, provided: bool) -> None:
+    from astray.levels import is_stretched
+    from astray.sources import EQUILIBRIUM
+
+    # Rates per molecule the guards kept (a molecule's first conformer), as the census keeps formulas.
+    kept = max(1, sum(a.info["origin"] == EQUILIBRIUM and not a.info.get("conformer") for a in source.sample))
+    equilibrium = sum(atoms.info["origin"] == EQUILIBRIUM for atoms in source.sample) / kept
+    copies = [atoms for atoms in source.sample if atoms.info["origin"] != EQUILIBRIUM]
+    plain = [atoms for atoms in copies if not _unrestricted_by_formula(atoms.get_chemical_formula())]
+    stretched = sum(map(is_stretched, plain)) / max(1, len(plain))
+    # Fractional rates dealt out molecule by molecule, so the census adds up to what the sample measured.
+    owed = {"equilibrium": 0.0, "copies": 0.0, "stretched": 0.0}
+    for formula in formulas:
+        flagged = _unrestricted_by_formula(formula)
+        for kind, rate in (("equilibrium", equilibrium), ("copies", len(copies) / kept)):
+            owed[kind] += rate
+            for _ in range(int(owed[kind])):
+                owed[kind] -= 1
+                is_copy_stretched = False
+                if kind == "copies":
+                    owed["stretched"] += stretched
+                    is_copy_stretched = owed["stretched"] >= 1
+                    owed["stretched"] -= is_copy_stretched
+                census.add(formula, flagged or is_copy_stretched, provided and kind == "equilibrium")
+
+
+@functools.cache
+def _unrestricted_by_formula(formula: str) -> bool:
+    """Open shell (an odd number of electrons, neutral) or unsaturated: priced unrestricted whatever the
+    geometry (astray.levels.may_break_spin_symmetry). Files' charges and spins are not read for the census."""
+    from collections import Counter
+
+    from ase.data import atomic_numbers
+    from ase.formula import Formula
+
+    from astray.levels import is_unsaturated
+
+    counts = Counter(Formula(formula).count())
+    return sum(atomic_numbers[element] * n for element, n in counts.items()) % 2 == 1 or is_unsaturated(counts)
+
+
+def _files_formulas(geometry_config: dict, files: SourceFiles) -> list[str]:
+    """Every frame's formula that the element, size and probe guards let through, capped at max_molecules."""
+    source = geometry_config["sources"][FILES]
+    elements, low, high = set(geometry_config["elements"]), geometry_config["min_atoms"], geometry_config["max_atoms"]
+    formulas = []
+    for path, _, _ in files.stamps:
+        for symbols in frame_symbols(path, source.get("format", "auto")):
+            if set(symbols) <= elements and low <= len(symbols) <= high and sorted(symbols) != ["H", "H"]:
+                formulas.append(_formula(tuple(sorted(symbols))))
+        if source.get("max_molecules") and len(formulas) >= source["max_molecules"]:
+            return formulas[: source["max_molecules"]]
+    return formulas
+
+
+@functools.cache
+def _formula(symbols: tuple[str, ...]) -> str:
+    from ase.formula import Formula
+
+    return Formula.from_list(list(symbols)).format("hill")
+
+
+def frame_symbols(path, file_format: str = "auto") -> list[list[str]]:
+    """Each frame's element symbols, from the first column of its atom lines (nothing else parsed); a file
+    it cannot read gives none (the geometries job reads it and names the problem)."""
+    from io import StringIO
+
+    from astray.sources import is_qm9
+
+    try:
+        text = Path(path).read_text()
+        if file_format == "qm9" or (file_format == "auto" and is_qm9(text)):
+            lines = text.splitlines()
+            frames = [lines[: int(lines[0]) + 2]]
+        else:
+            frames = list(frame_lines(StringIO(text)))
+        return [[line.split()[0] for line in frame[2:]] for frame in frames]
+    except (OSError, UnicodeDecodeError, ValueError, IndexError):
+        return []
+
+
+def _space_formulas(geometry_config: dict, cache_dir) -> list[str]:
+    from rdkit import Chem
+    from rdkit.Chem.rdMolDescriptors import CalcMolFormula
+
+    return [CalcMolFormula(Chem.MolFromSmiles(smiles)) for smiles in _chosen_molecules(geometry_config, cache_dir)]
 
 
 def plan_key(geometry_config: dict, checked: dict, fingerprint: str) -> str:
@@ -153,6 +355,11 @@ def _cached(path: Path, pattern: str, kind, build):
     return value
 
 
+def cached_census(cache_dir, key: str, build) -> LabelCensus:
+    """The census stored under `key`, or `build()`'s stored anew (only the current key's file kept)."""
+    return _cached(Path(cache_dir) / f"census-{key}.json", "census-*.json", LabelCensus, build)
+
+
 def cached_summary(cache_dir, key: str, build) -> PoolSummary:
     """The summary stored under `key`, or `build()`'s (a pool whose inputs pass every check) stored anew.
 
@@ -161,11 +368,17 @@ def cached_summary(cache_dir, key: str, build) -> PoolSummary:
     return _cached(Path(cache_dir) / f"pool-{key}.json", "pool-*.json", PoolSummary, lambda: summarize(build()))
 
 
-def record_plan(cache_dir, key: str, identity: str, config: dict, config_files: str) -> None:
-    """What the last plan was made of (its config as Snakemake merged it, its pool summary's key and its
-    pool's identity), so `python -m astray.plan` can estimate the campaign's cost from exactly what
-    Snakemake planned."""
-    record = {"config": config, "config_files": config_files, "pool_key": key, "pool_identity": identity}
+def record_plan(cache_dir, key: str, identity: str, config: dict, config_files: str, large=()) -> None:
+    """What the last plan was made of (its config as Snakemake merged it, its pool summary's key, its
+    pool's identity and the sources it only counted), so `python -m astray.plan` can estimate the
+    campaign's cost from exactly what Snakemake planned."""
+    record = {
+        "config": config,
+        "config_files": config_files,
+        "pool_key": key,
+        "pool_identity": identity,
+        "counted_sources": list(large),
+    }
     text = json.dumps(record, default=str)
     path = Path(cache_dir) / "plan.json"
     if path.exists() and path.read_text() == text:

@@ -164,16 +164,22 @@ def pool_key():
         "min_distance": LABELS["min_distance"],
         # What planning runs to build, check and count the pool.
         "code": code_fingerprint([PACKAGE / "geometries.py", PACKAGE / "labels.py", PACKAGE / "planning.py"], PACKAGE),
-        "read_while_planning": read_while_planning(),
+        "counted_while_planning": large_sources(),
     }
     return plan_key(GEOMETRIES, checked, source_files().fingerprint)
 
 
+@functools.cache
+def large_sources():
+    """The sources too large to build and check while planning, only counted then (docs/geometries.md,
+    "Large sources are checked by the first jobs"): big file sources, a chemical space too large to embed."""
+    from astray.planning import counted_sources
+
+    return counted_sources(GEOMETRIES, source_files(), PLANNING_CACHE)
+
+
 def read_while_planning():
-    """Whether the file sources are small enough to read and check while planning (docs/geometries.md, "Large sources
-    are checked by the first jobs")."""
-    files = GEOMETRIES["sources"].get("files")
-    return not files or source_files().total_bytes <= files["read_while_planning_mb"] * 1e6
+    return not large_sources()
 
 
 def pool_summary():
@@ -194,7 +200,7 @@ def planned_pool():
         if read_while_planning():
             summary = pool_summary()
             return PlannedPool(len(summary), len(set(summary.molecules)), built=True)
-        return estimated_pool(GEOMETRIES, source_files(), checked_pool)
+        return estimated_pool(GEOMETRIES, source_files(), checked_pool, large_sources(), PLANNING_CACHE)
 
     return cached_plan(PLANNING_CACHE, pool_key(), plan)
 
@@ -308,7 +314,7 @@ def check_campaign():
 
 if PLANNING:
     check_campaign()
-    record_plan(PLANNING_CACHE, pool_key(), pool_of_sources(None), config, CONFIG_FILES)
+    record_plan(PLANNING_CACHE, pool_key(), pool_of_sources(None), config, CONFIG_FILES, large_sources())
 
 
 wildcard_constraints:

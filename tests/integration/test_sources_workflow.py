@@ -2,8 +2,10 @@
 labels to the nested datasets and their manifest; and the geometry guards stop a bad config at planning."""
 
 import json
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -186,8 +188,9 @@ def test_the_paper_scale_config_plans_its_training_grid(tmp_path):
 
 def test_the_workstation_config_plans_its_grid_and_fits_its_pool(tmp_path):
     """config/workstation.yaml over the default config, as docs/configuration.md says, planned whole: 14,400
-    generated molecules of up to 6 heavy atoms (built and embedded while planning, ~3 minutes on 2 cores),
-    training sizes up to 12,800 that fit its pool, 6 sizes x 7 rungs x 2 kinds x 3 seeds."""
+    generated molecules of up to 6 heavy atoms (too many to embed while planning: planned from the space's
+    enumeration and 20 embedded molecules), training sizes up to 12,800 that fit its pool, 6 sizes x 7 rungs x
+    2 kinds x 3 seeds; the planning summary prices its labels from the census, embedding nothing more."""
     shutil.copytree(REPO / "config", tmp_path / "config")
     command = [
         *SNAKEMAKE,
@@ -205,6 +208,12 @@ def test_the_workstation_config_plans_its_grid_and_fits_its_pool(tmp_path):
     assert jobs["train_finetune"] == runs_per_rung and jobs["predict_pretrained"] == 1  # sevennet_0 from the default
     assert jobs["evaluate"] == 7 * runs_per_rung
     assert jobs["label_chunk"] > 200  # ~21,600 geometries in chunks of 100
+    summary = subprocess.run([sys.executable, "-m", "astray.plan", *command[command.index("--directory"):]],
+                             capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert summary.returncode == 0, summary.stderr[-4000:]
+    labeled = int(re.search(r"labeling\s+([\d,]+) geometries", summary.stdout).group(1).replace(",", ""))
+    assert abs(labeled - 100 * jobs["label_chunk"]) < 100 and "counted: chemical_space" in summary.stdout
+    assert not list((tmp_path / ".snakemake" / "astray").glob("chemical_space-*.json"))  # nothing embedded whole
 
 
 def qm9_with_its_labels(tolerance_kcal_per_mol: float) -> dict:

@@ -230,6 +230,11 @@ def test_cache_is_read_back_and_a_damaged_one_rebuilt(tmp_path, monkeypatch):
     monkeypatch.undo()
     cache.write_text(cache.read_text()[:100])
     assert cached_space(spec(max_heavy_atoms=2), tmp_path) == built
+    # The enumeration is kept apart (planning a large space reads it alone), and damaged, enumerated again.
+    (enumeration,) = tmp_path.glob("chemical_space_enumeration-*.json")
+    enumeration.write_text(enumeration.read_text()[:50])
+    cache.unlink()
+    assert cached_space(spec(max_heavy_atoms=2), tmp_path) == built
 
 
 @pytest.mark.parametrize(

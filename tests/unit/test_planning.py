@@ -1,7 +1,10 @@
 """The planning summary: what Snakemake needs of the pool, cached until something it depends on changes."""
 
 import os
+from collections import Counter
 from pathlib import Path
+
+from test_geometries import config_with, small_chemical_space
 
 from astray.geometries import build_pool
 from astray.labels import chunk_ranges
@@ -11,9 +14,12 @@ from astray.planning import (
     SourceFiles,
     cached_summary,
     count_frames,
+    counted_sources,
+    estimated_census,
     estimated_pool,
     plan_key,
     source_fingerprint,
+    summarize,
 )
 from astray.sources import collection_molecules
 
@@ -115,3 +121,59 @@ def test_a_large_source_is_planned_from_its_frame_count_and_its_first_molecules_
     assert planned == PlannedPool(geometries=60, molecules=30, built=False)
     assert built == [0, 2 * SAMPLE_MOLECULES]  # the other sources (none), then the sample alone
     assert len(build_pool(config, sample_normal_modes=False)) == planned.geometries
+
+
+def qm9_copies(folder: Path, count: int) -> dict:
+    """A geometry config of `count` QM9 files (copies of the three shipped ones under their own indices),
+    each molecule rattled once."""
+    folder.mkdir()
+    for number in range(count):
+        source = sorted(QM9.glob("*.xyz"))[number % 3]
+        index = source.read_text().split("\n")[1].split()[1]
+        text = source.read_text().replace(f"gdb {index}\t", f"gdb {number + 1}\t", 1)
+        (folder / f"dsgdb9nsd_{number:06d}.xyz").write_text(text)
+    return config_with(
+        sources={"files": {"paths": [str(folder)], "format": "auto", "max_molecules": 0, "read_while_planning_mb": 0}},
+        elements=["H", "C", "N", "O"], max_atoms=29, duplicate_tolerance=0.0,
+        distortions__bond_scaling={"factors": [1.6], "element_pairs": [], "per_molecule": 1, "seed": 0},
+        distortions__rattle={"copies": 1, "sigma": 0.05, "seed": 0},
+    )  # fmt: skip
+
+
+def unplanned_build(geometry_config):
+    return build_pool(geometry_config, sample_normal_modes=False)
+
+
+def test_the_cost_census_of_a_large_file_source_counts_what_building_it_would_hold(tmp_path):
+    """40 QM9 files, only 20 of them built for the census: every formula read from the files' atom lines,
+    each molecule given its sample's copies (one stretched bond, priced unrestricted, and one rattle); the
+    census holds what the built pool's summary holds, without building it."""
+    config = qm9_copies(tmp_path / "qm9", 40)
+    files = SourceFiles.of(config)
+    assert counted_sources(config, files) == ["files"]
+    census = estimated_census(config, files, unplanned_build, ["files"])
+    built = summarize(build_pool(config, sample_normal_modes=False))
+    assert Counter(zip(census.formulas, census.unrestricted)) == Counter(zip(built.formulas, built.unrestricted))
+    assert sum(built.unrestricted) == 40 and not any(census.provided)  # the stretched copies, no rattled one
+
+
+def test_a_chemical_space_too_large_to_embed_is_planned_from_its_enumeration(tmp_path):
+    """Above embed_while_planning, planning enumerates the space (cached) and embeds 20 of its molecules to
+    measure their distortions; the molecules are exact, the geometries and the census near the built pool."""
+    config = small_chemical_space(max_atoms=10, per_molecule=1)
+    space = config["sources"]["chemical_space"]
+    files = SourceFiles.of(config)
+    space["embed_while_planning"] = 10_000
+    assert counted_sources(config, files, tmp_path) == []
+    space["embed_while_planning"] = 10
+    assert counted_sources(config, files, tmp_path) == ["chemical_space"]
+    planned = estimated_pool(config, files, unplanned_build, ["chemical_space"], tmp_path)
+    census = estimated_census(config, files, unplanned_build, ["chemical_space"], tmp_path)
+    assert not list(tmp_path.glob("chemical_space-*.json"))  # enumerated and cached, never embedded whole
+    real = build_pool(config, sample_normal_modes=False)
+    assert planned.molecules == len({atoms.info["molecule"] for atoms in real}) > 2 * SAMPLE_MOLECULES
+    assert abs(planned.geometries - len(real)) <= 0.1 * len(real)
+    assert abs(len(census) - len(real)) <= 0.1 * len(real)
+    built = summarize(real)
+    assert set(census.formulas) == set(built.formulas)
+    assert abs(sum(census.unrestricted) / len(census) - sum(built.unrestricted) / len(built)) < 0.05
