@@ -341,3 +341,35 @@ def test_a_schnets_parameter_count_is_its_architectures(hidden, filters, interac
     expected = 100 * hidden + interactions * per_interaction + readout
     model = build_model(model_spec(spec), {"mean": 0.0, "std": 1.0})
     assert sum(p.numel() for p in model.parameters()) == expected
+
+
+def test_flushing_subnormals_changes_no_energy_or_gradient_of_a_training_step():
+    """train() flushes float32 subnormals to zero (astray.training.flush_subnormals): the Gaussian features
+    of the filter grid do hold subnormals (so the flush has work to do), and a tabulated training step's
+    energies and every parameter gradient are bit for bit those computed with subnormals kept."""
+    from astray.training import flush_subnormals
+
+    molecules = emt_molecules(24)
+    torch.manual_seed(0)
+    model = build_model(PAPER_LIKE, {"mean": -1.0, "std": 2.0})
+    batch = PackedMolecules(molecules, [0.0] * len(molecules), cutoff=5.0).batch(torch.arange(len(molecules)))
+    grid = torch.arange(model.filter_grid_size, dtype=torch.float32) * model.filter_grid_spacing
+
+    def step():
+        model.zero_grad()
+        energies = model(batch.z, batch.pos, batch.batch, batch.pairs, tabulate_filters=True)
+        energies.square().sum().backward()
+        features = model.distance_expansion(grid)
+        subnormal = int(((features > 0) & (features < torch.finfo(torch.float32).tiny)).sum())
+        return energies.detach().clone(), [p.grad.clone() for p in model.parameters()], subnormal
+
+    try:
+        torch.set_flush_denormal(False)
+        kept, kept_gradients, subnormals = step()
+        flush_subnormals()
+        flushed, flushed_gradients, none_left = step()
+    finally:
+        flush_subnormals()  # as train() leaves the process
+    assert subnormals > 100 and none_left == 0
+    assert torch.equal(kept, flushed)
+    assert all(torch.equal(a, b) for a, b in zip(kept_gradients, flushed_gradients))
