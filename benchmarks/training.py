@@ -83,6 +83,7 @@ def organic_data() -> Path:
 
 def baseline_train(train_atoms, train_targets, val_atoms, val_targets, spec, epochs, device, workdir):
     """The paper's loop, as described above; returns the best validation MAE (eV)."""
+    torch.set_flush_denormal(False)  # as torch starts: astray's train() turns the flush on for the process
     from torch_geometric.data import Data, InMemoryDataset
     from torch_geometric.loader import DataLoader
     from torch_geometric.nn import SchNet

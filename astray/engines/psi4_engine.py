@@ -4,7 +4,8 @@ Two command lines exist in the wild: Debian's Psi4 1.3 runs ``psi4 --json FILE``
 (conda-forge, what HPC sites have) runs ``psi4 --qcschema FILE``; both write the result back into FILE.
 The geometry goes in Bohr. Every closed shell gets the same rule as in PySCF: a restricted solution with its
 RHF -> UHF stability analysed, and where it is unstable the unrestricted solution found by Psi4's stability
-following, the lower kept.
+following, the lower kept. A functional's D3 or D4 dispersion is added by astray from the libraries PySCF
+uses (`with_dispersion`).
 """
 
 import functools
@@ -70,10 +71,6 @@ def has_forces(level: Level) -> bool:
 def check_level(level: Level, elements) -> None:
     """Cheap checks for planning time: Psi4 is installed, the basis file exists and covers the elements."""
     executable()
-    if level.dispersion and level.dispersion.startswith("d3") and shutil.which("dftd3") is None:
-        raise LabelInputError(
-            f"labels.method: Psi4 needs the dftd3 program for '{level.method}'; install it or use engine pyscf"
-        )
     basis_file = _basis_file(level.basis)
     if basis_file is None:
         return  # an unusual installation layout: Psi4 itself reports a missing basis at check_method
@@ -114,8 +111,35 @@ def compute(atoms: Atoms, level: Level, forces: bool, threads=None, guess=None) 
 
     The reference follows PySCF's rule (`astray.engines.pyscf_engine.lowest_solution`): a closed shell is
     solved restricted with Psi4's stability analysis, and where it has an RHF -> UHF instability, the
-    unrestricted solution found by following instabilities is kept if lower.
+    unrestricted solution found by following instabilities is kept if lower. A functional's dispersion
+    correction is added after the SCF (`with_dispersion`).
     """
+    solution = _reference_solution(atoms, level, forces, threads)
+    return with_dispersion(solution, atoms, level) if level.dispersion else solution
+
+
+def with_dispersion(solution: Solution, atoms: Atoms, level: Level) -> Solution:
+    """The solution plus the functional's D3 or D4 correction (energy, and gradient where it has one),
+    computed by the simple-dftd3 and dftd4 libraries through PySCF's own dispersion code, which picks their
+    damping parameters by functional exactly as PySCF's engine does: Psi4 1.3 computes D3 only by calling
+    Grimme's dftd3 program (no Debian or PyPI package has it) and D4 not at all, and both engines should
+    label one surface. The correction depends on the nuclei alone, not on the SCF."""
+    from pyscf import dft, gto
+    from pyscf.grad.dispersion import get_dispersion as dispersion_gradient
+    from pyscf.scf.dispersion import get_dispersion
+
+    charge, multiplicity = charge_and_multiplicity(atoms)
+    # The basis only lets PySCF build the molecule; the correction never reads it.
+    molecule = gto.M(atom=[(s, p) for s, p in zip(atoms.get_chemical_symbols(), atoms.positions)], basis="sto-3g",
+                     charge=charge, spin=multiplicity - 1, unit="Angstrom", verbose=0)  # fmt: skip
+    functional = dft.RKS(molecule, xc=level.method)
+    solution.energy += get_dispersion(functional)
+    if solution.gradient is not None:
+        solution.gradient = solution.gradient + dispersion_gradient(functional.nuc_grad_method())
+    return solution
+
+
+def _reference_solution(atoms: Atoms, level: Level, forces: bool, threads) -> Solution:
     multiplicity = charge_and_multiplicity(atoms)[1]
     driver = "gradient" if forces else "energy"
     if electron_count(atoms) < 2:
@@ -266,7 +290,8 @@ def _request(atoms, level: Level, driver: str, keywords: dict) -> dict:
             "fix_symmetry": "c1",
         },
         "driver": driver,
-        "model": {"method": FAMILY_TO_PSI4.get(level.family, level.method), "basis": level.basis},
+        # A functional without its dispersion suffix: astray adds the correction (with_dispersion).
+        "model": {"method": FAMILY_TO_PSI4.get(level.family, level.functional), "basis": level.basis},
         "keywords": {**_convergence(level), "maxiter": level.max_scf_cycles, **method_keywords, **keywords},
         "return_output": True,
     }

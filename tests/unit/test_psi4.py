@@ -56,6 +56,29 @@ def test_psi4_and_pyscf_agree_on_a_functional_closed_and_open_shell(name):
     assert psi4_record["reference"] == pyscf_record["reference"] == ("uks" if name == "OH radical" else "rks")
 
 
+@pytest.mark.parametrize("name", ["water", "OH radical"])
+def test_psi4_with_dispersion_labels_the_surface_pyscf_does(name):
+    """PBE-D3BJ/def2-SVP: Psi4's functional plus the correction astray adds agrees with PySCF's own
+    dispersion-corrected SCF as closely as plain PBE does, and the correction's share of each engine's
+    energy and forces is the same (PySCF's comes from inside its SCF driver)."""
+    atoms = AGREEMENT_CASES[name]
+    records = {
+        (engine, method): calculate(atoms, Level(method, "def2-svp", engine))[0]
+        for engine in ("pyscf", "psi4")
+        for method in ("pbe", "pbe-d3bj")
+    }
+    pyscf, psi4 = records["pyscf", "pbe-d3bj"], records["psi4", "pbe-d3bj"]
+    assert abs(pyscf["energy"] - psi4["energy"]) / HARTREE_TO_EV < 1e-6
+    assert np.abs(np.subtract(pyscf["forces"], psi4["forces"])).max() / HARTREE_PER_BOHR_TO_EV_PER_ANGSTROM < 5e-5
+
+    def correction(engine, field):
+        return np.subtract(records[engine, "pbe-d3bj"][field], records[engine, "pbe"][field])
+
+    assert correction("psi4", "energy") < -1e-4  # eV: water's D3(BJ) energy is about -10 meV
+    assert correction("psi4", "energy") == pytest.approx(correction("pyscf", "energy"), abs=1e-6)
+    np.testing.assert_allclose(correction("psi4", "forces"), correction("pyscf", "forces"), atol=1e-6)
+
+
 def test_the_schema_flag_is_one_the_installed_psi4_accepts():
     """Psi4's own --help, not astray's version parsing, says which QCSchema flag this Psi4 takes (Debian's
     1.3.2 has --json, conda's 1.4+ --qcschema)."""
@@ -92,3 +115,4 @@ def test_unknown_basis_and_method_are_refused_before_labeling():
     with pytest.raises(LabelInputError, match="Psi4 cannot do 'pbx'"):
         psi4_engine.check_method(Level("pbx", "def2-svp", "psi4"))
     psi4_engine.check_method(Level("pbe", "def2-svp", "psi4"))  # a real functional passes
+    psi4_engine.check_method(Level("pbe-d3bj", "def2-svp", "psi4"))  # with dispersion too (astray adds it)
