@@ -195,12 +195,14 @@ def _lowest_kohn_sham(atoms, level: Level, driver: str, threads) -> Solution:
 
 
 def _unrestricted_keywords() -> dict:
-    # With the default single Davidson guess vector, Psi4 1.3's stability analysis misses real
-    # instabilities (water with one O-H stretched 1.4x in STO-3G: it reports +0.14 and keeps a solution
-    # 0.1 eV above the broken-symmetry one PySCF finds); four guess vectors find it. Following up to three
-    # times reaches PySCF's lowest solution on 39 of 40 unstable geometries of the default pool (once
-    # only: 37; from the HOMO/LUMO mix 13 did not converge).
-    return {"reference": "uhf", "stability_analysis": "follow", "solver_n_guess": 4, "max_attempts": 3}
+    # Psi4 1.3's UHF stability analysis (Davidson) finds an instability only if its guess vectors reach it: the
+    # spin-flip (triplet) modes of a spin-symmetric UHF are missed by guesses that treat alpha and beta
+    # alike. With 1 guess vector it missed water with one O-H stretched 1.4x; with 4, five bonds of the tiny
+    # campaign stretched 1.4x (HF, HCN's and C2H2's C-H, H2CO's C-H: it kept the restricted solution,
+    # 0.003-0.010 Eh above PySCF's) and N2 at equilibrium; with 8, N2 still; with 16 none of them.
+    # Following up to three times reaches PySCF's lowest solution on 39 of 40 unstable geometries of the
+    # default pool (once only: 37; from the HOMO/LUMO mix 13 did not converge).
+    return {"reference": "uhf", "stability_analysis": "follow", "solver_n_guess": 16, "max_attempts": 3}
 
 
 class SCFNotConverged(LabelFailure):

@@ -297,7 +297,7 @@ def test_psi4_labels_the_tiny_campaign_like_pyscf(campaign, tmp_path):
     by_pyscf = {a.info["geometry_id"]: a for a in read_geometries(workdir / "results/labels/labeled.extxyz")}
     by_psi4 = {a.info["geometry_id"]: a for a in read_geometries(tmp_path / "results/labels/labeled.extxyz")}
     assert by_psi4.keys() == by_pyscf.keys()  # every geometry labeled, none quarantined
-    same_solution = 0
+    other_solutions = set()
     for geometry_id, theirs in by_psi4.items():
         ours = by_pyscf[geometry_id]
         assert theirs.info["engine"] == "psi4"
@@ -305,14 +305,15 @@ def test_psi4_labels_the_tiny_campaign_like_pyscf(campaign, tmp_path):
         # Variational: no engine may find a lower solution than astray's PySCF search.
         assert gap > -1e-6, f"{geometry_id}: Psi4 found a solution {-gap:.2e} Eh lower"
         if abs(gap) < 1e-6:
-            same_solution += 1
             force_gap = np.abs(theirs.get_forces() - ours.get_forces()).max() / HARTREE_PER_BOHR_TO_EV_PER_ANGSTROM
             assert force_gap < 1e-5, geometry_id
         else:
-            # Psi4 1.3 misses some broken-symmetry solutions: 5 of the 16 bonds stretched 1.4x (0.003-0.012 Eh
-            # below its restricted label), and N2's at equilibrium, 0.004 eV below RHF.
-            assert ours.info["broken_symmetry"], geometry_id
-    assert same_solution >= 0.8 * len(by_psi4)
+            other_solutions.add(geometry_id)
+    # One known exception: CO stretched 1.4x, where Psi4 1.3 follows its instability into another broken-
+    # symmetry minimum (<S^2> 1.58, 0.012 Eh above PySCF's at 0.99, which PySCF reaches from spin-polarised
+    # fragments, a start Psi4's QCSchema input cannot take). Every other geometry, equilibrium or distorted,
+    # restricted or broken-symmetry, is the same solution in both engines.
+    assert other_solutions <= {"CO:O0-C1x1.4"}, other_solutions
 
 
 def test_second_run_has_nothing_to_do(campaign):
