@@ -72,21 +72,18 @@ def label_seconds(formulas, unrestricted, level: Level, calibration: dict) -> fl
 
 
 def model_size(spec: dict) -> float:
-    """A model's size for the cost model: SchNet's parameter count; for NequIP, whose cost is its tensor
-    products on every edge, layers x features^2 x (l_max + 1)^2."""
+    """A model's size for the cost model, as its architecture defines it (astray.models.registry: SchNet's
+    parameter count; NequIP's tensor-product work per edge)."""
     return _model_size(json.dumps(spec, sort_keys=True))
 
 
 @cache
 def _model_size(spec_json: str) -> float:
     # Cached by the spec's text: a campaign has hundreds of runs of a few specs, and building one is slow.
-    spec = json.loads(spec_json)
-    if spec["architecture"] == "nequip":
-        return spec["num_layers"] * spec["num_features"] ** 2 * (spec["l_max"] + 1) ** 2
-    from astray.models import build_model, count_parameters
+    from astray.models.registry import architecture
 
-    placeholder = {"mean": 0.0, "std": 1.0, "atom_energies": {}}  # normalisation does not change the size
-    return count_parameters(build_model(spec, placeholder))
+    spec = json.loads(spec_json)
+    return architecture(spec).size(spec)
 
 
 def along(points, size: float) -> float:

@@ -9,7 +9,7 @@ from astray.references import PROBES, probe_geometry
 
 
 def evaluate_model(model, test_atoms, atom_energies: dict, distances, fragment_shifts: dict, train_atoms=()):
-    """`model`: a predictor (astray.predictors.load_predictor). Returns (predictions per probe, metrics of
+    """`model`: a predictor (astray.models.registry.load_predictor). Returns (predictions per probe, metrics of
     this training run, facts about the model, per probe why the model could not predict it ("" where it
     could), and the holdout energies geometry by geometry).
 

@@ -19,6 +19,7 @@ from ase.formula import Formula
 
 from astray.costs import basis_functions, disk_bytes, label_seconds, load_calibration, training_seconds
 from astray.levels import Level
+from astray.models.registry import architecture
 from astray.planning import (
     LabelCensus,
     PoolSummary,
@@ -75,7 +76,7 @@ def estimate(config: dict, pool, calibration: dict, counted=()) -> dict:
     datasets, training = config["datasets"], config["training"]
     # Pretrained models are not trained: one inference job each, minutes, not counted here. Fine-tuning
     # has no calibrated cost yet: its runs are counted, not priced.
-    trained = [spec for spec in config["models"].values() if spec["architecture"] != "pretrained"]
+    trained = [spec for spec in config["models"].values() if architecture(spec).trained]
     runs = [(spec, size) for spec in trained for size in datasets["sizes"]
             for _ in datasets["kinds"] for _ in datasets["seeds"]]  # fmt: skip
     priced = [(spec, size) for spec, size in runs if spec["architecture"] in calibration["training"]]

@@ -406,30 +406,31 @@ def models_of(architecture):
 
 
 def trained_model(wildcards):
-    """The file evaluation reads: SchNet's checkpoint, or NequIP's compiled model (its package when the
-    spec turns compilation off)."""
-    run = "results/models/{kind}/seed{seed}/n{size}/{model}".format(**wildcards)
-    spec = MODELS[wildcards.model]
-    if spec["architecture"] == "pretrained":
-        return f"results/pretrained/{wildcards.model}/predictions.json"
-    if spec["architecture"] == "finetune":
-        return f"{run}/model.sevennet.pt"
-    if spec["architecture"] == "schnet":
-        return f"{run}/model.pt"
-    return f"{run}/model.nequip.pt2" if spec["compile"] else f"{run}/model.nequip.zip"
+    """The file evaluation reads (astray.models.registry: SchNet's checkpoint, NequIP's compiled model or its
+    package, a fine-tuned SevenNet, a pretrained rung's predictions)."""
+    from astray.models.registry import model_path
+
+    return model_path(MODELS[wildcards.model], **wildcards)
 
 
 def model_summary(wildcards):
-    """What evaluation reads beside a NequIP model (its summary.json: parameters, best epoch); nothing
-    beside a SchNet checkpoint or pretrained predictions, which describe themselves."""
-    if MODELS[wildcards.model]["architecture"] != "nequip":
-        return []
-    return "results/models/{kind}/seed{seed}/n{size}/{model}/summary.json".format(**wildcards)
+    """What evaluation reads beside the model (NequIP's summary.json: parameters, best epoch); nothing for
+    the architectures whose model file describes itself."""
+    from astray.models.registry import summary_path
+
+    return summary_path(MODELS[wildcards.model], **wildcards)
+
+
+def model_architecture(wildcards):
+    return MODELS[wildcards.model]["architecture"]
 
 
 def alignment_set(wildcards):
-    """The training set a pretrained model's holdout alignment is fitted on; trained models need none."""
-    if MODELS[wildcards.model]["architecture"] != "pretrained":
+    """The training set a model that astray does not train is aligned on (its holdout offset); none for the
+    models trained on it."""
+    from astray.models.registry import architecture
+
+    if architecture(MODELS[wildcards.model]).trained:
         return []
     return "results/datasets/{kind}/seed{seed}/train_n{size}.extxyz".format(**wildcards)
 

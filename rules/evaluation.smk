@@ -1,3 +1,6 @@
+from astray.models.registry import PRETRAINED_FOLDER
+
+
 # A pretrained model run once: every geometry evaluation and alignment need, each probe, its free atoms.
 rule predict_pretrained:
     input:
@@ -6,7 +9,7 @@ rule predict_pretrained:
         atom_energies="results/labels/atom_energies.json",
         references="results/references/probes.nc",
     output:
-        "results/pretrained/{model}/predictions.json",
+        f"{PRETRAINED_FOLDER}/predictions.json",
     wildcard_constraints:
         model=models_of("pretrained"),
     params:
@@ -41,6 +44,7 @@ rule evaluate:
         "results/evaluation/{kind}/seed{seed}/n{size}/{model}.nc",
     params:
         code=script_code("evaluate.py"),
+        architecture=model_architecture,
         dynamics=EVALUATION["dynamics"],
     log:
         "results/logs/evaluation/{kind}/seed{seed}/n{size}/{model}.nc.log",

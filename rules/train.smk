@@ -1,6 +1,8 @@
 # One trained model per capacity, dataset kind, seed and size. SchNet, and SevenNet fine-tuned, train in
 # astray's own loop; NequIP through its tools, one rule each: nequip-train, nequip-package, nequip-compile.
-RUN = "results/models/{kind}/seed{seed}/n{size}/{model}"
+# One folder per run; evaluation finds its model there through the same pattern.
+from astray.models.registry import RUN_FOLDER as RUN
+
 # The log of results/X is results/logs/X.log, its timing results/benchmarks/X.tsv.
 LOGS = RUN.replace("results/", "results/logs/", 1)
 BENCHMARKS = RUN.replace("results/", "results/benchmarks/", 1)

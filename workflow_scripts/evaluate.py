@@ -10,11 +10,11 @@ from astray.cube import evaluation_dataset, write_netcdf
 from astray.dynamics import DynamicsSettings, model_dynamics
 from astray.evaluation import evaluate_model
 from astray.io import read_geometries, read_json
-from astray.predictors import load_predictor
+from astray.models.registry import load_predictor
 
 wildcards = snakemake.wildcards
 references = xr.load_dataset(snakemake.input.references)
-model = load_predictor(snakemake.input.model)
+model = load_predictor(snakemake.input.model, snakemake.params.architecture)
 test = read_geometries(snakemake.input.test)
 predictions, metrics, model_info, unavailable, holdout = evaluate_model(
     model,

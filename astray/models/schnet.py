@@ -412,7 +412,7 @@ def predict_energies_and_forces(model, atoms_list, batch_size: int = 256) -> tup
 
 
 class SchNetPredictor:
-    """A trained SchNet checkpoint behind `astray.predictors`' interface."""
+    """A trained SchNet checkpoint behind the predictor interface (astray.models.registry.load_predictor)."""
 
     def __init__(self, path):
         self.model, self.info = load_model(path)

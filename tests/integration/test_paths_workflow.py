@@ -9,7 +9,7 @@ import yaml
 from test_workflow import TINY_CONFIG, snakemake
 
 from astray.io import read_geometries
-from astray.predictors import load_predictor
+from astray.models.registry import load_predictor
 
 pytestmark = pytest.mark.workflow
 
@@ -42,7 +42,7 @@ def test_energy_and_force_training_gives_every_model_a_force_error(force_campaig
     nequip_config = yaml.safe_load((run / "nequip/config.yaml").read_text())
     assert nequip_config["training_module"]["loss"]["coeffs"] == {"total_energy": 1.0, "forces": 0.1}
     assert nequip_config["data"]["stats_manager"]["_target_"] == "nequip.data.CommonDataStatisticsManager"
-    schnet = load_predictor(force_campaign / "results/models/equilibrium/seed0/n6/tiny_a/model.pt")
+    schnet = load_predictor(force_campaign / "results/models/equilibrium/seed0/n6/tiny_a/model.pt", "schnet")
     assert schnet.info["force_weight"] == 0.1
 
 

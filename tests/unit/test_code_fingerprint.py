@@ -17,8 +17,8 @@ def closure(script):
 def test_evaluation_hashes_the_cube_and_the_models_it_calls():
     """evaluate.py builds its dataset with astray.cube and runs models through astray.training: both are in."""
     modules = closure("evaluate.py")
-    assert {"cube.py", "evaluation.py", "training.py", "models/schnet.py", "predictors.py"} <= modules
-    assert "models/nequip.py" in modules  # imported inside load_predictor, only for NequIP models
+    assert {"cube.py", "evaluation.py", "training.py", "models/schnet.py", "models/registry.py"} <= modules
+    assert "models/nequip.py" in modules  # imported inside the registry, only for NequIP models
     assert "cube.py" in closure("reference_curves.py")
 
 

@@ -13,7 +13,7 @@ from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
 from astray.models import nequip
-from astray.predictors import load_predictor
+from astray.models.registry import load_predictor
 
 SPEC = {"architecture": "nequip", "num_layers": 2, "num_features": 8, "l_max": 1, "cutoff": 4.0,
         "radial_mlp_depth": 1, "radial_mlp_width": 8, "compile": True}  # fmt: skip
@@ -89,7 +89,8 @@ def test_killed_training_resumes_then_packages_and_compiles(tmp_path):
     nequip.package(best, tmp_path / "model.nequip.zip", log=lambda m: None)
     nequip.compile_model(tmp_path / "model.nequip.zip", tmp_path / "model.nequip.pt2", log=lambda m: None)
     nequip.write_summary(tmp_path / "summary.json", nequip.summary(tmp_path / "run", SPEC, len(data)))
-    packaged, compiled = load_predictor(tmp_path / "model.nequip.zip"), load_predictor(tmp_path / "model.nequip.pt2")
+    packaged = load_predictor(tmp_path / "model.nequip.zip", "nequip")
+    compiled = load_predictor(tmp_path / "model.nequip.pt2", "nequip")
     probes = molecules(4)
     assert np.allclose(compiled.energies(probes), packaged.energies(probes), atol=1e-4)
     assert np.allclose(np.concatenate(compiled.forces(probes)), np.concatenate(packaged.forces(probes)), atol=1e-4)

@@ -1,0 +1,117 @@
+"""Every architecture a campaign's ladder can hold, and what the workflow, evaluation and the cost model need
+to know of it: which file of a run evaluation reads and how to read it, what it reads beside it, whether
+astray trains it, and its size for the cost model. Nothing else dispatches on an architecture's name; the
+rules that make its files declare it in their wildcard constraints (rules/train.smk).
+
+Adding an architecture: its module (trainer and predictor), its spec under `$defs` in config/schema.yaml,
+its rule, and an entry here. The predictors are imported only when a model of theirs is read.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+RUN_FOLDER = "results/models/{kind}/seed{seed}/n{size}/{model}"
+PRETRAINED_FOLDER = "results/pretrained/{model}"
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """How one architecture's models are found and read.
+
+    `model_file(spec)`: the file evaluation reads, in the run's folder (or once per rung in
+    PRETRAINED_FOLDER where `per_run` is False); `predictor(path)`: what evaluation asks for energies and
+    forces; `summary_file`: read beside the model; `trained`: astray trains it on each training set (else its
+    predictions are aligned to the set); `size(spec)`: its size for the cost model (None: not priced).
+    """
+
+    name: str
+    model_file: Callable[[dict], str]
+    predictor: Callable
+    trained: bool = True
+    per_run: bool = True
+    summary_file: str | None = None
+    size: Callable[[dict], float] | None = None
+
+
+def _schnet_predictor(path):
+    from astray.models.schnet import SchNetPredictor
+
+    return SchNetPredictor(path)
+
+
+def _nequip_predictor(path):
+    from astray.models.nequip import NequIPPredictor  # imports nequip only when a NequIP model is read
+
+    return NequIPPredictor(path)
+
+
+def _finetuned_predictor(path):
+    from astray.models.finetune import FinetunedPredictor
+
+    return FinetunedPredictor(path)
+
+
+def _pretrained_predictions(path):
+    from astray.models.pretrained import PretrainedPredictions
+
+    return PretrainedPredictions(path)
+
+
+def _schnet_size(spec: dict) -> float:
+    """SchNet's parameter count, built from its spec (normalisation does not change it)."""
+    from astray.models import build_model, count_parameters
+
+    return count_parameters(build_model(spec, {"mean": 0.0, "std": 1.0, "atom_energies": {}}))
+
+
+def _nequip_size(spec: dict) -> float:
+    """NequIP's cost is its tensor products on every edge: layers x features^2 x (l_max + 1)^2."""
+    return spec["num_layers"] * spec["num_features"] ** 2 * (spec["l_max"] + 1) ** 2
+
+
+ARCHITECTURES = {
+    architecture.name: architecture
+    for architecture in (
+        Architecture("schnet", lambda spec: "model.pt", _schnet_predictor, size=_schnet_size),
+        Architecture(
+            "nequip",
+            lambda spec: "model.nequip.pt2" if spec["compile"] else "model.nequip.zip",
+            _nequip_predictor,
+            summary_file="summary.json",
+            size=_nequip_size,
+        ),
+        Architecture("finetune", lambda spec: "model.sevennet.pt", _finetuned_predictor),
+        Architecture(
+            "pretrained",
+            lambda spec: "predictions.json",
+            _pretrained_predictions,
+            trained=False,
+            per_run=False,
+        ),
+    )
+}
+
+
+def architecture(spec: dict) -> Architecture:
+    return ARCHITECTURES[spec["architecture"]]
+
+
+def load_predictor(path, architecture_name: str):
+    """The predictor of a model file of `architecture_name`. A predictor has `info` (architecture,
+    n_parameters, charge_aware, best_epoch, ...), `energies(atoms_list)` (atomization energies, eV) and
+    `forces(atoms_list)` (eV/Å, minus the gradient of the energy); evaluation needs nothing else of it."""
+    return ARCHITECTURES[architecture_name].predictor(path)
+
+
+def model_path(spec: dict, **wildcards) -> str:
+    """The file of a run that evaluation reads (a pretrained rung's one file serves every run)."""
+    entry = architecture(spec)
+    folder = RUN_FOLDER if entry.per_run else PRETRAINED_FOLDER
+    return str(Path(folder.format(**wildcards)) / entry.model_file(spec))
+
+
+def summary_path(spec: dict, **wildcards) -> list[str]:
+    """What evaluation reads beside the model file: a NequIP run's summary.json, nothing for the others."""
+    entry = architecture(spec)
+    return [str(Path(RUN_FOLDER.format(**wildcards)) / entry.summary_file)] if entry.summary_file else []
