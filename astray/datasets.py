@@ -34,21 +34,6 @@ def without_run_details(atoms_list):
     return atoms_list
 
 
-# What every trained model predicts, recorded in its checkpoint or summary.
-ENERGY_CONVENTION = "atomization energy (eV), relative to isolated atoms at the label level"
-
-
-def plateau_patience(patience: int) -> int:
-    """Epochs without a better validation error before the learning rate halves: a quarter of the early
-    stopping patience, so the rate can halve about twice before training stops. Both trainers use it."""
-    return max(1, patience // 4)
-
-
-def atomization_energy(atoms: Atoms, atom_energies: dict) -> float:
-    """Energy (eV) relative to the isolated atoms: the target the models learn."""
-    return atoms.get_potential_energy() - sum(atom_energies[s] for s in atoms.get_chemical_symbols())
-
-
 def split_molecules(molecules, n_validation: int, n_test: int, split_seed: int) -> dict:
     """Assign each molecule name to 'train', 'validation' or 'test', independent of kind and size."""
     names = sorted(set(molecules))

@@ -3,7 +3,7 @@
 import numpy as np
 from ase import Atoms
 
-from astray.datasets import atomization_energy
+from astray.conventions import atomization_energy
 from astray.levels import ATOM_MULTIPLICITY
 from astray.references import PROBES, probe_geometry
 

@@ -17,7 +17,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
 from astray.config_schema import model_spec, training_settings
-from astray.datasets import ENERGY_CONVENTION, atomization_energy, plateau_patience
+from astray.conventions import ENERGY_CONVENTION, atomization_energy, plateau_patience
 from astray.io import write_atomically
 from astray.models import build_model, count_parameters
 from astray.models.schnet import (

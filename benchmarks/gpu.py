@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from training import BATCH_SIZE, CAPACITIES, astray_train, baseline_train, organic_data, timed
 
 from astray.config_schema import model_spec
-from astray.datasets import atomization_energy
+from astray.conventions import atomization_energy
 from astray.io import read_geometries, read_json
 from astray.training import select_device
 

@@ -39,7 +39,7 @@ import numpy as np
 import torch
 import yaml
 
-from astray.datasets import atomization_energy
+from astray.conventions import atomization_energy
 from astray.io import read_geometries, read_json
 from astray.models.schnet import DenseRadiusGraph
 from astray.training import select_device, train

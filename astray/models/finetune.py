@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from astray.config_schema import training_settings
-from astray.datasets import atomization_energy, plateau_patience
+from astray.conventions import atomization_energy, plateau_patience
 from astray.models.pretrained import PRETRAINED, CalculatorModel, PretrainedModelError
 from astray.training import resumed_state, run_fingerprint, save_atomically, save_resume_point, select_device
 

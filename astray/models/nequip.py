@@ -21,7 +21,7 @@ from ase.calculators.singlepoint import SinglePointCalculator
 from omegaconf import OmegaConf
 
 from astray.config_schema import model_spec, training_settings
-from astray.datasets import ENERGY_CONVENTION, atomization_energy, plateau_patience
+from astray.conventions import ENERGY_CONVENTION, atomization_energy, plateau_patience
 from astray.io import write_atomically, write_geometries
 
 BOX = 100.0  # Å: far beyond any cutoff, so no atom sees an image of another

@@ -430,7 +430,7 @@ class PretrainedPredictions:
     def aligned_to(self, train_atoms, atom_energies: dict) -> "PretrainedPredictions":
         """This predictor plus the per-element shift (eV per atom) that best maps its atomization energies
         onto the campaign's on `train_atoms`, by least squares; elements absent from them get none."""
-        from astray.datasets import atomization_energy
+        from astray.conventions import atomization_energy
 
         elements = sorted({s for atoms in train_atoms for s in atoms.get_chemical_symbols()})
         counts = np.array([[atoms.get_chemical_symbols().count(e) for e in elements] for atoms in train_atoms])

@@ -6,8 +6,8 @@ import pytest
 from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
+from astray.conventions import atomization_energy
 from astray.datasets import (
-    atomization_energy,
     holdout_test_set,
     split_molecules,
     training_order,

@@ -67,7 +67,7 @@ def test_fine_tuning_fits_the_campaigns_energies_far_better_than_the_pretrained_
 def pretrained_rmse(molecules, atom_energies) -> float:
     """RMSE (eV) of SevenNet-0 as it ships, through its ASE calculator and not the fine-tuning code, on the
     molecules' atomization energies, each side relative to its own free atoms."""
-    from astray.datasets import atomization_energy
+    from astray.conventions import atomization_energy
     from astray.models.pretrained import PRETRAINED, CalculatorModel
 
     model = CalculatorModel("sevennet", PRETRAINED["7net-0"])
