@@ -160,8 +160,9 @@ def flush_subnormals() -> None:
     """Let the CPU flush float32 results below 1.2e-38 to zero, for the rest of the process.
 
     SchNet's Gaussian distance features fall into that subnormal range about 1.4 Å from each centre, and
-    x86 arithmetic on subnormals is slow: the filter network's first layer ran 8x slower forward and 60x in
-    its weight gradient, and a default-campaign SchNet job trains 1.8x faster flushed (benchmarks/README.md,
+    x86 arithmetic on subnormals is slow: the filter network's first layer on the filter grid ran 4x slower
+    forward than on the same features with those entries zeroed, and its weight gradient 60x slower than
+    with the flush, and a default-campaign SchNet job trains 1.77x faster flushed (benchmarks/README.md,
     "FLOP rate of a training run"). Values that small change no sum of float32 numbers near one, so the
     losses stay the same to the last bit (tested). A no-op where the CPU cannot (torch returns False).
     """
