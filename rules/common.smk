@@ -400,9 +400,9 @@ def pretrained_recipe(wildcards):
     return pretrained_recipes(check=False)[wildcards.model]
 
 
-def models_of(architecture):
-    """The model names of one architecture as a wildcard pattern, so each name has one training rule."""
-    return "|".join(name for name, spec in MODELS.items() if spec["architecture"] == architecture) or "^$"
+def models_of(*architectures):
+    """The model names of these architectures as a wildcard pattern, so each name has one training rule."""
+    return "|".join(name for name, spec in MODELS.items() if spec["architecture"] in architectures) or "^$"
 
 
 def trained_model(wildcards):

@@ -1,5 +1,6 @@
 # One trained model per capacity, dataset kind, seed and size. SchNet, and SevenNet fine-tuned, train in
-# astray's own loop; NequIP through its tools, one rule each: nequip-train, nequip-package, nequip-compile.
+# astray's own loop; NequIP and Allegro through NequIP's tools, one rule each: nequip-train, nequip-package,
+# nequip-compile.
 # One folder per run; evaluation finds its model there through the same pattern.
 from astray.models.registry import RUN_FOLDER as RUN
 
@@ -60,7 +61,7 @@ rule train_finetune:
         "../workflow_scripts/finetune.py"
 
 
-# NequIP: nequip-train in RUN/nequip/ (kept there, so a killed job resumes from its last.ckpt), then the
+# NequIP or Allegro: nequip-train in RUN/nequip/ (kept there, so a killed job resumes from its last.ckpt), then the
 # best checkpoint, the loss history and a summary for evaluation.
 rule train_nequip:
     input:
@@ -70,7 +71,7 @@ rule train_nequip:
         summary=f"{RUN}/summary.json",
         history=f"{RUN}/history.csv",
     wildcard_constraints:
-        model=models_of("nequip"),
+        model=models_of("nequip", "allegro"),
     params:
         code=script_code("train_nequip.py"),
         spec=model_spec,

@@ -1,4 +1,4 @@
-"""Train one NequIP capacity on one nested training set with nequip-train."""
+"""Train one NequIP or Allegro capacity on one nested training set with nequip-train."""
 
 import sys
 

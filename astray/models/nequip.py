@@ -1,4 +1,6 @@
-"""NequIP through its own tools: `nequip-train` on a generated config, `nequip-package`, `nequip-compile`.
+"""NequIP and Allegro through NequIP's own tools: `nequip-train` on a generated config, `nequip-package`,
+`nequip-compile`. Allegro (nequip-allegro) is a model nequip-train builds like its own, so both
+architectures share this module: only the config's model block differs (nequip_train.yaml).
 
 astray learns atomization energies (eV, relative to the isolated atoms at the label level), so NequIP's
 per-type energy shifts are zero: they are the energies of isolated atoms, and on this scale those are zero.
@@ -26,8 +28,8 @@ from astray.io import write_atomically, write_geometries
 
 BOX = 100.0  # Å: far beyond any cutoff, so no atom sees an image of another
 TEMPLATE = Path(__file__).with_name("nequip_train.yaml")
-# The ladder spec's keys that reach NequIPGNNModel as they are.
-MODEL_KEYS = ("cutoff", "l_max", "num_layers", "num_features", "radial_mlp_depth", "radial_mlp_width")
+# The architectures nequip-train builds here, each a model block of nequip_train.yaml.
+ARCHITECTURES = ("nequip", "allegro")
 
 
 def training_data(atoms_list, atom_energies: dict) -> list:
@@ -47,9 +49,11 @@ def training_data(atoms_list, atom_energies: dict) -> list:
 
 
 def nequip_config(spec, training, seed, species, train_file, val_file, with_forces: bool) -> dict:
-    """The `nequip-train` config for one capacity of the ladder and one training set: nequip_train.yaml
-    with this run's values filled in."""
+    """The `nequip-train` config for one capacity of the ladder (a NequIP or an Allegro spec) and one
+    training set: nequip_train.yaml with this run's values filled in and its architecture's model block."""
     spec, training = model_spec(spec), training_settings(training)
+    if spec["architecture"] not in ARCHITECTURES:
+        raise ValueError(f"nequip-train builds {', '.join(ARCHITECTURES)}, not {spec['architecture']!r}")
     force_weight = training["force_weight"] if with_forces else 0.0
     values = {
         "seed": seed,
@@ -63,7 +67,8 @@ def nequip_config(spec, training, seed, species, train_file, val_file, with_forc
         "batch_size": training["batch_size"],
         "learning_rate": training["learning_rate"],
         "accelerator": {"auto": "auto", "cpu": "cpu", "cuda": "gpu"}[training["device"]],
-        **{key: spec[key] for key in MODEL_KEYS},
+        "spec": spec,
+        "architecture": spec["architecture"],
         "zero_energy_shifts": {symbol: 0.0 for symbol in species},
         "force_weight": force_weight,
         "loss": "energy_and_forces" if force_weight > 0 else "energy",
@@ -71,6 +76,8 @@ def nequip_config(spec, training, seed, species, train_file, val_file, with_forc
         "stats_manager": f"nequip.data.{'Common' if with_forces else 'EnergyOnly'}DataStatisticsManager",
     }
     template = OmegaConf.load(TEMPLATE)
+    # Only the rung's model block is resolved: the other's keys are not in its spec.
+    template.astray.models = {spec["architecture"]: template.astray.models[spec["architecture"]]}
     template.astray.merge_with(values)
     config = OmegaConf.to_container(template, resolve=True, throw_on_missing=True)
     del config["astray"]
@@ -205,7 +212,7 @@ def summary(workdir, spec, n_train: int) -> dict:
     epochs = history(workdir)
     best = min((e for e in epochs if "val_mae_eV" in e), key=lambda e: e["val_mae_eV"])
     return {
-        "architecture": "nequip",
+        "architecture": spec["architecture"],
         "spec": spec,
         "charge_aware": False,
         "physics_prior": "none",
@@ -222,7 +229,7 @@ def write_summary(path, record: dict) -> None:
 
 
 class NequIPPredictor:
-    """A trained NequIP model behind astray's predictor interface, through nequip's ASE calculator.
+    """A trained NequIP (or Allegro) model behind astray's predictor interface, through nequip's ASE calculator.
 
     Reads the compiled model (`.nequip.pt2`, AOTInductor for the ASE target) or, when compilation is off,
     the packaged one (`.nequip.zip`) run eagerly; `summary.json` beside it says what the model is.

@@ -41,7 +41,8 @@ def _schnet_predictor(path):
 
 
 def _nequip_predictor(path):
-    from astray.models.nequip import NequIPPredictor  # imports nequip only when a NequIP model is read
+    # Imports nequip only when a NequIP or Allegro model is read.
+    from astray.models.nequip import NequIPPredictor
 
     return NequIPPredictor(path)
 
@@ -70,17 +71,23 @@ def _nequip_size(spec: dict) -> float:
     return spec["num_layers"] * spec["num_features"] ** 2 * (spec["l_max"] + 1) ** 2
 
 
+def _allegro_size(spec: dict) -> float:
+    """Allegro's cost is per edge too: its scalar networks and its tensor products on every edge's tensors."""
+    tensors = spec["num_tensor_features"] ** 2 * (spec["l_max"] + 1) ** 2
+    return spec["num_layers"] * (spec["num_scalar_features"] ** 2 + tensors)
+
+
+def _nequip_model_file(spec: dict) -> str:
+    return "model.nequip.pt2" if spec.get("compile", True) else "model.nequip.zip"
+
+
 ARCHITECTURES = {
     architecture.name: architecture
     for architecture in (
         Architecture("schnet", lambda spec: "model.pt", _schnet_predictor, size=_schnet_size),
-        Architecture(
-            "nequip",
-            lambda spec: "model.nequip.pt2" if spec["compile"] else "model.nequip.zip",
-            _nequip_predictor,
-            summary_file="summary.json",
-            size=_nequip_size,
-        ),
+        Architecture("nequip", _nequip_model_file, _nequip_predictor, summary_file="summary.json", size=_nequip_size),
+        # Trained, packaged and compiled by NequIP's tools like NequIP (astray/models/nequip.py).
+        Architecture("allegro", _nequip_model_file, _nequip_predictor, summary_file="summary.json", size=_allegro_size),
         Architecture("finetune", lambda spec: "model.sevennet.pt", _finetuned_predictor),
         Architecture(
             "pretrained",

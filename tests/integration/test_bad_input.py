@@ -76,7 +76,7 @@ CASES = {
     "unknown device": (on("training", device="tpu"), "'tpu' is not one of ['auto', 'cpu', 'cuda']"),
     "unknown architecture": (
         models(big={"architecture": "mace", "cutoff": 5.0}),
-        "'mace' is not one of ['schnet', 'nequip', 'pretrained', 'finetune']",
+        "'mace' is not one of ['schnet', 'nequip', 'allegro', 'pretrained', 'finetune']",
     ),
     "pretrained model of unknown name": (
         models(big={"architecture": "pretrained", "name": "uma-s-1"}),

@@ -24,7 +24,7 @@ def force_campaign(tmp_path_factory):
     config["training"]["force_weight"] = 0.1
     config["datasets"].update(kinds=["equilibrium"], sizes=[6])
     nequip = {**config["models"]["tiny_nequip"], "compile": True}
-    config["models"] = {"tiny_a": config["models"]["tiny_a"], "tiny_nequip": nequip}
+    config["models"] = {name: config["models"][name] for name in ("tiny_a", "tiny_allegro")} | {"tiny_nequip": nequip}
     config_path = workdir / "config.yaml"
     config_path.write_text(yaml.safe_dump(config))
     result = snakemake(workdir, config_path)
@@ -42,6 +42,9 @@ def test_energy_and_force_training_gives_every_model_a_force_error(force_campaig
     nequip_config = yaml.safe_load((run / "nequip/config.yaml").read_text())
     assert nequip_config["training_module"]["loss"]["coeffs"] == {"total_energy": 1.0, "forces": 0.1}
     assert nequip_config["data"]["stats_manager"]["_target_"] == "nequip.data.CommonDataStatisticsManager"
+    allegro_config = yaml.safe_load((run.with_name("tiny_allegro") / "nequip/config.yaml").read_text())
+    assert allegro_config["training_module"]["model"]["_target_"] == "allegro.model.AllegroModel"
+    assert allegro_config["training_module"]["loss"]["coeffs"] == {"total_energy": 1.0, "forces": 0.1}
     schnet = load_predictor(force_campaign / "results/models/equilibrium/seed0/n6/tiny_a/model.pt", "schnet")
     assert schnet.info["force_weight"] == 0.1
 

@@ -189,7 +189,7 @@ def test_the_paper_scale_config_plans_its_training_grid(tmp_path):
 def test_the_workstation_config_plans_its_grid_and_fits_its_pool(tmp_path):
     """config/workstation.yaml over the default config, as docs/configuration.md says, planned whole: 14,400
     generated molecules of up to 6 heavy atoms (too many to embed while planning: planned from the space's
-    enumeration and 20 embedded molecules), training sizes up to 12,800 that fit its pool, 6 sizes x 7 rungs x
+    enumeration and 20 embedded molecules), training sizes up to 12,800 that fit its pool, 6 sizes x 8 rungs x
     2 kinds x 3 seeds; the planning summary prices its labels from the census, embedding nothing more."""
     shutil.copytree(REPO / "config", tmp_path / "config")
     command = [
@@ -204,9 +204,10 @@ def test_the_workstation_config_plans_its_grid_and_fits_its_pool(tmp_path):
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     jobs = planned_jobs(result)
     runs_per_rung = 6 * 2 * 3
-    assert jobs["train"] == 4 * runs_per_rung and jobs["train_nequip"] == runs_per_rung  # schnet_s, m, l, m_coulomb
+    assert jobs["train"] == 4 * runs_per_rung  # schnet_s, m, l, m_coulomb
+    assert jobs["train_nequip"] == jobs["compile_nequip"] == 2 * runs_per_rung  # nequip_s, allegro_s
     assert jobs["train_finetune"] == runs_per_rung and jobs["predict_pretrained"] == 1  # sevennet_0 from the default
-    assert jobs["evaluate"] == 7 * runs_per_rung
+    assert jobs["evaluate"] == 8 * runs_per_rung
     assert jobs["label_chunk"] > 200  # ~21,600 geometries in chunks of 100
     summary = subprocess.run([sys.executable, "-m", "astray.plan", *command[command.index("--directory"):]],
                              capture_output=True, text=True, timeout=300)  # fmt: skip

@@ -84,8 +84,13 @@ def test_the_plan_lists_snakemakes_jobs_and_estimates_what_they_cost(tmp_path):
     assert f"{sum(listed.values())} jobs to run" in plan
     cpu_hours = float(re.search(r"hf/sto-3g \(\d+-\d+ basis functions\): ([\d.,]+) CPU-hours", plan).group(1))
     assert 0 < cpu_hours < 1  # HF/STO-3G on a few small molecules: minutes
-    # 4 trained models (the pretrained one is not) x 2 kinds x 1 seed x 2 sizes; fine-tuning is not priced yet.
-    assert re.search(r"training   16 runs: [\d.,]+ hours on .*\(4 fine-tuning runs not priced: uncalibrated\)", plan)
+    # 5 trained models (the pretrained one is not) x 2 kinds x 1 seed x 2 sizes; Allegro and fine-tuning are
+    # not priced yet.
+    assert re.search(
+        r"training   20 runs: [\d.,]+ hours on .*\(4 allegro, 4 finetune runs not priced: not "
+        r"calibrated by benchmarks/cost_model.py\)",
+        plan,
+    )
     assert not (tmp_path / "results").exists()
 
 
@@ -106,7 +111,7 @@ def test_cube_holds_every_model_and_the_physics_of_the_references(campaign):
     workdir, _ = campaign
     cube = xr.load_dataset(workdir / "results" / "cube.nc")
     assert {name: cube.sizes[name] for name in ("reference", "probe", "distance", "model", "kind", "seed", "size")} == {
-        "reference": 3, "probe": 2, "distance": 4, "model": 5, "kind": 2, "seed": 1, "size": 2
+        "reference": 3, "probe": 2, "distance": 4, "model": 6, "kind": 2, "seed": 1, "size": 2
     }  # fmt: skip
     assert np.isfinite(cube.predicted_energy).all()
     assert np.isfinite(cube.test_mae).all()
@@ -134,7 +139,7 @@ def test_cube_holds_every_model_and_the_physics_of_the_references(campaign):
 
     # A model with no charge input cannot tell two protons from H2: the paper's finding, recorded as such.
     # Only the isolated-atom shift to the protons' scale (two H atoms above two bare protons) differs.
-    plain = cube.sel(model=["tiny_a", "tiny_nequip", "sevennet"])
+    plain = cube.sel(model=["tiny_a", "tiny_nequip", "tiny_allegro", "sevennet"])
     assert (plain.charge_aware == 0).all() and (plain.physics_prior == "none").all()
     shift = float(cube.fragment_shift.sel(probe="H2_2plus"))
     hydrogen = json.loads((workdir / "results/labels/atom_energies.json").read_text())["energies"]["H"]
@@ -165,6 +170,11 @@ def test_cube_holds_every_model_and_the_physics_of_the_references(campaign):
     assert np.ptp(h2.values.reshape(-1, len(distance)), axis=0).max() == 0
     assert np.isfinite(sevennet.test_mae).all() and len(np.unique(sevennet.test_mae)) == 4
     assert np.isnan(sevennet.best_epoch).all() and np.isnan(sevennet.train_seconds).all()
+    # Allegro, trained by nequip-train like NequIP: its own family, free atoms at zero, a best epoch of its own.
+    allegro = cube.sel(model="tiny_allegro")
+    assert str(allegro.model_architecture.values) == "allegro" and int(allegro.n_parameters) > 0
+    assert (allegro.free_atom_energy_max < 1e-6).all() and (allegro.best_epoch >= 1).all()
+    assert np.isfinite(allegro.test_mae).all()
     # Fine-tuned on each training set, a few epochs: trained like any rung, read on SevenNet-0's free atoms.
     tuned = cube.sel(model="sevennet_tuned")
     assert str(tuned.model_architecture.values) == "finetuned:7net-0" and int(tuned.n_parameters) == 842_440
@@ -190,11 +200,11 @@ def test_cube_holds_every_model_and_the_physics_of_the_references(campaign):
 def test_plots_and_datasets_are_written(campaign):
     workdir, _ = campaign
     results = workdir / "results"
-    models = ("tiny_a", "tiny_b", "tiny_nequip", "sevennet", "sevennet_tuned")
+    models = ("tiny_a", "tiny_b", "tiny_nequip", "tiny_allegro", "sevennet", "sevennet_tuned")
     figures = {f"{model}{figure}.png" for model in models for figure in ("", "_parity")}
     assert {p.name for p in (results / "plots").iterdir()} == figures | {"scaling.png", "uncertainty_and_dynamics.png"}
     metrics = (results / "tables/probe_metrics.csv").read_text().splitlines()
-    assert len(metrics) == 1 + 5 * 2 * 2 * 2  # header + models x kinds x sizes x probes
+    assert len(metrics) == 1 + 6 * 2 * 2 * 2  # header + models x kinds x sizes x probes
     small = (results / "datasets/with_distorted/seed0/train_n3.extxyz").read_text()
     large = (results / "datasets/with_distorted/seed0/train_n6.extxyz").read_text()
     assert large.startswith(small)  # nested, byte for byte
@@ -492,13 +502,13 @@ def test_adding_a_training_size_plans_only_the_new_sets_and_their_models(campaig
     assert jobs == {
         "training_set": 2,
         "train": 4,
-        "train_nequip": 2,
-        "package_nequip": 2,
+        "train_nequip": 4,  # tiny_nequip and tiny_allegro
+        "package_nequip": 4,
         "train_finetune": 2,
-        "evaluate": 10,
+        "evaluate": 12,
         "dataset_manifest": 1,
-        "plot_model": 5,
-        "plot_parity": 5,
+        "plot_model": 6,
+        "plot_parity": 6,
         **FROM_THE_CUBE,
     }
 
@@ -507,13 +517,13 @@ def test_changing_the_label_method_relabels_everything_downstream_but_not_the_ge
     jobs = plan_after(campaign, lambda c: c["labels"].update(basis="3-21g"))
     assert "geometries" not in jobs
     assert jobs["label_chunk"] == 3 and jobs["atom_energies"] == 1 and jobs["reference_curves"] == 1
-    assert jobs["train"] == 8 and jobs["train_nequip"] == 4 and jobs["evaluate"] == 20 and jobs["cube"] == 1
+    assert jobs["train"] == 8 and jobs["train_nequip"] == 8 and jobs["evaluate"] == 24 and jobs["cube"] == 1
     assert jobs["predict_pretrained"] == 1 and jobs["train_finetune"] == 4
 
 
 def test_changing_a_plot_setting_redraws_only_the_plots(campaign):
     jobs = plan_after(campaign, lambda c: c.setdefault("plots", {}).update(dpi=72))
-    assert jobs == {"plot_model": 5, "plot_parity": 5, **PLOTS_OF_THE_CUBE, "all": 1}
+    assert jobs == {"plot_model": 6, "plot_parity": 6, **PLOTS_OF_THE_CUBE, "all": 1}
 
 
 def test_changing_one_stages_code_reruns_only_that_stage(campaign, tmp_path):
@@ -526,7 +536,7 @@ def test_changing_one_stages_code_reruns_only_that_stage(campaign, tmp_path):
     with open(copy / "astray" / "plots.py", "a") as module:
         module.write("\n# a changed line\n")
     jobs = plan_after(campaign, lambda c: None, snakefile=copy / "Snakefile")
-    assert jobs == {"plot_model": 5, "plot_parity": 5, **PLOTS_OF_THE_CUBE, "all": 1}
+    assert jobs == {"plot_model": 6, "plot_parity": 6, **PLOTS_OF_THE_CUBE, "all": 1}
 
 
 @pytest.mark.parametrize(

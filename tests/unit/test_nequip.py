@@ -1,4 +1,4 @@
-"""NequIP through nequip's own tools: config, training, resume after kill -9, package, compile."""
+"""NequIP and Allegro through nequip's own tools: config, training, resume after kill -9, package, compile."""
 
 import os
 import signal
@@ -17,6 +17,8 @@ from astray.models.registry import load_predictor
 
 SPEC = {"architecture": "nequip", "num_layers": 2, "num_features": 8, "l_max": 1, "cutoff": 4.0,
         "radial_mlp_depth": 1, "radial_mlp_width": 8, "compile": True}  # fmt: skip
+ALLEGRO = {"architecture": "allegro", "num_layers": 1, "num_scalar_features": 8, "num_tensor_features": 4,
+           "l_max": 1, "cutoff": 4.0, "mlp_width": 8, "compile": False}  # fmt: skip
 TRAINING = {"max_epochs": 6, "patience": 50, "batch_size": 4, "learning_rate": 0.01, "device": "cpu"}
 ATOM_ENERGIES = {"H": -13.6, "O": -2040.0}
 
@@ -122,6 +124,30 @@ def test_changed_config_does_not_resume_a_stale_run(tmp_path):
     # The campaign's elements, not only the training set's: a test molecule with F still has a type.
     assert config["training_module"]["model"]["type_names"] == ["F", "H", "O"]
     assert [e["epoch"] for e in nequip.history(tmp_path)] == [1, 2, 3]
+
+
+def test_allegro_trains_on_energies_alone_packages_and_keeps_free_atoms_at_zero(tmp_path):
+    """An Allegro rung: nequip-train builds AllegroModel from the rung's spec, with the shifts and statistics
+    NequIP gets; packaged, it predicts through the same calculator, a free atom (or two far apart) at 0 eV."""
+    config = nequip.nequip_config(ALLEGRO, TRAINING, 0, ["H", "O"], "t.xyz", "v.xyz", False)
+    model = config["training_module"]["model"]
+    assert model["_target_"] == "allegro.model.AllegroModel" and model["num_tensor_features"] == 4
+    assert model["radial_chemical_embed"]["num_bessels"] == 8  # the schema's default, filled in
+    assert model["per_type_energy_shifts"] == {"H": 0.0, "O": 0.0} and "num_features" not in model
+    data = molecules(4)
+    for atoms in data:
+        atoms.calc = SinglePointCalculator(atoms, energy=atoms.get_potential_energy())
+    run = tmp_path / "run"
+    settings = {**TRAINING, "max_epochs": 3}
+    best = nequip.train(data, data[:3], ATOM_ENERGIES, ALLEGRO, settings, 0, run, log=lambda m: None)
+    assert [e["epoch"] for e in nequip.history(run)] == [1, 2, 3]
+    nequip.write_summary(run / "summary.json", nequip.summary(run, ALLEGRO, len(data)))
+    nequip.package(best, run / "model.nequip.zip", log=lambda m: None)
+    predictor = load_predictor(run / "model.nequip.zip", "allegro")
+    assert predictor.info["architecture"] == "allegro" and predictor.info["n_parameters"] > 0
+    apart = Atoms("H2", positions=[(0, 0, 0), (0, 0, 2 * ALLEGRO["cutoff"])])
+    energies = predictor.energies([Atoms("H"), Atoms("O"), apart, data[0]])
+    assert np.allclose(energies[:3], 0.0, atol=1e-6) and abs(energies[3]) > 1e-3
 
 
 def _epochs_logged(metrics) -> int:
