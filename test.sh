@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/setup-env.sh requirements-dev.txt
 source scripts/system-packages.sh
+# The tests' campaign has a MACE rung, so MACE's own environment (.venv-mace) is built too, as the workflow
+# builds it for any campaign with one.
+bash scripts/setup-mace-env.sh
 if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
     # Every system package is installed here, so a skipped test is one that did not run: the run fails on
     # any skip but these (tests/conftest.py), whose reasons this machine cannot change.

@@ -396,6 +396,23 @@ if PLANNING:
     pretrained_recipes(check=True)
 
 
+# MACE's environment: its requirements, the stamp its setup script leaves, the interpreter train_mace calls.
+from astray.models.mace import ENVIRONMENT as MACE_ENVIRONMENT, PYTHON as MACE_PYTHON, REQUIREMENTS as MACE_REQUIREMENTS
+
+MACE_READY = str(MACE_ENVIRONMENT / ".astray-requirements.sha256")
+MACE_REQUIREMENTS = str(MACE_REQUIREMENTS)
+SETUP_MACE = str(Path(workflow.basedir) / "scripts" / "setup-mace-env.sh")
+
+
+def mace_environment(wildcards):
+    return [] if RULES_BRING_THEIR_PACKAGES else [MACE_READY]
+
+
+def mace_python(wildcards):
+    """The interpreter of MACE's environment; empty under --use-conda, where the job's own is MACE's."""
+    return "" if RULES_BRING_THEIR_PACKAGES else str(MACE_PYTHON)
+
+
 def pretrained_recipe(wildcards):
     return pretrained_recipes(check=False)[wildcards.model]
 

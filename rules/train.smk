@@ -87,6 +87,48 @@ rule train_nequip:
         "../workflow_scripts/train_nequip.py"
 
 
+# MACE: mace_run_train in MACE's own environment (astray/models/mace.py), in RUN/mace/ (kept there, so a
+# killed job resumes from its latest checkpoint); evaluation reads RUN/calculator.json, the recipe of its ASE
+# calculator in that environment.
+rule train_mace:
+    input:
+        **TRAINING_INPUTS,
+        environment=mace_environment,
+    output:
+        recipe=f"{RUN}/calculator.json",
+        history=f"{RUN}/history.csv",
+    wildcard_constraints:
+        model=models_of("mace"),
+    params:
+        code=script_code("train_mace.py"),
+        spec=model_spec,
+        training=config["training"],
+        workdir=f"{RUN}/mace",
+        python=mace_python,
+    log:
+        f"{LOGS}/calculator.json.log",
+    benchmark:
+        f"{BENCHMARKS}/calculator.json.tsv"
+    conda:
+        "../envs/mace.yaml"
+    script:
+        "../workflow_scripts/train_mace.py"
+
+
+# MACE's environment (.venv-mace), built on this machine the first time a campaign has a MACE rung; not
+# under --use-conda, where envs/mace.yaml is train_mace's environment.
+rule mace_environment:
+    input:
+        MACE_REQUIREMENTS,
+    output:
+        MACE_READY,
+    localrule: True
+    log:
+        "results/logs/mace_environment.log",
+    shell:
+        "bash {SETUP_MACE} > {log} 2>&1"
+
+
 rule package_nequip:
     input:
         f"{RUN}/best.ckpt",

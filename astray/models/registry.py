@@ -47,6 +47,13 @@ def _nequip_predictor(path):
     return NequIPPredictor(path)
 
 
+def _worker_predictor(path):
+    # The calculator runs in its own environment's process (MACE's e3nn is not astray's).
+    from astray.models.worker import WorkerPredictor
+
+    return WorkerPredictor(path)
+
+
 def _finetuned_predictor(path):
     from astray.models.finetune import FinetunedPredictor
 
@@ -77,8 +84,13 @@ def _allegro_size(spec: dict) -> float:
     return spec["num_layers"] * (spec["num_scalar_features"] ** 2 + tensors)
 
 
+def _mace_size(spec: dict) -> float:
+    """MACE's cost per atom: interactions x channels^2 x (L + 1)^2 x the symmetric contraction's body order."""
+    return spec["num_interactions"] * spec["num_channels"] ** 2 * (spec["max_L"] + 1) ** 2 * spec["correlation"]
+
+
 def _nequip_model_file(spec: dict) -> str:
-    return "model.nequip.pt2" if spec.get("compile", True) else "model.nequip.zip"
+    return "model.nequip.pt2" if spec["compile"] else "model.nequip.zip"
 
 
 ARCHITECTURES = {
@@ -88,6 +100,8 @@ ARCHITECTURES = {
         Architecture("nequip", _nequip_model_file, _nequip_predictor, summary_file="summary.json", size=_nequip_size),
         # Trained, packaged and compiled by NequIP's tools like NequIP (astray/models/nequip.py).
         Architecture("allegro", _nequip_model_file, _nequip_predictor, summary_file="summary.json", size=_allegro_size),
+        # mace_run_train in MACE's environment; its calculator's recipe is the file (astray/models/mace.py).
+        Architecture("mace", lambda spec: "calculator.json", _worker_predictor, size=_mace_size),
         Architecture("finetune", lambda spec: "model.sevennet.pt", _finetuned_predictor),
         Architecture(
             "pretrained",

@@ -75,8 +75,8 @@ CASES = {
     "negative learning rate": (on("training", learning_rate=-0.1), "-0.1 is less than or equal to the minimum of 0"),
     "unknown device": (on("training", device="tpu"), "'tpu' is not one of ['auto', 'cpu', 'cuda']"),
     "unknown architecture": (
-        models(big={"architecture": "mace", "cutoff": 5.0}),
-        "'mace' is not one of ['schnet', 'nequip', 'allegro', 'pretrained', 'finetune']",
+        models(big={"architecture": "painn", "cutoff": 5.0}),
+        "'painn' is not one of ['schnet', 'nequip', 'allegro', 'mace', 'pretrained', 'finetune']",
     ),
     "pretrained model of unknown name": (
         models(big={"architecture": "pretrained", "name": "uma-s-1"}),
@@ -106,6 +106,10 @@ CASES = {
             }
         ),
         "'hidden_channels' was unexpected",
+    ),
+    "MACE model missing a key": (
+        models(m={"architecture": "mace", "num_channels": 8, "cutoff": 4.0}),
+        "'max_L' is a required property",
     ),
     "NequIP model missing a key": (
         models(nq={"architecture": "nequip", "num_features": 4, "l_max": 1, "cutoff": 4.0}),
