@@ -122,11 +122,16 @@ rule mace_environment:
         MACE_REQUIREMENTS,
     output:
         MACE_READY,
+    params:
+        setup=SETUP_MACE,
     localrule: True
     log:
         "results/logs/mace_environment.log",
+    # Documents what the environment holds; under --use-conda train_mace does not ask for this job.
+    conda:
+        "../envs/mace.yaml"
     shell:
-        "bash {SETUP_MACE} > {log} 2>&1"
+        "bash {params.setup} > {log} 2>&1"
 
 
 rule package_nequip:

@@ -3,13 +3,13 @@
 mace-torch pins e3nn 0.4.4, which NequIP and SevenNet (e3nn 0.6) cannot share, so MACE lives in
 `.venv-mace` (envs/mace-requirements.txt, built by scripts/setup-mace-env.sh when a campaign has a MACE
 rung; envs/mace.yaml under --use-conda). Training calls that environment's `mace_run_train`; evaluation asks
-its ASE calculator through a worker process in the same environment (astray.models.calculator_worker), so
+its ASE calculator through a worker process in the same environment (astray.models.worker), so
 nothing of MACE is imported here.
 
 astray learns atomization energies, so MACE's E0s (the isolated atoms' energies) are zero for every element
 of the campaign: a MACE atom without neighbours has no message and no residual in its first layer, so a
-free atom is exactly its E0, zero. This module imports only the standard library, numpy and ASE: under
---use-conda it runs in the MACE environment.
+free atom is exactly its E0, zero. This module imports only the standard library, numpy, ASE and PyYAML:
+under --use-conda it runs in the MACE environment.
 """
 
 import hashlib
