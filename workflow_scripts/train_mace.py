@@ -9,7 +9,7 @@ from functools import partial
 
 import pandas as pd
 
-from astray.io import read_geometries, read_json
+from astray.io import read_geometries, read_json, write_json
 from astray.models import mace
 
 # Under --use-conda this script runs in envs/mace.yaml's environment: its interpreter is MACE's.
@@ -31,6 +31,4 @@ mace.train(
 )
 seconds = time.perf_counter() - start
 pd.DataFrame(mace.history(workdir)).to_csv(snakemake.output.history, index=False)
-mace.write_recipe(
-    snakemake.output.recipe, mace.recipe(workdir, snakemake.params.spec, python, len(train_atoms), seconds)
-)
+write_json(snakemake.output.recipe, mace.recipe(workdir, snakemake.params.spec, python, len(train_atoms), seconds))

@@ -10,7 +10,7 @@ from functools import partial
 
 import pandas as pd
 
-from astray.io import read_geometries, read_json
+from astray.io import read_geometries, read_json, write_json
 from astray.models import nequip
 
 os.environ["OMP_NUM_THREADS"] = str(snakemake.threads)
@@ -30,6 +30,6 @@ best = nequip.train(
     species=sorted(atom_energies),
     log=partial(print, file=sys.stderr, flush=True),
 )
-nequip.write_summary(snakemake.output.summary, nequip.summary(workdir, snakemake.params.spec, len(train_atoms)))
+write_json(snakemake.output.summary, nequip.summary(workdir, snakemake.params.spec, len(train_atoms)))
 pd.DataFrame(nequip.history(workdir)).to_csv(snakemake.output.history, index=False)
 shutil.copyfile(best, snakemake.output.checkpoint)

@@ -15,14 +15,14 @@ under --use-conda it runs in the MACE environment.
 import hashlib
 import json
 import os
-import subprocess
 from pathlib import Path
 
 from ase.data import atomic_numbers
 
 from astray.config_schema import model_spec, training_settings
-from astray.conventions import ENERGY_CONVENTION, atomization_energy, plateau_patience
-from astray.io import write_atomically, write_geometries
+from astray.conventions import ENERGY_CONVENTION, plateau_patience
+from astray.io import write_geometries
+from astray.models.runs import forget_other_runs, reference_copies, resolved_device, run_program
 
 REPO = Path(__file__).resolve().parents[2]
 ENVIRONMENT = REPO / ".venv-mace"
@@ -32,21 +32,12 @@ PYTHON = Path(os.environ.get("ASTRAY_MACE_PYTHON", ENVIRONMENT / "bin" / "python
 NAME = "astray"  # mace_run_train's --name: its model is WORKDIR/astray.model
 MODEL_FILE = f"{NAME}.model"
 # Seconds mace_run_train may run (ASTRAY_MACE_TIMEOUT_S): only a hung run meets it.
-TIMEOUT_SECONDS = float(os.environ.get("ASTRAY_MACE_TIMEOUT_S", 48 * 3600))
+TIMEOUT_VARIABLE = "ASTRAY_MACE_TIMEOUT_S"
 
 
 def training_data(atoms_list, atom_energies: dict) -> list:
-    """Copies labeled as MACE reads them: the atomization energy (eV) in info['REF_energy'], forces (eV/Å)
-    in arrays['REF_forces'] where the labels have them (MACE warns that 'energy' and 'forces' collide with
-    ASE's calculator results)."""
-    converted = []
-    for atoms in atoms_list:
-        copy = atoms.copy()
-        copy.info = {"geometry_id": atoms.info["geometry_id"], "REF_energy": atomization_energy(atoms, atom_energies)}
-        if "forces" in atoms.calc.results:
-            copy.arrays["REF_forces"] = atoms.get_forces()
-        converted.append(copy)
-    return converted
+    """Copies labeled as MACE reads them, under the keys its command names (REF_energy, REF_forces)."""
+    return reference_copies(atoms_list, atom_energies)
 
 
 def command(python, spec, training, seed, species, train_file, val_file, n_train: int, with_forces: bool,
@@ -106,47 +97,18 @@ def train(train_atoms, val_atoms, atom_energies, spec, training, seed, workdir, 
     write_geometries(workdir / "train.extxyz", train_data)
     write_geometries(workdir / "validation.extxyz", val_data)
     files = (workdir / "train.extxyz", workdir / "validation.extxyz")
-    device = _device(training, python)
+    device = resolved_device(training["device"], python)
     species = sorted(atom_energies)
     arguments = command(python, spec, training, seed, species, *files, len(train_data), with_forces, device)
     identity = hashlib.sha256(json.dumps(arguments[1:]).encode() + (workdir / "train.extxyz").read_bytes())
-    _forget_other_runs(workdir, identity.hexdigest())
+    # What a run of another command or training set left would be wrongly resumed.
+    leftovers = [path for folder in ("checkpoints", "results", "logs") for path in (workdir / folder).glob("*")]
+    forget_other_runs(workdir, identity.hexdigest(), leftovers)
     (workdir / "command.json").write_text(json.dumps(arguments, indent=1) + "\n")
     if any((workdir / "checkpoints").glob("*.pt")):
         log(f"resuming from the latest checkpoint in {workdir / 'checkpoints'}")
-    environment = {**os.environ, "OMP_NUM_THREADS": str(threads)}
-    try:
-        process = subprocess.run(arguments, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                 env=environment, cwd=workdir, timeout=TIMEOUT_SECONDS)  # fmt: skip
-    except subprocess.TimeoutExpired:
-        raise RuntimeError(
-            f"mace_run_train did not finish within {TIMEOUT_SECONDS:g} s (ASTRAY_MACE_TIMEOUT_S)"
-        ) from None
-    for line in process.stdout.splitlines():
-        log(line)
-    if process.returncode != 0:
-        tail = "\n".join(process.stdout.splitlines()[-15:])
-        raise RuntimeError(f"mace_run_train failed (exit {process.returncode}):\n{tail}")
+    run_program(arguments, log, workdir, TIMEOUT_VARIABLE, {"OMP_NUM_THREADS": str(threads)})
     return workdir / MODEL_FILE
-
-
-def _device(training: dict, python) -> str:
-    """MACE's --device: training.device, with `auto` resolved in MACE's environment."""
-    if training["device"] != "auto":
-        return training["device"]
-    probe = [str(python), "-c", "import torch; print('cuda' if torch.cuda.is_available() else 'cpu')"]
-    return subprocess.run(probe, capture_output=True, text=True, check=True, timeout=300).stdout.strip()
-
-
-def _forget_other_runs(workdir: Path, identity: str) -> None:
-    """Remove what a run of another command or training set left: resuming it would be wrong."""
-    stamp = workdir / "identity"
-    if stamp.exists() and stamp.read_text() == identity:
-        return
-    for folder in ("checkpoints", "results", "logs"):
-        for leftover in (workdir / folder).glob("*"):
-            leftover.unlink()
-    stamp.write_text(identity)
 
 
 def history(workdir) -> list[dict]:
@@ -189,7 +151,3 @@ def recipe(workdir, spec, python, n_train: int, training_seconds: float) -> dict
             "energy_convention": ENERGY_CONVENTION,
         },
     }
-
-
-def write_recipe(path, record: dict) -> None:
-    write_atomically(path, lambda temporary: temporary.write_text(json.dumps(record, indent=2) + "\n"))

@@ -12,8 +12,6 @@ periodicity off, because `nequip-compile` checks stress on a cell that must exis
 import csv
 import hashlib
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -24,7 +22,8 @@ from omegaconf import OmegaConf
 
 from astray.config_schema import model_spec, training_settings
 from astray.conventions import ENERGY_CONVENTION, atomization_energy, plateau_patience
-from astray.io import write_atomically, write_geometries
+from astray.io import write_geometries
+from astray.models.runs import forget_other_runs, run_program
 
 BOX = 100.0  # Å: far beyond any cutoff, so no atom sees an image of another
 TEMPLATE = Path(__file__).with_name("nequip_train.yaml")
@@ -104,7 +103,8 @@ def train(train_atoms, val_atoms, atom_energies, spec, training, seed, workdir, 
                            with_forces)  # fmt: skip
     config_text = yaml.safe_dump(config, sort_keys=False)
     identity = hashlib.sha256((config_text + "".join(a.info["geometry_id"] for a in train_data)).encode()).hexdigest()
-    _forget_other_runs(workdir, identity)
+    # A run of another config or training set leaves checkpoints that resuming would wrongly continue.
+    forget_other_runs(workdir, identity, [workdir / "last.ckpt", workdir / "best.ckpt", *_metrics_files(workdir)])
     (workdir / "config.yaml").write_text(config_text)
     command = [_tool("nequip-train"), "-cp", str(workdir), "-cn", "config", f"hydra.run.dir={workdir}"]
     last = workdir / "last.ckpt"
@@ -114,16 +114,6 @@ def train(train_atoms, val_atoms, atom_energies, spec, training, seed, workdir, 
         _keep_metrics_of_earlier_attempts(workdir)
     _run(command, log, cwd=workdir)
     return workdir / "best.ckpt"
-
-
-def _forget_other_runs(workdir: Path, identity: str) -> None:
-    """Remove checkpoints left by a run of another config or training set: resuming those would be wrong."""
-    stamp = workdir / "identity"
-    if stamp.exists() and stamp.read_text() == identity:
-        return
-    for leftover in ["last.ckpt", "best.ckpt", *_metrics_files(workdir)]:
-        (workdir / leftover).unlink(missing_ok=True)
-    stamp.write_text(identity)
 
 
 def _keep_metrics_of_earlier_attempts(workdir: Path) -> None:
@@ -180,26 +170,13 @@ def _tool(name: str) -> str:
     return str(Path(sys.executable).with_name(name))
 
 
-# Seconds a nequip tool may run (ASTRAY_NEQUIP_TIMEOUT_S): far beyond any training the workflow plans, so
-# only a hung tool meets it, and it then fails its job by name instead of holding a GPU until the scheduler's
-# limit (or forever on a workstation).
-TIMEOUT_SECONDS = float(os.environ.get("ASTRAY_NEQUIP_TIMEOUT_S", 48 * 3600))
+# Seconds a nequip tool may run (ASTRAY_NEQUIP_TIMEOUT_S): only a hung tool meets it.
+TIMEOUT_VARIABLE = "ASTRAY_NEQUIP_TIMEOUT_S"
 
 
 def _run(command, log, cwd) -> None:
     """Run a nequip tool in `cwd`, where it may leave files of its own (logs, debugging dumps)."""
-    environment = {**os.environ, "HYDRA_FULL_ERROR": "1"}
-    try:
-        process = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                 env=environment, cwd=cwd, timeout=TIMEOUT_SECONDS)  # fmt: skip
-    except subprocess.TimeoutExpired:
-        raise RuntimeError(f"{Path(command[0]).name} did not finish within {TIMEOUT_SECONDS:g} s "
-                           "(ASTRAY_NEQUIP_TIMEOUT_S)") from None  # fmt: skip
-    for line in process.stdout.splitlines():
-        log(line)
-    if process.returncode != 0:
-        tail = "\n".join(process.stdout.splitlines()[-15:])
-        raise RuntimeError(f"{Path(command[0]).name} failed (exit {process.returncode}):\n{tail}")
+    run_program(command, log, cwd, TIMEOUT_VARIABLE, {"HYDRA_FULL_ERROR": "1"})
 
 
 def summary(workdir, spec, n_train: int) -> dict:
@@ -222,10 +199,6 @@ def summary(workdir, spec, n_train: int) -> dict:
         "n_train": n_train,
         "energy_convention": ENERGY_CONVENTION,
     }
-
-
-def write_summary(path, record: dict) -> None:
-    write_atomically(path, lambda temporary: temporary.write_text(json.dumps(record, indent=2) + "\n"))
 
 
 class NequIPPredictor:

@@ -15,6 +15,7 @@ from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 from test_nequip import ATOM_ENERGIES, molecules
 
+from astray.io import write_json
 from astray.models import mace
 from astray.models.registry import load_predictor
 
@@ -52,7 +53,7 @@ def test_energy_only_training_predicts_through_the_calculator_with_free_atoms_at
     run = tmp_path / "run"
     model = mace.train(data, data[:3], ATOM_ENERGIES, SPEC, TRAINING, 0, run / "mace", python, log=lambda m: None)
     assert model.exists() and [e["epoch"] for e in mace.history(run / "mace")] == [1, 2, 3, 4]
-    mace.write_recipe(run / "calculator.json", mace.recipe(run / "mace", SPEC, python, len(data), 1.0))
+    write_json(run / "calculator.json", mace.recipe(run / "mace", SPEC, python, len(data), 1.0))
     predictor = load_predictor(run / "calculator.json", "mace")
     assert predictor.info["architecture"] == "mace" and predictor.info["n_parameters"] > 0
     apart = Atoms("H2", positions=[(0, 0, 0), (0, 0, 2 * SPEC["cutoff"])])

@@ -12,6 +12,7 @@ import yaml
 from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
+from astray.io import write_json
 from astray.models import nequip
 from astray.models.registry import load_predictor
 
@@ -90,7 +91,7 @@ def test_killed_training_resumes_then_packages_and_compiles(tmp_path):
 
     nequip.package(best, tmp_path / "model.nequip.zip", log=lambda m: None)
     nequip.compile_model(tmp_path / "model.nequip.zip", tmp_path / "model.nequip.pt2", log=lambda m: None)
-    nequip.write_summary(tmp_path / "summary.json", nequip.summary(tmp_path / "run", SPEC, len(data)))
+    write_json(tmp_path / "summary.json", nequip.summary(tmp_path / "run", SPEC, len(data)))
     packaged = load_predictor(tmp_path / "model.nequip.zip", "nequip")
     compiled = load_predictor(tmp_path / "model.nequip.pt2", "nequip")
     probes = molecules(4)
@@ -141,7 +142,7 @@ def test_allegro_trains_on_energies_alone_packages_and_keeps_free_atoms_at_zero(
     settings = {**TRAINING, "max_epochs": 3}
     best = nequip.train(data, data[:3], ATOM_ENERGIES, ALLEGRO, settings, 0, run, log=lambda m: None)
     assert [e["epoch"] for e in nequip.history(run)] == [1, 2, 3]
-    nequip.write_summary(run / "summary.json", nequip.summary(run, ALLEGRO, len(data)))
+    write_json(run / "summary.json", nequip.summary(run, ALLEGRO, len(data)))
     nequip.package(best, run / "model.nequip.zip", log=lambda m: None)
     predictor = load_predictor(run / "model.nequip.zip", "allegro")
     assert predictor.info["architecture"] == "allegro" and predictor.info["n_parameters"] > 0
