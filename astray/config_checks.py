@@ -13,7 +13,7 @@ import yaml
 
 # Rules that can use a GPU: training, fine-tuning and a pretrained potential's inference. Everything else
 # (labeling with PySCF or Psi4, packaging, compiling for CPU evaluation, evaluation itself) runs on CPUs.
-GPU_RULES = ("train", "train_nequip", "train_finetune", "train_mace", "predict_pretrained")
+GPU_RULES = ("train", "train_nequip", "train_finetune", "train_mace", "train_external", "predict_pretrained")
 GPU_RESOURCES = ("gpu", "gpus", "gres", "gpu_model", "gpu_manufacturer", "nvidia_gpu")
 
 

@@ -319,7 +319,8 @@ def _elapsed(text: str) -> float | None:
 RULE_OF_BENCHMARK = {"geometries": "geometries", "labels": "label_chunk", "references": "reference_curves",
                      "pretrained": "predict_pretrained", "evaluation": "evaluate"}  # fmt: skip
 RULE_OF_MODEL_BENCHMARK = {"model.pt.tsv": "train", "model.sevennet.pt.tsv": "train_finetune",
-                           "best.ckpt.tsv": "train_nequip"}  # fmt: skip
+                           "best.ckpt.tsv": "train_nequip", "calculator.json.tsv": "train_mace",
+                           "train_external.tsv": "train_external"}  # fmt: skip
 
 
 def stage_seconds(benchmarks: Path) -> dict:

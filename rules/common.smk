@@ -12,6 +12,16 @@ from astray.config_checks import (
     slurm_partitions,
     uses_slurm,
 )
+from astray.campaign import (
+    canonical,
+    check_campaign,
+    check_external_rungs,
+    label_level,
+    named_after,
+    pretrained_recipes,
+    provided_labels,
+    provided_level,
+)
 from astray.io import check_writable
 from astray.planning import PlannedPool, SourceFiles, cached_plan, cached_summary, plan_key, pool_identity, record_plan
 from astray.provenance import code_fingerprint
@@ -58,16 +68,7 @@ CONFIG_FILES = " + ".join(
 os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")])))
 
 
-def canonical(value):
-    """Dicts with sorted keys, recursively: Snakemake compares params by their text, so reordering keys in
-    the config must not look like a change that reruns the campaign."""
-    if isinstance(value, dict):
-        return {key: canonical(value[key]) for key in sorted(value)}
-    if isinstance(value, list):
-        return [canonical(item) for item in value]
-    return value
-
-
+# Keys sorted (astray.campaign.canonical): reordering the config must not rerun the campaign.
 _canonical_config = canonical(config)
 config.clear()
 config.update(_canonical_config)
@@ -78,12 +79,11 @@ DATASETS = config["datasets"]
 MODELS = config["models"]
 EVALUATION = config["evaluation"]
 PLOTS = config["plots"]
-# The level of theory, a param of the rules that label: engine, method, basis and density fitting.
-LEVEL = {key: LABELS[key] for key in ("engine", "method", "basis", "density_fit")}
-# The labels that came with the files, if the files source declares any, and the level that recomputes
-# their audit sample: the declared method and basis, with astray's engine.
-PROVIDED = (GEOMETRIES["sources"].get("files") or {}).get("labels")
-PROVIDED_LEVEL = {**LEVEL, **{key: PROVIDED["level"][key] for key in ("method", "basis")}} if PROVIDED else None
+# The level of theory, a param of the rules that label; the labels that came with the files, if the files
+# source declares any, and the level that recomputes their audit sample.
+LEVEL = label_level(LABELS)
+PROVIDED = provided_labels(GEOMETRIES)
+PROVIDED_LEVEL = provided_level(config)
 
 
 def audited_labels(wildcards):
@@ -112,12 +112,8 @@ PLANNING_CACHE = Path(".snakemake") / "astray"
 @functools.cache
 def source_files():
     """The file source's files (path, size, modification time), listed once per parse."""
-    from astray.sources import GeometrySourceError
-
-    try:
+    with named_after(CONFIG_FILES):
         return SourceFiles.of(GEOMETRIES)
-    except GeometrySourceError as error:
-        raise GeometrySourceError(f"{CONFIG_FILES}: {error}") from None
 
 
 def sources_fingerprint(wildcards):
@@ -135,14 +131,12 @@ def checked_pool(geometry_config):
     """A pool without its Hessians, every geometry checked for labeling: unknown method, basis or element,
     impossible charge or spin, overlapping atoms stop the run now, naming the geometry and field, not hours
     later inside a labeling job."""
-    from astray.geometries import GeometrySourceError, build_pool
-    from astray.labels import LabelInputError, Level, check_labeling_inputs
+    from astray.geometries import build_pool
+    from astray.labels import Level, check_labeling_inputs
 
-    try:
+    with named_after(CONFIG_FILES):
         pool = build_pool(geometry_config, sample_normal_modes=False, cache_dir=PLANNING_CACHE)
         check_labeling_inputs(pool, Level.from_config(LEVEL), LABELS["min_distance"])
-    except (GeometrySourceError, LabelInputError) as error:
-        raise type(error)(f"{CONFIG_FILES}: {error}") from None
     return pool
 
 
@@ -219,101 +213,12 @@ def known_summary():
     return built_summary("results/geometries/summary.json", pool_of_sources(None))
 
 
-def check_sizes_fit_pool(summary):
-    """Fail at planning time, not after labeling, when a training size cannot be drawn. Without a summary
-    (a large pool before its first run) the counts are those planned; the datasets jobs check again."""
-    for kind in DATASETS["kinds"]:
-        available, pool = training_geometries(summary, kind)
-        too_large = [size for size in DATASETS["sizes"] if size > available]
-        if too_large:
-            raise ValueError(
-                f"{CONFIG_FILES}: datasets.sizes {too_large} exceed the {available} training geometries "
-                f"of kind '{kind}' ({pool})"
-            )
-
-
-def training_geometries(summary, kind):
-    """How many geometries of `kind` the training molecules have, and where that number comes from."""
-    from astray.datasets import KIND_ORIGINS, split_molecules
-
-    validation, test = DATASETS["validation_molecules"], DATASETS["test_molecules"]
-    if summary:
-        try:
-            assignment = split_molecules(summary.molecules, validation, test, DATASETS["split_seed"])
-        except ValueError as error:
-            raise ValueError(f"{CONFIG_FILES}: {error}") from None
-        pool = f"{len(summary)} geometries from {len(set(summary.molecules))} molecules in the pool"
-        return summary.count(assignment, "train", KIND_ORIGINS[kind]), pool
-    planned = planned_pool()
-    training_molecules = planned.molecules - validation - test
-    if training_molecules < 1:
-        raise ValueError(
-            f"{CONFIG_FILES}: datasets: validation_molecules ({validation}) + test_molecules ({test}) leave no "
-            f"training molecules out of the {planned.molecules} molecules planned"
-        )
-    per_molecule = 1 if kind == "equilibrium" else planned.geometries / planned.molecules
-    pool = f"about {planned.geometries} geometries planned from {planned.molecules} molecules, not yet read"
-    return int(training_molecules * per_molecule), pool
-
-
-def check_provided_labels():
-    """Labels that come with the files must be of the level astray computes the rest at (unless mixing is
-    allowed on purpose), of a level astray's engine can recompute for their audit, and carry forces if
-    training uses forces."""
-    from astray.engines import get_engine
-    from astray.labels import LabelInputError, Level
-    from astray.provided import level_tag
-
-    key = "geometries.sources.files.labels"
-    declared, own = level_tag(PROVIDED["level"]), level_tag(LABELS)
-    if declared != own and not LABELS["allow_mixed_levels"]:
-        raise ValueError(
-            f"{CONFIG_FILES}: {key}.level: the files' labels are {declared}, but labels.method/basis ({own}) label "
-            "their distorted copies, isolated atoms and references: a campaign would mix two levels. Set "
-            "labels.method and labels.basis to the files' level, or labels.allow_mixed_levels: true to mix them."
-        )
-    engine = get_engine(LEVEL["engine"])
-    try:
-        level = Level.from_config(PROVIDED_LEVEL)
-        engine.check_method(level)
-        engine.check_level(level, set())
-    except LabelInputError as error:
-        raise LabelInputError(f"{CONFIG_FILES}: {key}.level: astray cannot recompute it to audit them: {error}") from None
-    if config["training"]["force_weight"] > 0 and PROVIDED["forces"] == "none":
-        raise ValueError(
-            f"{CONFIG_FILES}: {key}.forces is none but training.force_weight is {config['training']['force_weight']}:"
-            " the files' geometries would train without forces; declare their forces or set force_weight: 0"
-        )
-
-
-def check_campaign():
-    """Everything planning checks beyond the schema, before any job runs."""
-    from astray.distortions import check_hessian_level
-    from astray.labels import LabelInputError
-    from astray.references import check_fci_basis
-
-    if PROVIDED:
-        check_provided_labels()
-    summary = known_summary()
-    check_sizes_fit_pool(summary)
-    if config["training"]["force_weight"] > 0 and not LABELS["forces"]:
-        raise ValueError(
-            f"{CONFIG_FILES}: training.force_weight is {config['training']['force_weight']} but labels.forces is "
-            "false: set labels.forces: true to train on forces, or force_weight: 0"
-        )
-    # The FCI reference's basis, and the normal modes' Hessian level (for the pool's elements, where they
-    # are known; else the geometries job checks it first), are checked now, not when their jobs run.
-    try:
-        check_fci_basis(EVALUATION["probes"], EVALUATION["fci_basis"])
-        normal_modes = GEOMETRIES["distortions"]["normal_modes"]
-        if normal_modes["samples"] and summary:
-            check_hessian_level(normal_modes["method"], normal_modes["basis"], summary.elements)
-    except LabelInputError as error:
-        raise LabelInputError(f"{CONFIG_FILES}: {error}") from None
-
-
 if PLANNING:
-    check_campaign()
+    # Everything planning checks beyond the schema (astray.campaign), before any job runs: without the
+    # pool's summary (a large pool before its first run) against its planned counts.
+    known = known_summary()
+    with named_after(CONFIG_FILES):
+        check_campaign(config, known, planned_pool() if known is None else None)
     record_plan(PLANNING_CACHE, pool_key(), pool_of_sources(None), config, CONFIG_FILES, large_sources())
 
 
@@ -363,37 +268,16 @@ RULES_BRING_THEIR_PACKAGES = bool(workflow.deployment_settings.deployment_method
 
 
 @functools.cache
-def pretrained_recipes(check: bool):
-    """Each pretrained rung's full recipe (registry entry or factory); with `check`, its package checked
-    installed where the jobs run: an unknown name or a factory that cannot be imported stops the run now,
-    not after labeling. Fine-tuned rungs are checked the same way."""
-    from astray.models.pretrained import (
-        PRETRAINED,
-        PretrainedModelError,
-        check_factory_module,
-        check_finetunable,
-        resolve,
-    )
-
-    recipes = {}
-    for name, spec in MODELS.items():
-        if spec["architecture"] not in ("pretrained", "finetune"):
-            continue
-        try:
-            if spec["architecture"] == "finetune":
-                check_finetunable(name, spec, config["training"]["force_weight"])
-                recipe = PRETRAINED[spec["from"]]
-            else:
-                recipe = recipes[name] = resolve(name, spec)
-            if check and not RULES_BRING_THEIR_PACKAGES:
-                check_factory_module(name, recipe)
-        except PretrainedModelError as error:
-            raise PretrainedModelError(f"{CONFIG_FILES}: {error}") from None
-    return recipes
+def pretrained_recipe_of():
+    """Each pretrained rung's recipe (astray.campaign.pretrained_recipes); while planning, with its package
+    checked installed where the jobs run."""
+    with named_after(CONFIG_FILES):
+        installed = PLANNING and not RULES_BRING_THEIR_PACKAGES
+        return pretrained_recipes(MODELS, config["training"]["force_weight"], check_installed=installed)
 
 
 if PLANNING:
-    pretrained_recipes(check=True)
+    pretrained_recipe_of()
 
 
 # MACE's environment: its requirements, the stamp its setup script leaves, the interpreter train_mace calls.
@@ -413,8 +297,28 @@ def mace_python(wildcards):
     return "" if RULES_BRING_THEIR_PACKAGES else str(MACE_PYTHON)
 
 
+def external_environment(wildcards):
+    """MACE's environment where an external rung runs there (built by the mace_environment job)."""
+    from astray.config_schema import model_spec
+
+    uses_mace = model_spec(MODELS[wildcards.model])["environment"] == "mace"
+    return [MACE_READY] if uses_mace and not RULES_BRING_THEIR_PACKAGES else []
+
+
+def external_python(wildcards):
+    """The interpreter of an external rung's environment; empty for astray's own, the job's interpreter."""
+    from astray.models.external import interpreter
+
+    return str(interpreter(MODELS[wildcards.model], MACE_PYTHON) or "")
+
+
+if PLANNING:
+    with named_after(CONFIG_FILES):
+        check_external_rungs(MODELS, MACE_PYTHON, Path(MACE_READY).exists(), RULES_BRING_THEIR_PACKAGES)
+
+
 def pretrained_recipe(wildcards):
-    return pretrained_recipes(check=False)[wildcards.model]
+    return pretrained_recipe_of()[wildcards.model]
 
 
 def models_of(*architectures):

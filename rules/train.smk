@@ -1,6 +1,6 @@
 # One trained model per capacity, dataset kind, seed and size. SchNet, and SevenNet fine-tuned, train in
 # astray's own loop; NequIP and Allegro through NequIP's tools, one rule each: nequip-train, nequip-package,
-# nequip-compile.
+# nequip-compile; MACE and any other MLIP through their own command lines.
 # One folder per run; evaluation finds its model there through the same pattern.
 from astray.models.registry import RUN_FOLDER as RUN
 
@@ -113,6 +113,33 @@ rule train_mace:
         "../envs/mace.yaml"
     script:
         "../workflow_scripts/train_mace.py"
+
+
+# Any MLIP with a command line (astray/models/external.py): the spec's training command in RUN/external/output
+# (kept there, so a trainer that restarts from its own checkpoints resumes), run with the spec's environment;
+# evaluation reads RUN/calculator.json, the recipe of the spec's calculator in that environment.
+rule train_external:
+    input:
+        **TRAINING_INPUTS,
+        environment=external_environment,
+    output:
+        recipe=f"{RUN}/calculator.json",
+    wildcard_constraints:
+        model=models_of("external"),
+    params:
+        code=script_code("train_external.py"),
+        spec=model_spec,
+        training=config["training"],
+        workdir=f"{RUN}/external",
+        python=external_python,
+    log:
+        f"{LOGS}/calculator.json.log",
+    benchmark:
+        f"{BENCHMARKS}/train_external.tsv"
+    conda:
+        "../envs/ml.yaml"
+    script:
+        "../workflow_scripts/train_external.py"
 
 
 # MACE's environment (.venv-mace), built on this machine the first time a campaign has a MACE rung; not

@@ -48,7 +48,7 @@ def _nequip_predictor(path):
 
 
 def _worker_predictor(path):
-    # The calculator runs in its own environment's process (MACE's e3nn is not astray's).
+    # The calculator runs in its own environment's process (MACE's e3nn is not astray's, nor need a user's MLIP be).
     from astray.models.worker import WorkerPredictor
 
     return WorkerPredictor(path)
@@ -102,6 +102,9 @@ ARCHITECTURES = {
         Architecture("allegro", _nequip_model_file, _nequip_predictor, summary_file="summary.json", size=_allegro_size),
         # mace_run_train in MACE's environment; its calculator's recipe is the file (astray/models/mace.py).
         Architecture("mace", lambda spec: "calculator.json", _worker_predictor, size=_mace_size),
+        # Any command-line trainer and calculator the spec names, in its environment (astray/models/external.py);
+        # its cost is unknown to astray: counted, not priced.
+        Architecture("external", lambda spec: "calculator.json", _worker_predictor),
         Architecture("finetune", lambda spec: "model.sevennet.pt", _finetuned_predictor),
         Architecture(
             "pretrained",

@@ -29,7 +29,9 @@ class WorkerPredictor:
         self.info = recipe["info"]
         self._process = subprocess.Popen([recipe["python"], str(Path(__file__).resolve()), str(recipe_path)],
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
-        self.info.setdefault("n_parameters", self._ask({"describe": True})["n_parameters"])
+        if self.info.get("n_parameters") is None:
+            counted = self._ask({"describe": True})["n_parameters"]
+            self.info["n_parameters"] = math.nan if counted is None else counted
 
     def _ask(self, request: dict) -> dict:
         self._process.stdin.write(json.dumps(request) + "\n")

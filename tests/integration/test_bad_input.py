@@ -76,7 +76,7 @@ CASES = {
     "unknown device": (on("training", device="tpu"), "'tpu' is not one of ['auto', 'cpu', 'cuda']"),
     "unknown architecture": (
         models(big={"architecture": "painn", "cutoff": 5.0}),
-        "'painn' is not one of ['schnet', 'nequip', 'allegro', 'mace', 'pretrained', 'finetune']",
+        "'painn' is not one of ['schnet', 'nequip', 'allegro', 'mace', 'external', 'pretrained', 'finetune']",
     ),
     "pretrained model of unknown name": (
         models(big={"architecture": "pretrained", "name": "uma-s-1"}),
@@ -110,6 +110,28 @@ CASES = {
     "MACE model missing a key": (
         models(m={"architecture": "mace", "num_channels": 8, "cutoff": 4.0}),
         "'max_L' is a required property",
+    ),
+    "external rung with an unknown placeholder": (
+        models(
+            cli={
+                "architecture": "external",
+                "train_command": "{python} -m fit {training_set}",
+                "model_file": "model.pt",
+                "calculator": "ase.calculators.emt:EMT",
+            }
+        ),
+        "models.cli.train_command: unknown placeholder {training_set}",
+    ),
+    "external rung whose calculator is not installed": (
+        models(
+            cli={
+                "architecture": "external",
+                "train_command": "{python} -m fit {train}",
+                "model_file": "model.pt",
+                "calculator": "pacemaker_calc:ACE",
+            }
+        ),
+        "models.cli.calculator: cannot import 'pacemaker_calc'",
     ),
     "NequIP model missing a key": (
         models(nq={"architecture": "nequip", "num_features": 4, "l_max": 1, "cutoff": 4.0}),

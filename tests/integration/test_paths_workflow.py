@@ -1,6 +1,9 @@
 """The paths the tiny campaign does not take, in one real run of the workflow: labels with forces and
-energy+force training of SchNet and NequIP, NequIP compiled ahead of time for evaluation, and the probe
-itself (H2) in the training data."""
+energy+force training of every architecture astray trains from scratch (SchNet, NequIP, Allegro, MACE, and
+MACE again by its command line as an external rung), NequIP compiled ahead of time for evaluation, and the
+probe itself (H2) in the training data."""
+
+import json
 
 import numpy as np
 import pytest
@@ -24,7 +27,8 @@ def force_campaign(tmp_path_factory):
     config["training"]["force_weight"] = 0.1
     config["datasets"].update(kinds=["equilibrium"], sizes=[6])
     nequip = {**config["models"]["tiny_nequip"], "compile": True}
-    config["models"] = {name: config["models"][name] for name in ("tiny_a", "tiny_allegro")} | {"tiny_nequip": nequip}
+    trained = ("tiny_a", "tiny_allegro", "tiny_mace", "tiny_external")
+    config["models"] = {name: config["models"][name] for name in trained} | {"tiny_nequip": nequip}
     config_path = workdir / "config.yaml"
     config_path.write_text(yaml.safe_dump(config))
     result = snakemake(workdir, config_path)
@@ -47,6 +51,10 @@ def test_energy_and_force_training_gives_every_model_a_force_error(force_campaig
     assert allegro_config["training_module"]["loss"]["coeffs"] == {"total_energy": 1.0, "forces": 0.1}
     schnet = load_predictor(force_campaign / "results/models/equilibrium/seed0/n6/tiny_a/model.pt", "schnet")
     assert schnet.info["force_weight"] == 0.1
+    # MACE's weighted loss with astray's force weight, by astray's MACE module and by a template's {force_weight}.
+    for model, folder in (("tiny_mace", "mace"), ("tiny_external", "external")):
+        command = json.loads((run.with_name(model) / folder / "command.json").read_text())
+        assert "--forces_weight=0.1" in command, model
 
 
 def test_nequip_is_evaluated_through_its_compiled_model(force_campaign):

@@ -84,10 +84,10 @@ def test_the_plan_lists_snakemakes_jobs_and_estimates_what_they_cost(tmp_path):
     assert f"{sum(listed.values())} jobs to run" in plan
     cpu_hours = float(re.search(r"hf/sto-3g \(\d+-\d+ basis functions\): ([\d.,]+) CPU-hours", plan).group(1))
     assert 0 < cpu_hours < 1  # HF/STO-3G on a few small molecules: minutes
-    # 6 trained models (the pretrained one is not) x 2 kinds x 1 seed x 2 sizes; Allegro, MACE and fine-tuning
-    # are not priced yet.
+    # 7 trained models (the pretrained one is not) x 2 kinds x 1 seed x 2 sizes; Allegro, MACE, an external
+    # rung and fine-tuning are not priced yet.
     assert re.search(
-        r"training   24 runs: [\d.,]+ hours on .*\(4 allegro, 4 finetune, 4 mace runs not priced: not "
+        r"training   28 runs: [\d.,]+ hours on .*\(4 allegro, 4 external, 4 finetune, 4 mace runs not priced: not "
         r"calibrated by benchmarks/cost_model.py\)",
         plan,
     )
@@ -111,7 +111,7 @@ def test_cube_holds_every_model_and_the_physics_of_the_references(campaign):
     workdir, _ = campaign
     cube = xr.load_dataset(workdir / "results" / "cube.nc")
     assert {name: cube.sizes[name] for name in ("reference", "probe", "distance", "model", "kind", "seed", "size")} == {
-        "reference": 3, "probe": 2, "distance": 4, "model": 7, "kind": 2, "seed": 1, "size": 2
+        "reference": 3, "probe": 2, "distance": 4, "model": 8, "kind": 2, "seed": 1, "size": 2
     }  # fmt: skip
     assert np.isfinite(cube.predicted_energy).all()
     assert np.isfinite(cube.test_mae).all()
@@ -139,7 +139,7 @@ def test_cube_holds_every_model_and_the_physics_of_the_references(campaign):
 
     # A model with no charge input cannot tell two protons from H2: the paper's finding, recorded as such.
     # Only the isolated-atom shift to the protons' scale (two H atoms above two bare protons) differs.
-    plain = cube.sel(model=["tiny_a", "tiny_nequip", "tiny_allegro", "tiny_mace", "sevennet"])
+    plain = cube.sel(model=["tiny_a", "tiny_nequip", "tiny_allegro", "tiny_mace", "tiny_external", "sevennet"])
     assert (plain.charge_aware == 0).all() and (plain.physics_prior == "none").all()
     shift = float(cube.fragment_shift.sel(probe="H2_2plus"))
     hydrogen = json.loads((workdir / "results/labels/atom_energies.json").read_text())["energies"]["H"]
@@ -180,6 +180,12 @@ def test_cube_holds_every_model_and_the_physics_of_the_references(campaign):
     assert str(mace.model_architecture.values) == "mace" and int(mace.n_parameters) > 0
     assert (mace.free_atom_energy_max < 1e-9).all() and (mace.train_epochs >= 1).all()
     assert np.isfinite(mace.test_mae).all() and (mace.train_seconds > 0).all()
+    # MACE again, by its command line as an external rung (no astray code of its own): a family of its own,
+    # free atoms at zero from its {isolated_atoms} E0s, no epochs astray could read.
+    cli = cube.sel(model="tiny_external")
+    assert str(cli.model_architecture.values) == "external:mace" and int(cli.n_parameters) > 0
+    assert (cli.free_atom_energy_max < 1e-9).all() and np.isnan(cli.train_epochs).all()
+    assert np.isfinite(cli.test_mae).all() and (cli.train_seconds > 0).all()
     # Fine-tuned on each training set, a few epochs: trained like any rung, read on SevenNet-0's free atoms.
     tuned = cube.sel(model="sevennet_tuned")
     assert str(tuned.model_architecture.values) == "finetuned:7net-0" and int(tuned.n_parameters) == 842_440
@@ -205,11 +211,12 @@ def test_cube_holds_every_model_and_the_physics_of_the_references(campaign):
 def test_plots_and_datasets_are_written(campaign):
     workdir, _ = campaign
     results = workdir / "results"
-    models = ("tiny_a", "tiny_b", "tiny_nequip", "tiny_allegro", "tiny_mace", "sevennet", "sevennet_tuned")
+    models = ("tiny_a", "tiny_b", "tiny_nequip", "tiny_allegro", "tiny_mace", "tiny_external", "sevennet",
+              "sevennet_tuned")  # fmt: skip
     figures = {f"{model}{figure}.png" for model in models for figure in ("", "_parity")}
     assert {p.name for p in (results / "plots").iterdir()} == figures | {"scaling.png", "uncertainty_and_dynamics.png"}
     metrics = (results / "tables/probe_metrics.csv").read_text().splitlines()
-    assert len(metrics) == 1 + 7 * 2 * 2 * 2  # header + models x kinds x sizes x probes
+    assert len(metrics) == 1 + 8 * 2 * 2 * 2  # header + models x kinds x sizes x probes
     small = (results / "datasets/with_distorted/seed0/train_n3.extxyz").read_text()
     large = (results / "datasets/with_distorted/seed0/train_n6.extxyz").read_text()
     assert large.startswith(small)  # nested, byte for byte
@@ -510,11 +517,12 @@ def test_adding_a_training_size_plans_only_the_new_sets_and_their_models(campaig
         "train_nequip": 4,  # tiny_nequip and tiny_allegro
         "package_nequip": 4,
         "train_finetune": 2,
-        "evaluate": 14,
+        "evaluate": 16,
         "train_mace": 2,
+        "train_external": 2,
         "dataset_manifest": 1,
-        "plot_model": 7,
-        "plot_parity": 7,
+        "plot_model": 8,
+        "plot_parity": 8,
         **FROM_THE_CUBE,
     }
 
@@ -523,13 +531,15 @@ def test_changing_the_label_method_relabels_everything_downstream_but_not_the_ge
     jobs = plan_after(campaign, lambda c: c["labels"].update(basis="3-21g"))
     assert "geometries" not in jobs
     assert jobs["label_chunk"] == 3 and jobs["atom_energies"] == 1 and jobs["reference_curves"] == 1
-    assert jobs["train"] == 8 and jobs["train_nequip"] == 8 and jobs["evaluate"] == 28 and jobs["cube"] == 1
-    assert jobs["predict_pretrained"] == 1 and jobs["train_finetune"] == jobs["train_mace"] == 4
+    assert jobs["train"] == 8 and jobs["train_nequip"] == 8 and jobs["evaluate"] == 32 and jobs["cube"] == 1
+    assert (
+        jobs["predict_pretrained"] == 1 and jobs["train_finetune"] == jobs["train_mace"] == jobs["train_external"] == 4
+    )
 
 
 def test_changing_a_plot_setting_redraws_only_the_plots(campaign):
     jobs = plan_after(campaign, lambda c: c.setdefault("plots", {}).update(dpi=72))
-    assert jobs == {"plot_model": 7, "plot_parity": 7, **PLOTS_OF_THE_CUBE, "all": 1}
+    assert jobs == {"plot_model": 8, "plot_parity": 8, **PLOTS_OF_THE_CUBE, "all": 1}
 
 
 def test_changing_one_stages_code_reruns_only_that_stage(campaign, tmp_path):
@@ -542,7 +552,7 @@ def test_changing_one_stages_code_reruns_only_that_stage(campaign, tmp_path):
     with open(copy / "astray" / "plots.py", "a") as module:
         module.write("\n# a changed line\n")
     jobs = plan_after(campaign, lambda c: None, snakefile=copy / "Snakefile")
-    assert jobs == {"plot_model": 7, "plot_parity": 7, **PLOTS_OF_THE_CUBE, "all": 1}
+    assert jobs == {"plot_model": 8, "plot_parity": 8, **PLOTS_OF_THE_CUBE, "all": 1}
 
 
 @pytest.mark.parametrize(

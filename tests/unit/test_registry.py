@@ -28,6 +28,7 @@ def test_evaluation_reads_the_files_the_training_rules_write():
     assert model_path({"architecture": "nequip", "compile": False}, **RUN) == f"{run}/model.nequip.zip"
     assert model_path({"architecture": "allegro", "compile": False}, **RUN) == f"{run}/model.nequip.zip"
     assert model_path({"architecture": "mace"}, **RUN) == f"{run}/calculator.json"
+    assert model_path({"architecture": "external"}, **RUN) == f"{run}/calculator.json"
     assert model_path({"architecture": "finetune"}, **RUN) == f"{run}/model.sevennet.pt"
     assert model_path({"architecture": "pretrained"}, **RUN) == "results/pretrained/m/predictions.json"
     for written in ('f"{RUN}/model.pt"', 'f"{RUN}/model.nequip.pt2"', 'f"{RUN}/model.nequip.zip"',
