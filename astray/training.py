@@ -1,15 +1,13 @@
-"""Training of energy models on atomization energies, with early stopping and resumable checkpoints.
+"""SchNet trained on atomization energies: its packed data, its loss (energies, and forces by autograd), its
+filters tabulated where that saves arithmetic, and its checkpoint. The epochs, early stopping and resume
+are astray.models.loop's, the one loop of everything astray trains itself.
 
 The saved checkpoint holds everything needed to rebuild the model (spec, normalisation, species), so
 evaluation never needs the config that trained it.
 """
 
-import hashlib
-import json
 import math
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -17,9 +15,9 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
 from astray.config_schema import model_spec, training_settings
-from astray.conventions import ENERGY_CONVENTION, atomization_energy, plateau_patience
-from astray.io import write_atomically
+from astray.conventions import ENERGY_CONVENTION, atomization_energy
 from astray.models import build_model, count_parameters
+from astray.models.loop import fit, run_fingerprint, save_atomically, select_device, training_cost
 from astray.models.schnet import (
     collate,
     has_zero_isolated_atoms,
@@ -59,74 +57,6 @@ def normalisation(atoms_list, energies, zero_isolated_atoms: bool = True) -> dic
     return {"mean": float(per_atom.mean()), "std": spread if spread > 1e-6 else 1.0}
 
 
-def select_device(requested: str = "auto") -> torch.device:
-    if requested == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(requested)
-
-
-def run_fingerprint(spec, training, seed, train_atoms) -> str:
-    """Identity of a training run; a leftover resume checkpoint is used only if it matches."""
-    payload = json.dumps([spec, training, seed, [a.info["geometry_id"] for a in train_atoms]], sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
-
-
-def run_training_job(job, trainer) -> None:
-    """What a training rule's script does: `trainer` (`train`, or `astray.models.finetune.finetune`) on the
-    job's training and validation sets with its threads, seed and spec, the log on stderr (the script
-    points stderr at the rule's log), the loss history to the job's CSV."""
-    import sys
-    from functools import partial
-
-    import pandas as pd
-
-    from astray.io import read_geometries, read_json
-
-    torch.set_num_threads(job.threads)
-    history = trainer(
-        train_atoms=read_geometries(job.input.train),
-        val_atoms=read_geometries(job.input.validation),
-        atom_energies=read_json(job.input.atom_energies)["energies"],
-        spec=job.params.spec,
-        training=job.params.training,
-        seed=int(job.wildcards.seed),
-        output=job.output.model,
-        log=partial(print, file=sys.stderr, flush=True),
-    )
-    pd.DataFrame(history).to_csv(job.output.history, index=False)
-
-
-def resumed_state(resume_path, fingerprint, device, model, optimizer, scheduler, log) -> dict:
-    """The epoch loop's state where a killed run with the same fingerprint left it, with the model, optimizer,
-    scheduler and RNG restored from `resume_path`; a fresh start otherwise (a leftover checkpoint of
-    another config or training set is never resumed)."""
-    state = {"epoch": 0, "best_val_mae": math.inf, "best_epoch": 0, "history": [], "best_state": None}
-    if resume_path.exists():
-        saved = torch.load(resume_path, weights_only=False, map_location=device)
-        if saved["fingerprint"] == fingerprint:
-            model.load_state_dict(saved["model"])
-            optimizer.load_state_dict(saved["optimizer"])
-            scheduler.load_state_dict(saved["scheduler"])
-            torch.set_rng_state(saved["rng"].cpu())
-            state = saved["state"]
-            log(f"resuming from epoch {state['epoch']} ({resume_path})")
-    return state
-
-
-def save_resume_point(resume_path, fingerprint, model, optimizer, scheduler, state) -> None:
-    save_atomically(
-        {
-            "fingerprint": fingerprint,
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "rng": torch.get_rng_state(),
-            "state": state,
-        },
-        resume_path,
-    )
-
-
 def train(train_atoms, val_atoms, atom_energies, spec, training, seed, output, log=print) -> dict:
     """Train one model; write its best checkpoint to `output` and return the loss history.
 
@@ -139,21 +69,22 @@ def train(train_atoms, val_atoms, atom_energies, spec, training, seed, output, l
     spec, training = model_spec(spec), training_settings(training)
     flush_subnormals()
     torch.manual_seed(seed)
-    device = select_device(training["device"])
-    run = prepared_run(train_atoms, val_atoms, atom_energies, spec, training, device)
-    optimizer, scheduler = optimiser(run.model, training)
-    fingerprint = run_fingerprint(spec, training, seed, train_atoms)
-    resume_path = Path(output).with_name("resume.pt")
-    state = resumed_state(resume_path, fingerprint, device, run.model, optimizer, scheduler, log)
+    run = prepared_run(train_atoms, val_atoms, atom_energies, spec, training, select_device(training["device"]))
 
-    def save_resume_state():
-        save_resume_point(resume_path, fingerprint, run.model, optimizer, scheduler, state)
+    def train_epoch(order, optimizer):
+        losses = _train_epoch(run.model, optimizer, run.train_data.batches(training["batch_size"], order),
+                              run.force_weight, run.tabulate)  # fmt: skip
+        return {
+            "train_rmse_eV": math.sqrt(losses["energy"] / run.train_data.n_molecules),
+            "train_force_rmse_eV_per_A": math.sqrt(losses["forces"] / max(1, losses["force_components"])),
+        }
 
-    run_epochs(run, optimizer, scheduler, training, seed, state, save_resume_state, log)
-    run.model.load_state_dict(state["best_state"])
-    save_atomically(checkpoint(run, spec, training, state, train_atoms, log), output)
-    resume_path.unlink(missing_ok=True)
-    return state["history"]
+    def write_model(state):
+        save_atomically(checkpoint(run, spec, training, state, train_atoms, log), output)
+
+    return fit(run.model, run.train_data.n_molecules, train_epoch,
+               lambda: _mean_absolute_error(run.model, run.val_data, run.tabulate), training, seed,
+               run_fingerprint(spec, training, seed, train_atoms), output, write_model, log)  # fmt: skip
 
 
 def flush_subnormals() -> None:
@@ -197,63 +128,6 @@ def prepared_run(train_atoms, val_atoms, atom_energies, spec, training, device) 
     return PreparedRun(train_data, val_data, norm, model, tabulate, force_weight)
 
 
-def optimiser(model, training):
-    """AdamW, and a scheduler that halves the learning rate when validation stalls (a quarter of the
-    patience)."""
-    # fused: one kernel updates every parameter, same update rule; a third of the default's time here.
-    optimizer = torch.optim.AdamW(model.parameters(), lr=training["learning_rate"], fused=True)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, factor=0.5, patience=plateau_patience(training["patience"])
-    )
-    return optimizer, scheduler
-
-
-def run_epochs(run: PreparedRun, optimizer, scheduler, training, seed, state, save_resume_state, log) -> None:
-    """Epochs from `state["epoch"]` until max_epochs or early stopping, updating `state` (history, best
-    weights) and saving a resume point every `checkpoint_every` epochs."""
-    generator = torch.Generator().manual_seed(seed)
-    # Draw past the epochs already done so a resumed run shuffles exactly as an uninterrupted one would.
-    for _ in range(state["epoch"]):
-        torch.randperm(run.train_data.n_molecules, generator=generator)
-    while state["epoch"] < training["max_epochs"]:
-        start = time.perf_counter()
-        order = torch.randperm(run.train_data.n_molecules, generator=generator)
-        batches = run.train_data.batches(training["batch_size"], order)
-        losses = _train_epoch(run.model, optimizer, batches, run.force_weight, run.tabulate)
-        val_mae = _mean_absolute_error(run.model, run.val_data, run.tabulate)
-        scheduler.step(val_mae)
-        record_epoch(state, run, losses, val_mae, optimizer.param_groups[0]["lr"], time.perf_counter() - start)
-        if state["epoch"] % 10 == 0 or state["epoch"] == 1:
-            log(
-                f"epoch {state['epoch']}: train RMSE {state['history'][-1]['train_rmse_eV']:.4f} eV, "
-                f"val MAE {val_mae:.4f} eV (best {state['best_val_mae']:.4f} at {state['best_epoch']})"
-            )
-        if state["epoch"] - state["best_epoch"] >= training["patience"]:
-            log(f"early stop at epoch {state['epoch']}: no validation gain for {training['patience']} epochs")
-            break
-        if state["epoch"] % training["checkpoint_every"] == 0:
-            save_resume_state()
-
-
-def record_epoch(state, run: PreparedRun, losses, val_mae, learning_rate, seconds) -> None:
-    """One epoch into the history; the weights kept if validation improved."""
-    state["epoch"] += 1
-    state["history"].append(
-        {
-            "epoch": state["epoch"],
-            "train_rmse_eV": math.sqrt(losses["energy"] / run.train_data.n_molecules),
-            "train_force_rmse_eV_per_A": math.sqrt(losses["forces"] / max(1, losses["force_components"])),
-            "val_mae_eV": val_mae,
-            "learning_rate": learning_rate,
-            "seconds": seconds,
-        }
-    )
-    if val_mae < state["best_val_mae"]:
-        state.update(best_val_mae=val_mae, best_epoch=state["epoch"])
-        # Kept on the device: a copy to the host at every improvement would stall a GPU each time.
-        state["best_state"] = {k: v.detach().clone() for k, v in run.model.state_dict().items()}
-
-
 def checkpoint(run: PreparedRun, spec, training, state, train_atoms, log) -> dict:
     """The trained model's file: everything that rebuilds it (spec, normalisation, species), what it was
     trained on and how, and what training cost."""
@@ -279,13 +153,10 @@ def checkpoint(run: PreparedRun, spec, training, state, train_atoms, log) -> dic
         "force_weight": run.force_weight,
         "filter_tabulation": tabulation,
         "n_parameters": count_parameters(run.model),
-        "best_epoch": state["best_epoch"],
-        "best_val_mae_eV": state["best_val_mae"],
         "n_train": len(train_atoms),
-        # Training cost, so error can be read against compute: every epoch's wall time (a resumed run's
-        # epochs included) and the matrix-product FLOPs of one epoch's forward and backward passes.
-        "epochs": state["epoch"],
-        "training_seconds": sum(epoch["seconds"] for epoch in state["history"]),
+        # Training cost, so error can be read against compute: epochs, their wall time, and the
+        # matrix-product FLOPs of one epoch's forward and backward passes.
+        **training_cost(state),
         "flops_per_epoch": flops,
         "state_dict": {k: v.cpu() for k, v in run.model.state_dict().items()},
     }
@@ -388,8 +259,3 @@ def _tabulation_deviation(model, data: PackedMolecules, batch_size: int = 1024) 
             direct = molecule_energies(model, batch, batch.pairs)
             largest = max(largest, float((tabulated - direct).abs().max()))
     return largest
-
-
-def save_atomically(obj, path) -> None:
-    """Write to a temporary name and rename, so a kill never leaves a truncated checkpoint."""
-    write_atomically(path, lambda temporary: torch.save(obj, temporary))

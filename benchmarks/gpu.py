@@ -31,7 +31,7 @@ from training import BATCH_SIZE, CAPACITIES, astray_train, baseline_train, organ
 from astray.config_schema import model_spec
 from astray.conventions import atomization_energy
 from astray.io import read_geometries, read_json
-from astray.training import select_device
+from astray.models.loop import select_device
 
 SCHNET = {
     "schnet_s": {"hidden_channels": 32, "num_filters": 32, "num_interactions": 2, "num_gaussians": 50},

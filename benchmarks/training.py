@@ -41,8 +41,9 @@ import yaml
 
 from astray.conventions import atomization_energy
 from astray.io import read_geometries, read_json
+from astray.models.loop import select_device
 from astray.models.schnet import DenseRadiusGraph
-from astray.training import select_device, train
+from astray.training import train
 
 REPO = Path(__file__).resolve().parents[1]
 CAPACITIES = {

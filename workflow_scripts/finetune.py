@@ -5,6 +5,6 @@ import sys
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 from astray.models.finetune import finetune
-from astray.training import run_training_job
+from astray.models.loop import run_training_job
 
 run_training_job(snakemake, finetune)

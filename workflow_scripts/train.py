@@ -4,6 +4,7 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from astray.training import run_training_job, train
+from astray.models.loop import run_training_job
+from astray.training import train
 
 run_training_job(snakemake, train)

@@ -8,21 +8,19 @@ energies (atomization energy zero, as at the label level): without them nothing 
 and fine-tuning at a rate that fits the molecules moved H's by 0.8 eV and H2's tail by 1.7 eV. How far
 they still move is measured, not hidden (the cube's `free_atom_energy_max`).
 
-The loop is astray's own (MSE on energies, early stopping on validation MAE, learning rate halved on
-plateaus), with a resume checkpoint like SchNet's: a job killed mid-training continues where it stopped.
+The loop is SchNet's (astray.models.loop: MSE on energies, early stopping on validation MAE, learning rate
+halved on plateaus, the same shuffle and resume point): a job killed mid-training continues where it stopped.
 """
 
 import math
-import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from astray.config_schema import training_settings
-from astray.conventions import atomization_energy, plateau_patience
+from astray.conventions import atomization_energy
+from astray.models.loop import fit, run_fingerprint, save_atomically, select_device, training_cost
 from astray.models.pretrained import PRETRAINED, CalculatorModel, PretrainedModelError
-from astray.training import resumed_state, run_fingerprint, save_atomically, save_resume_point, select_device
 
 
 def load_network(pretrained: str):
@@ -85,68 +83,38 @@ def finetune(train_atoms, val_atoms, atom_energies, spec, training, seed, output
     free_atoms = [graph(Atoms(symbol), network.cutoff, reference[symbol]) for symbol in elements]
     network.to(device)
     network.set_is_batch_data(True)
-    optimizer = torch.optim.AdamW(network.parameters(), lr=settings["learning_rate"])
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, factor=0.5, patience=plateau_patience(settings["patience"])
-    )
-    fingerprint = run_fingerprint(spec, settings, seed, train_atoms)
-    resume_path = Path(output).with_name("resume.pt")
-    state = resumed_state(resume_path, fingerprint, device, network, optimizer, scheduler, log)
 
     def energies(batch, train: bool):
         network.train(train)
         output = network(batch.to(device))
         return output[KEY.PRED_TOTAL_ENERGY], batch[KEY.ENERGY]
 
-    while state["epoch"] < settings["max_epochs"]:
-        start = time.perf_counter()
-        # Seeded by the epoch, so a resumed run shuffles as an uninterrupted one would.
-        generator = torch.Generator().manual_seed(seed * 100_003 + state["epoch"])
-        order = torch.randperm(len(train_graphs), generator=generator).tolist()
+    def train_epoch(order, optimizer):
         squared = 0.0
         for first in range(0, len(order), settings["batch_size"]):
-            molecules = [train_graphs[i] for i in order[first : first + settings["batch_size"]]]
+            molecules = [train_graphs[i] for i in order[first : first + settings["batch_size"]].tolist()]
             predicted, target = energies(Batch.from_data_list(molecules + free_atoms), train=True)
             loss = torch.nn.functional.mse_loss(predicted, target)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             squared += float(((predicted - target)[: len(molecules)].detach() ** 2).sum())
-        val_mae = _mean_absolute_error(energies, val_graphs)
-        scheduler.step(val_mae)
-        state["epoch"] += 1
-        state["history"].append({
-            "epoch": state["epoch"],
-            "train_rmse_eV": math.sqrt(squared / len(train_graphs)),
-            "val_mae_eV": val_mae,
-            "learning_rate": optimizer.param_groups[0]["lr"],
-            "seconds": time.perf_counter() - start,
-        })  # fmt: skip
-        if val_mae < state["best_val_mae"]:
-            state.update(best_val_mae=val_mae, best_epoch=state["epoch"])
-            state["best_state"] = {k: v.detach().clone() for k, v in network.state_dict().items()}
-        log(f"epoch {state['epoch']}: train RMSE {state['history'][-1]['train_rmse_eV']:.4f} eV, "
-            f"val MAE {val_mae:.4f} eV (best {state['best_val_mae']:.4f} at {state['best_epoch']})")  # fmt: skip
-        if state["epoch"] - state["best_epoch"] >= settings["patience"]:
-            log(f"early stop at epoch {state['epoch']}: no validation gain for {settings['patience']} epochs")
-            break
-        # Every epoch: a fine-tuning epoch costs far more than writing 10 MB.
-        save_resume_point(resume_path, fingerprint, network, optimizer, scheduler, state)
-    save_atomically(
-        {
+        return {"train_rmse_eV": math.sqrt(squared / len(train_graphs))}
+
+    def write_model(state):
+        record = {
             "spec": spec,
-            "state_dict": {k: v.cpu() for k, v in state["best_state"].items()},
+            "state_dict": {k: v.cpu() for k, v in network.state_dict().items()},
             "free_atom_energies": reference,
             "n_parameters": sum(p.numel() for p in network.parameters() if p.requires_grad),
-            "best_epoch": state["best_epoch"],
-            "best_val_mae_eV": state["best_val_mae"],
-            "epochs": state["epoch"],
-            "training_seconds": sum(epoch["seconds"] for epoch in state["history"]),
-        },
-        output,
-    )
-    resume_path.unlink(missing_ok=True)
-    return state["history"]
+            **training_cost(state),
+        }
+        save_atomically(record, output)
+
+    # A resume point every epoch: a fine-tuning epoch costs far more than writing 10 MB.
+    return fit(network, len(train_graphs), train_epoch, lambda: _mean_absolute_error(energies, val_graphs),
+               settings, seed, run_fingerprint(spec, settings, seed, train_atoms), output, write_model, log,
+               checkpoint_every=1)  # fmt: skip
 
 
 def _mean_absolute_error(energies, graphs, batch_size: int = 64) -> float:

@@ -138,8 +138,9 @@ def site_profile(tmp_path: Path) -> Path:
     """profiles/slurm with this cluster's partition names filled in and quicker status checks."""
     profile = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())
     profile["default-resources"].update(slurm_partition="cpu", mem_mb=500)
-    for training in ("train", "train_nequip", "train_finetune", "train_mace"):
-        profile["set-resources"][training].update(slurm_partition="gpu", mem_mb=1000)
+    for resources in profile["set-resources"].values():
+        if "gpu" in resources:  # the training rules
+            resources.update(slurm_partition="gpu", mem_mb=1000)
     profile["set-resources"]["label_chunk"].update(mem_mb=1000)
     profile["set-threads"] = {rule: 1 for rule in profile["set-threads"]}
     profile["group-components"] = {"labeling": 2}  # a group job asks for its chunks' threads summed: 2 CPUs here

@@ -1,5 +1,6 @@
 """Fine-tuning SevenNet-0 on HF/STO-3G atomization energies: it learns them, reads them back on the
-reference it was trained on, and a run killed with SIGKILL resumes."""
+reference it was trained on, and a run killed with SIGKILL resumes, through the epoch loop SchNet's training
+shares (a resumed run ends where an uninterrupted one does)."""
 
 import pickle
 import signal
@@ -18,6 +19,11 @@ from astray.levels import ATOM_MULTIPLICITY
 from astray.models.finetune import FinetunedPredictor, finetune
 from astray.models.pretrained import PretrainedModelError, check_finetunable
 from astray.references import PROBES, probe_geometry
+
+
+class Preempted(Exception):
+    """Stands in for a SLURM time limit: the job dies between two epochs."""
+
 
 LEVEL = Level("hf", "sto-3g")
 SPEC = {"architecture": "finetune", "from": "7net-0", "learning_rate": 1e-3}
@@ -111,3 +117,22 @@ def test_fine_tuning_killed_with_sigkill_resumes(labeled, tmp_path):
     resumed_at = int(messages[0].split()[3])
     assert resumed_at >= 1 and [h["epoch"] for h in history] == list(range(1, 17))
     assert output.exists() and not (tmp_path / "resume.pt").exists()
+
+
+def test_a_resumed_fine_tuning_ends_where_an_uninterrupted_one_does(labeled, tmp_path):
+    """The loop's one resume scheme: model, optimizer, schedule, RNG and the shuffle all continue."""
+    molecules, atom_energies = labeled
+    arguments = (molecules[:6], molecules[6:], atom_energies, SPEC, TRAINING)
+
+    def die_at_epoch_10(message):
+        if message.startswith("epoch 10:"):
+            raise Preempted
+
+    whole = finetune(*arguments, seed=0, output=tmp_path / "whole" / "m.sevennet.pt", log=lambda m: None)
+    with pytest.raises(Preempted):
+        finetune(*arguments, seed=0, output=tmp_path / "cut" / "m.sevennet.pt", log=die_at_epoch_10)
+    messages = []
+    resumed = finetune(*arguments, seed=0, output=tmp_path / "cut" / "m.sevennet.pt", log=messages.append)
+    # Killed as epoch 10 was logged, before its resume point: from the one every epoch leaves, the 9th.
+    assert messages[0] == f"resuming from epoch 9 ({tmp_path / 'cut' / 'resume.pt'})"
+    assert [h["val_mae_eV"] for h in resumed] == [h["val_mae_eV"] for h in whole]

@@ -98,6 +98,9 @@ def test_killed_training_resumes_from_its_last_checkpoint(tmp_path):
     assert messages[0].startswith("resuming from epoch 5")
     assert [h["epoch"] for h in history] == list(range(1, 13))
     assert (tmp_path / "m.pt").exists() and not (tmp_path / "resume.pt").exists()
+    # Resumed, not merely restarted: every epoch's validation error is the uninterrupted run's, to the bit.
+    whole = train(data, data[:4], ATOM_ENERGIES, SPEC, settings, seed=0, output=tmp_path / "whole" / "m.pt")
+    assert [h["val_mae_eV"] for h in history] == [h["val_mae_eV"] for h in whole]
 
 
 def test_pairwise_forward_is_torch_geometrics_schnet(tmp_path):
@@ -313,7 +316,7 @@ def test_energy_and_force_training_runs_and_its_forces_obey_newtons_third_law(tm
 def test_auto_trains_on_cuda_where_a_gpu_is_present_and_the_checkpoint_loads_on_the_cpu(tmp_path):
     """training.device auto picks CUDA where there is one; the checkpoint it writes is read back on the CPU,
     where evaluation runs, and scores the validation set as the GPU run did when it kept that model."""
-    from astray.training import select_device
+    from astray.models.loop import select_device
 
     assert select_device("auto").type == "cuda"
     dimers = morse_dimers(np.linspace(0.6, 2.0, 12))
