@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
-from astray.geometries import EQUILIBRIUM, ORIGINS
+from astray.geometries.pool import EQUILIBRIUM, ORIGINS
 
 # Which geometry origins each dataset kind draws on: with_distorted takes every distortion and scan.
 KIND_ORIGINS = {

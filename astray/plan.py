@@ -4,7 +4,7 @@ training and the disk the results will take.
     .venv/bin/python -m astray.plan --configfile config/paper_scale.yaml [other snakemake options]
 
 Snakemake makes the plan (a dry run with the given options; the local profile unless one is given), so
-the job counts are exactly those a run would schedule; the costs come from astray.costs.
+the job counts are exactly those a run would schedule; the costs come from astray.campaign.costs.
 """
 
 import math
@@ -17,10 +17,8 @@ from pathlib import Path
 
 from ase.formula import Formula
 
-from astray.costs import basis_functions, disk_bytes, label_seconds, load_calibration, training_seconds
-from astray.levels import Level
-from astray.models.registry import architecture
-from astray.planning import (
+from astray.campaign.costs import basis_functions, disk_bytes, label_seconds, load_calibration, training_seconds
+from astray.campaign.pool_plan import (
     LabelCensus,
     PoolSummary,
     SourceFiles,
@@ -30,6 +28,8 @@ from astray.planning import (
     estimated_census,
     read_plan,
 )
+from astray.labels.levels import Level
+from astray.models.registry import architecture
 
 REPO = Path(__file__).resolve().parents[1]
 # A dry run of paper scale plans in under a minute (benchmarks/planning.py); an hour means it hangs.
@@ -143,7 +143,7 @@ def report(jobs: dict, plan_seconds: float, config_files: str, costs: dict, cali
     )
     lines.append(f"  disk       {_figure(costs['disk_bytes'] / 1e9)} GB (labels, training sets, model files)")
     measured_on = calibration["labels_measured_on"]
-    lines.append(f"Cost model: astray/costs.py, calibrated by benchmarks/cost_model.py ({measured_on}).")
+    lines.append(f"Cost model: astray/campaign/costs.py, calibrated by benchmarks/cost_model.py ({measured_on}).")
     return "\n".join(lines)
 
 
@@ -168,7 +168,7 @@ def labeling_census(workdir: Path, plan: dict) -> PoolSummary | LabelCensus:
     geometries, large = plan["config"]["geometries"], plan.get("counted_sources", [])
 
     def build(config):
-        from astray.geometries import build_pool
+        from astray.geometries.pool import build_pool
 
         return build_pool(config, sample_normal_modes=False, cache_dir=cache)
 

@@ -69,7 +69,7 @@ def _imports_of_version(path: Path, package: Path, mtime_ns: int) -> frozenset[P
             names += [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
     files = set()
     if any(_calls_import_module(node) for node in ast.walk(tree)):
-        # Modules chosen by name at run time (astray.engines picks an engine): every module beside it.
+        # Modules chosen by name at run time (astray.labels.engines picks an engine): every module beside it.
         files.update(Path(path).parent.glob("*.py"))
     for name in names:
         parts = name.split(".")

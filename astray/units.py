@@ -1,8 +1,8 @@
 """Unit conversions: datasets are in eV and Å, QC engines speak Hartree and Bohr.
 
-Labels are converted once, at labeling (`astray.labels`). The same constants also serve where astray
-computes in atomic units itself: the Hessians of normal-mode sampling (`astray.distortions`), the exact
-reference curves (`astray.exact_curves`) and the nuclear repulsion of the anchored SchNet
+Labels are converted once, at labeling (`astray.labels.labeling`). The same constants also serve where astray
+computes in atomic units itself: the Hessians of normal-mode sampling (`astray.geometries.distortions`), the exact
+reference curves (`astray.evaluation.exact_curves`) and the nuclear repulsion of the anchored SchNet
 (`astray.models.schnet`); each converts its own result to eV and Å before anything else reads it.
 """
 

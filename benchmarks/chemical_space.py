@@ -24,7 +24,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from planning import bare_snakefile, snakemake_dry_run
 
-from astray.chemical_space import FILTERS, SpaceSpec, build_space, cached_space, stable_molecules
+from astray.geometries.chemical_space import FILTERS, SpaceSpec, build_space, cached_space, stable_molecules
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCE = {"elements": ["C", "N", "O", "F"], "filters": {}, "conformers": 1, "force_field": "mmff94", "seed": 0,

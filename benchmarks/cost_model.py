@@ -1,4 +1,4 @@
-"""Calibrate the planning cost model (astray/costs.py) with this project's own measurements.
+"""Calibrate the planning cost model (astray/campaign/costs.py) with this project's own measurements.
 
     .venv/bin/python benchmarks/cost_model.py labels                  # on the CPU that labels (one core)
     .venv/bin/python benchmarks/cost_model.py training --device cuda  # on the GPU that trains
@@ -15,7 +15,7 @@ smallest on a CPU), trained on the `organic` set of benchmarks/training.py for 2
 (fourfold more until the difference is 10 s); the difference gives seconds per training geometry per epoch
 (the fixed start-up is the rest). The label and model file sizes calibrate the disk estimate.
 
-Both parts update astray/cost_calibration.json in place and leave the other part as it was.
+Both parts update astray/campaign/cost_calibration.json in place and leave the other part as it was.
 """
 
 import argparse
@@ -34,9 +34,9 @@ import numpy as np
 import yaml
 from ase.build import molecule
 
-from astray.costs import CALIBRATION, basis_functions, fit_timing_law, model_size
-from astray.labels import calculate
-from astray.levels import Level
+from astray.campaign.costs import CALIBRATION, basis_functions, fit_timing_law, model_size
+from astray.labels.labeling import calculate
+from astray.labels.levels import Level
 
 REPO = Path(__file__).resolve().parents[1]
 MOLECULES = ["H2O", "CH4", "CH3OH", "C2H6", "CH3CH2OH", "C3H8", "C6H6"]  # 24 to 114 basis functions
@@ -112,7 +112,7 @@ def calibrate_training(device: str) -> dict:
 
     from astray.io import read_geometries, read_json
     from astray.models import nequip
-    from astray.training import train
+    from astray.models.schnet_training import train
 
     labeled = organic_data()
     atom_energies = read_json(labeled.parent / "atom_energies.json")["energies"]

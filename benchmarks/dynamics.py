@@ -4,7 +4,7 @@ molecule, side by side.
     .venv/bin/python benchmarks/dynamics.py [--molecules 6] [--steps 40] [--repeats 3]
 
 SevenNet-0 as its wheel ships it, on the CPU with torch's threads, steps the default campaign's MD runs
-(astray.dynamics.run_nve: velocity Verlet at 300 K, 0.5 fs) on `--molecules` G2 molecules of 3-6 atoms.
+(astray.evaluation.dynamics.run_nve: velocity Verlet at 300 K, 0.5 fs) on `--molecules` G2 molecules of 3-6 atoms.
 `CalculatorModel.energies_and_forces` packs them 12 Å apart into one call where the calculator reports
 per-atom energies (as shipped); the baseline calls it once per molecule (`CalculatorModel.energy_and_forces`
 in a loop, what it did before). Alternating, best of the repeats; milliseconds per MD step, and the largest
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from ase.collections import g2
 
-from astray.dynamics import DynamicsSettings, run_nve
+from astray.evaluation.dynamics import DynamicsSettings, run_nve
 from astray.models import default_dtype
 from astray.models.pretrained import PRETRAINED, CalculatorModel
 

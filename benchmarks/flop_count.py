@@ -20,7 +20,7 @@ from ase.calculators.singlepoint import SinglePointCalculator
 from ase.collections import g2
 from torch.utils.flop_counter import FlopCounterMode
 
-import astray.training as training
+import astray.models.schnet_training as training
 from astray.config_schema import model_spec, training_settings
 from astray.io import read_geometries, read_json
 

@@ -112,7 +112,7 @@ def overhead(repeats: int) -> dict:
 def warm_start_scan() -> dict:
     from ase import Atoms
 
-    from astray.labels import Level, label_chunk
+    from astray.labels.labeling import Level, label_chunk
 
     scan = []
     for distance in np.round(np.arange(0.95, 1.605, 0.01), 3):
@@ -138,8 +138,8 @@ def warm_start_scan() -> dict:
 def small_molecules(repeats: int) -> dict:
     from pyscf import gto, scf
 
-    from astray.chemical_space import SpaceSpec, cached_space, resolved_filters, space_molecules
-    from astray.labels import Level, calculate
+    from astray.geometries.chemical_space import SpaceSpec, cached_space, resolved_filters, space_molecules
+    from astray.labels.labeling import Level, calculate
 
     spec = SpaceSpec(elements=("C", "N", "O", "F"), max_heavy_atoms=5, filters=resolved_filters({}), conformers=1,
                      force_field="mmff94", seed=0, sample=60, atom_window=(2, 17))  # fmt: skip

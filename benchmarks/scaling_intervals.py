@@ -6,10 +6,10 @@
 1. The data-scaling exponent on the default campaign's grid (5 sizes over 1.2 decades, 3 seeds): how often
    the cube's t-interval over per-seed exponents holds the planted b, beside the percentile bootstrap over
    seeds the cube stored before (its exact limit: every ordered draw of three seeds).
-2. Floor identifiability (astray.scaling.FLOOR_MINIMUM_DISTINCT, FLOOR_MINIMUM_DECADES): on grids of K
+2. Floor identifiability (astray.evaluation.scaling.FLOOR_MINIMUM_DISTINCT, FLOOR_MINIMUM_DECADES): on grids of K
    sizes over D decades, a planted a·N^-0.5 + c with the floor a share of the error at the largest size
    (0: no floor), how often the law with floor's t-intervals hold b and c, and the median error of its floor.
-Noise: astray.planted.SeedNoise, at its defaults and at about twice them.
+Noise: astray.evaluation.planted.SeedNoise, at its defaults and at about twice them.
 """
 
 import argparse
@@ -23,8 +23,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from astray.planted import SeedNoise, planted_learning_curves  # noqa: E402
-from astray.scaling import fit_floor_law, fit_learning_curves, seed_interval  # noqa: E402
+from astray.evaluation.planted import SeedNoise, planted_learning_curves  # noqa: E402
+from astray.evaluation.scaling import fit_floor_law, fit_learning_curves, seed_interval  # noqa: E402
 
 SEEDS, AMPLITUDE, EXPONENT = 3, 6.0, 0.5
 NOISES = {"campaign": SeedNoise(), "doubled": SeedNoise(offset=0.1, walk=0.06, exponent=0.05)}

@@ -18,7 +18,7 @@ warm-up then halving on a 20-epoch plateau, the best model saved whenever valida
 departure, shared with astray: the radius graph is astray's dense one (torch-geometric's default needs
 torch-cluster, which is not on PyPI).
 
-astray's side is `astray.training.train` with the same spec, batch size, learning rate and epochs, run
+astray's side is `astray.models.schnet_training.train` with the same spec, batch size, learning rate and epochs, run
 twice: as shipped (filters tabulated where that pays) and with `tabulate_filters: false`, to show what the
 tabulation adds. All see the same geometries and targets on the same device; runs alternate (baseline,
 astray, astray direct, baseline, ...) and the best wall time of the repeats is reported. Throughput counts
@@ -43,7 +43,7 @@ from astray.conventions import atomization_energy
 from astray.io import read_geometries, read_json
 from astray.models.loop import select_device
 from astray.models.schnet import DenseRadiusGraph
-from astray.training import train
+from astray.models.schnet_training import train
 
 REPO = Path(__file__).resolve().parents[1]
 CAPACITIES = {

@@ -9,7 +9,7 @@ campaign's own: `schnet_m` and `training` from config/config.yaml on the equilib
 benchmarks/results/training-profile.json):
 - the job's FLOP rate as the cube computes it (`train_flops` per epoch x epochs / wall seconds) against a
   one-thread float32 matrix multiply of 1024 x 1024 (the machine's dense rate), as shipped and with
-  float32 subnormals kept (before `astray.training.flush_subnormals`), alternating, best of the repeats;
+  float32 subnormals kept (before `astray.models.schnet_training.flush_subnormals`), alternating, best of the repeats;
 - where the shipped run's time goes, by operator family (torch.profiler, self CPU time, the same run
   profiled once more), and the operators that take the most time.
 """
@@ -26,9 +26,9 @@ import torch
 import yaml
 from torch.profiler import ProfilerActivity, profile
 
-import astray.training
+import astray.models.schnet_training
 from astray.io import read_geometries, read_json
-from astray.training import train
+from astray.models.schnet_training import train
 
 REPO = Path(__file__).resolve().parents[1]
 MATMUL = (
@@ -73,11 +73,14 @@ def campaign_run(campaign: Path, size: int):
 
 def timed_training(run, epochs: int, workdir: Path, flush: bool = True) -> tuple[float, dict]:
     """One training call as a job makes it; `flush=False` keeps float32 subnormals, as before
-    astray.training.flush_subnormals."""
+    astray.models.schnet_training.flush_subnormals."""
     train_atoms, val_atoms, atom_energies, spec, training = run
     settings = {**training, "max_epochs": epochs, "patience": epochs, "device": "cpu"}
     torch.set_flush_denormal(False)
-    with mock.patch("astray.training.flush_subnormals", astray.training.flush_subnormals if flush else lambda: None):
+    with mock.patch(
+        "astray.models.schnet_training.flush_subnormals",
+        astray.models.schnet_training.flush_subnormals if flush else lambda: None,
+    ):
         start = time.perf_counter()
         train(train_atoms, val_atoms, atom_energies, spec, settings, seed=0, output=workdir / "model.pt",
               log=lambda *_: None)  # fmt: skip

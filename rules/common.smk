@@ -4,7 +4,7 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from astray.config_checks import (
+from astray.campaign.config_checks import (
     applied_order,
     check_gpu_requests,
     check_slurm_requests,
@@ -12,7 +12,7 @@ from astray.config_checks import (
     slurm_partitions,
     uses_slurm,
 )
-from astray.campaign import (
+from astray.campaign.checks import (
     canonical,
     check_campaign,
     check_external_rungs,
@@ -23,7 +23,7 @@ from astray.campaign import (
     provided_level,
 )
 from astray.io import check_writable
-from astray.planning import PlannedPool, SourceFiles, cached_plan, cached_summary, plan_key, pool_identity, record_plan
+from astray.campaign.pool_plan import PlannedPool, SourceFiles, cached_plan, cached_summary, plan_key, pool_identity, record_plan
 from astray.provenance import code_fingerprint
 
 # Every cluster job parses this workflow again before it runs (thousands of times at paper scale), so what only
@@ -68,7 +68,7 @@ CONFIG_FILES = " + ".join(
 os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")])))
 
 
-# Keys sorted (astray.campaign.canonical): reordering the config must not rerun the campaign.
+# Keys sorted (astray.campaign.checks.canonical): reordering the config must not rerun the campaign.
 _canonical_config = canonical(config)
 config.clear()
 config.update(_canonical_config)
@@ -131,8 +131,8 @@ def checked_pool(geometry_config):
     """A pool without its Hessians, every geometry checked for labeling: unknown method, basis or element,
     impossible charge or spin, overlapping atoms stop the run now, naming the geometry and field, not hours
     later inside a labeling job."""
-    from astray.geometries import build_pool
-    from astray.labels import Level, check_labeling_inputs
+    from astray.geometries.pool import build_pool
+    from astray.labels.labeling import Level, check_labeling_inputs
 
     with named_after(CONFIG_FILES):
         pool = build_pool(geometry_config, sample_normal_modes=False, cache_dir=PLANNING_CACHE)
@@ -142,7 +142,7 @@ def checked_pool(geometry_config):
 
 def whole_pool():
     """The campaign's pool, checked; refused if no molecule passes the sources' filters."""
-    from astray.geometries import GeometrySourceError
+    from astray.geometries.pool import GeometrySourceError
 
     pool = checked_pool(GEOMETRIES)
     if not pool:
@@ -157,7 +157,7 @@ def pool_key():
         "level": LEVEL,
         "min_distance": LABELS["min_distance"],
         # What planning runs to build, check and count the pool.
-        "code": code_fingerprint([PACKAGE / "geometries.py", PACKAGE / "labels.py", PACKAGE / "planning.py"], PACKAGE),
+        "code": code_fingerprint([PACKAGE / "geometries/pool.py", PACKAGE / "labels/labeling.py", PACKAGE / "campaign/pool_plan.py"], PACKAGE),
         "counted_while_planning": large_sources(),
     }
     return plan_key(GEOMETRIES, checked, source_files().fingerprint)
@@ -167,7 +167,7 @@ def pool_key():
 def large_sources():
     """The sources too large to build and check while planning, only counted then (docs/geometries.md,
     "Large sources are checked by the first jobs"): big file sources, a chemical space too large to embed."""
-    from astray.planning import counted_sources
+    from astray.campaign.pool_plan import counted_sources
 
     return counted_sources(GEOMETRIES, source_files(), PLANNING_CACHE)
 
@@ -188,7 +188,7 @@ def planned_pool():
     """How many geometries the pool has (exactly, or for large file sources as counted and estimated):
     their number fixes the labeling chunks up front, so `snakemake -n` plans the whole campaign without a
     checkpoint. Computed once per pool and then read, so every job sees the same chunks."""
-    from astray.planning import estimated_pool
+    from astray.campaign.pool_plan import estimated_pool
 
     def plan():
         if read_while_planning():
@@ -206,7 +206,7 @@ def chunk_count(wildcards=None):
 def known_summary():
     """The pool's summary where one exists without reading the sources: built while planning, or by the
     geometries job of an earlier run (then its checks are exact); None before a large pool's first run."""
-    from astray.planning import built_summary
+    from astray.campaign.pool_plan import built_summary
 
     if planned_pool().built:
         return pool_summary()
@@ -214,7 +214,7 @@ def known_summary():
 
 
 if PLANNING:
-    # Everything planning checks beyond the schema (astray.campaign), before any job runs: without the
+    # Everything planning checks beyond the schema (astray.campaign.checks), before any job runs: without the
     # pool's summary (a large pool before its first run) against its planned counts.
     known = known_summary()
     with named_after(CONFIG_FILES):
@@ -269,7 +269,7 @@ RULES_BRING_THEIR_PACKAGES = bool(workflow.deployment_settings.deployment_method
 
 @functools.cache
 def pretrained_recipe_of():
-    """Each pretrained rung's recipe (astray.campaign.pretrained_recipes); while planning, with its package
+    """Each pretrained rung's recipe (astray.campaign.checks.pretrained_recipes); while planning, with its package
     checked installed where the jobs run."""
     with named_after(CONFIG_FILES):
         installed = PLANNING and not RULES_BRING_THEIR_PACKAGES

@@ -69,7 +69,7 @@ rule merge_labels:
 
 
 # A seeded sample of the labels that came with the files, recomputed at their declared level and compared
-# (astray/audit.py): per geometry in the table, its summary for the cube; a deviation beyond the tolerance
+# (astray/labels/audit.py): per geometry in the table, its summary for the cube; a deviation beyond the tolerance
 # stops the run with a diagnosis, before any labeling job or dataset.
 rule audit_labels:
     input:

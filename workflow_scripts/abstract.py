@@ -6,7 +6,7 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import xarray as xr
 
-from astray.findings import write_abstract
 from astray.io import read_json
+from astray.report.findings import write_abstract
 
 write_abstract(xr.load_dataset(snakemake.input.cube), read_json(snakemake.input.references), snakemake.output[0])

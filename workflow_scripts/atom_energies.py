@@ -7,9 +7,9 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 from pyscf import lib
 
+from astray.evaluation.probes import PROBES
 from astray.io import read_json, write_json
-from astray.labels import Level, isolated_atom_energies
-from astray.references import PROBES
+from astray.labels.labeling import Level, isolated_atom_energies
 
 lib.num_threads(snakemake.threads)
 level = Level.from_config(snakemake.params.level)

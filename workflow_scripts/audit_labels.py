@@ -10,9 +10,9 @@ from functools import partial
 import pandas as pd
 from pyscf import lib
 
-from astray import audit
 from astray.io import read_geometries, write_json
-from astray.labels import Level, label_chunk
+from astray.labels import audit
+from astray.labels.labeling import Level, label_chunk
 
 log = partial(print, file=sys.stderr, flush=True)
 lib.num_threads(snakemake.threads)

@@ -5,7 +5,7 @@ import sys
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 from astray.io import read_geometries, write_json
-from astray.labels import LabelInputError, Level, check_labeling_inputs, chunk_ranges
+from astray.labels.labeling import LabelInputError, Level, check_labeling_inputs, chunk_ranges
 
 pool = read_geometries(snakemake.input[0])
 try:

@@ -8,7 +8,7 @@ import json
 
 import xarray as xr
 
-from astray.cube import assemble_cube, write_netcdf
+from astray.evaluation.cube import assemble_cube, write_netcdf
 from astray.io import read_json
 from astray.provenance import config_hash, git_commit, package_versions
 
@@ -30,7 +30,7 @@ attrs = {
     "quarantined_by_reason": json.dumps(quarantine["count_by_reason"], sort_keys=True),
     # Which bytes every model was trained and tested on.
     "dataset_sha256": json.dumps({f["path"]: f["sha256"] for f in read_json(snakemake.input.manifest)["files"]}),
-    # Labels that came with the files: what their audit found (astray/audit.py), or that there were none.
+    # Labels that came with the files: what their audit found (astray/labels/audit.py), or that there were none.
     "label_audit": json.dumps(read_json(snakemake.input.audit), sort_keys=True) if snakemake.input.audit else "none",
 }
 evaluations = [xr.load_dataset(path) for path in snakemake.input.evaluations]

@@ -6,9 +6,9 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import xarray as xr
 
-from astray.cube import evaluation_dataset, write_netcdf
-from astray.dynamics import DynamicsSettings, model_dynamics
-from astray.evaluation import evaluate_model
+from astray.evaluation.cube import evaluation_dataset, write_netcdf
+from astray.evaluation.dynamics import DynamicsSettings, model_dynamics
+from astray.evaluation.evaluate import evaluate_model
 from astray.io import read_geometries, read_json
 from astray.models.registry import load_predictor
 

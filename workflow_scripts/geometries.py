@@ -9,10 +9,10 @@ from collections import Counter
 from dataclasses import asdict
 from functools import partial
 
-from astray.chemical_space import space_report
-from astray.geometries import build_pool
+from astray.geometries.census import summarize
+from astray.geometries.chemical_space import space_report
+from astray.geometries.pool import build_pool
 from astray.io import write_geometries, write_json
-from astray.pool_summary import summarize
 
 log = partial(print, file=sys.stderr, flush=True)
 config, cache = snakemake.params.geometries, snakemake.params.cache

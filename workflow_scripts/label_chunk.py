@@ -9,7 +9,7 @@ from functools import partial
 from pyscf import lib
 
 from astray.io import read_chosen_frames, read_json, write_geometries, write_json
-from astray.labels import Level, label_chunk
+from astray.labels.labeling import Level, label_chunk
 
 lib.num_threads(snakemake.threads)
 first, count = read_json(snakemake.input.chunks)["chunks"][int(snakemake.wildcards.chunk)]

@@ -5,7 +5,7 @@ import sys
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 from astray.io import read_geometries, read_json, write_geometries, write_json
-from astray.labels import quarantine_summary, reference_summary
+from astray.labels.labeling import quarantine_summary, reference_summary
 
 labeled = [atoms for path in snakemake.input.chunks for atoms in read_geometries(path)]
 quarantined = [entry for path in snakemake.input.quarantines for entry in read_json(path)]

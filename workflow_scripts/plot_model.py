@@ -7,7 +7,7 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 import xarray as xr
 
 from astray.io import read_geometries
-from astray.plots import plot_model_curves
+from astray.report.plots import plot_model_curves
 
 evaluations = xr.merge([xr.load_dataset(path) for path in snakemake.input.evaluations], combine_attrs="drop")
 references = xr.load_dataset(snakemake.input.references)

@@ -6,7 +6,7 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import xarray as xr
 
-from astray.plots import plot_uncertainty_and_dynamics
+from astray.report.plots import plot_uncertainty_and_dynamics
 
 cube = xr.load_dataset(snakemake.input[0])
 plot_uncertainty_and_dynamics(cube, snakemake.output[0], dpi=snakemake.params.plots["dpi"])

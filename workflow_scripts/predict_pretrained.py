@@ -10,10 +10,10 @@ from pathlib import Path
 import torch
 import xarray as xr
 
-from astray.dynamics import DynamicsSettings, choose_molecules
+from astray.evaluation.dynamics import DynamicsSettings, choose_molecules
+from astray.evaluation.probes import PROBES, probe_geometry
 from astray.io import read_geometries, read_json, write_json
 from astray.models.pretrained import predict
-from astray.references import PROBES, probe_geometry
 
 torch.set_num_threads(snakemake.threads)
 test = read_geometries(snakemake.input.test)

@@ -9,10 +9,8 @@ import json
 
 from pyscf import lib
 
-from astray.cube import reference_dataset, write_netcdf
-from astray.io import read_json
-from astray.labels import Level
-from astray.references import (
+from astray.evaluation.cube import reference_dataset, write_netcdf
+from astray.evaluation.probes import (
     PROBES,
     exact_reference_citation,
     exact_reference_name,
@@ -20,6 +18,8 @@ from astray.references import (
     fragment_shift,
     probe_references,
 )
+from astray.io import read_json
+from astray.labels.labeling import Level
 
 lib.num_threads(snakemake.threads)
 params = snakemake.params

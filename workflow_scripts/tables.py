@@ -7,7 +7,7 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 import xarray as xr
 
 from astray.io import read_json
-from astray.tables import probe_metrics_table, quarantine_table, scaling_table
+from astray.report.tables import probe_metrics_table, quarantine_table, scaling_table
 
 cube = xr.load_dataset(snakemake.input.cube)
 probe_metrics_table(cube).to_csv(snakemake.output.probe_metrics, index=False)

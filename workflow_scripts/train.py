@@ -5,6 +5,6 @@ import sys
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 from astray.models.loop import run_training_job
-from astray.training import train
+from astray.models.schnet_training import train
 
 run_training_job(snakemake, train)

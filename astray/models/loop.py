@@ -1,5 +1,5 @@
-"""The one epoch loop of the models astray trains itself: SchNet (astray.training) and a pretrained SevenNet
-fine-tuned (astray.models.finetune).
+"""The one epoch loop of the models astray trains itself: SchNet (astray.models.schnet_training) and a
+pretrained SevenNet fine-tuned (astray.models.finetune).
 
 One shuffle, one early-stopping rule, one learning-rate schedule, one resume scheme and one place that
 writes the history and the checkpoints; a trainer brings only how to train one epoch in a given order
@@ -146,7 +146,7 @@ def save_atomically(obj, path) -> None:
 
 
 def run_training_job(job, trainer) -> None:
-    """What a training rule's script does: `trainer` (`astray.training.train`, or
+    """What a training rule's script does: `trainer` (`astray.models.schnet_training.train`, or
     `astray.models.finetune.finetune`) on the job's training and validation sets with its threads, seed and
     spec, the log on stderr (the script points stderr at the rule's log), the loss history to the job's CSV."""
     import sys

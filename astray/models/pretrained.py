@@ -22,7 +22,7 @@ from ase import Atoms
 
 from astray.config_schema import model_spec
 from astray.io import read_json, write_json
-from astray.levels import ATOM_MULTIPLICITY, charge_and_multiplicity
+from astray.labels.states import ATOM_MULTIPLICITY, charge_and_multiplicity
 
 # Potentials whose weights ship inside their PyPI wheels, so they run on offline cluster nodes. What each
 # was trained on is as its authors state it (SevenNet's documentation, "Pretrained models").
@@ -290,7 +290,7 @@ def predict(
     in `forces_of`, and each probe's curve (`probe_curves`: {probe: [Atoms]}; a probe it cannot take is
     NaN with the reason). `progress`: a file for a line every 500 geometries. `checkpoint`: a file the
     predictions so far are saved to every 500 geometries and resumed from, so a killed job (hours at paper
-    scale) does not predict again what it had. `dynamics`: (molecules, astray.dynamics.DynamicsSettings), the
+    scale) does not predict again what it had. `dynamics`: (molecules, astray.evaluation.dynamics.DynamicsSettings), the
     NVE runs whose summaries the table keeps, so every evaluation of the model reads the same runs."""
     import torch
 
@@ -308,7 +308,7 @@ def predict(
 
 def _dynamics(model, molecules, settings) -> dict:
     """The NVE runs' summaries, as lists for JSON."""
-    from astray.dynamics import run_nve, summaries
+    from astray.evaluation.dynamics import run_nve, summaries
 
     runs = summaries(run_nve(molecules, model.energies_and_forces, settings))
     return {name: np.asarray(values).tolist() for name, values in runs.items()}
@@ -404,7 +404,8 @@ class PretrainedPredictions:
             "training_data": recipe["trained_on"],
             "energy_alignment": ALIGNMENT,
         }
-        # The molecular dynamics its prediction job ran (None if it ran none): astray.dynamics.model_dynamics.
+        # The molecular dynamics its prediction job ran (None if it ran none):
+        # astray.evaluation.dynamics.model_dynamics.
         self.dynamics = self.table.get("dynamics")
 
     def _energy(self, atoms: Atoms) -> float:

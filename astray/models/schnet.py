@@ -12,11 +12,11 @@ from torch import nn
 from torch_geometric.nn.models import SchNet
 
 from astray.config_schema import model_spec
-from astray.levels import ATOM_MULTIPLICITY, charge_and_multiplicity
+from astray.labels.states import ATOM_MULTIPLICITY, charge_and_multiplicity
 from astray.models import build_model
 from astray.units import BOHR_TO_ANGSTROM, HARTREE_TO_EV
 
-# e^2 / (4 pi eps0) in eV Angstrom: Z1 Z2 / r Hartree with r in Bohr, as astray.references.coulomb_curve.
+# e^2 / (4 pi eps0) in eV Angstrom: Z1 Z2 / r Hartree with r in Bohr, as astray.evaluation.probes.coulomb_curve.
 COULOMB_EV_ANGSTROM = HARTREE_TO_EV * BOHR_TO_ANGSTROM
 
 
@@ -44,7 +44,7 @@ class DenseRadiusGraph(nn.Module):
 class GraphSchNet(SchNet):
     """torch-geometric's SchNet (same modules, same checkpoints) that also accepts precomputed atom pairs.
 
-    Training passes each batch's pairs i < j within the cutoff (`astray.packing`): the radius search is
+    Training passes each batch's pairs i < j within the cutoff (`astray.models.packing`): the radius search is
     skipped, and each continuous filter, a function of the distance alone, is computed once per pair and
     used in both directions instead of once per directed edge; that halves the filter networks' work, the
     larger part of SchNet's cost. The result is the same function as torch-geometric's forward (a test
@@ -301,7 +301,7 @@ def all_pairs(batch) -> torch.Tensor:
 
 def build_schnet(spec: dict, normalisation: dict) -> GraphSchNet:
     """SchNet whose per-atom outputs are scaled by the training set's per-atom energy scale
-    (`astray.training.normalisation`), less those of the free atoms unless `isolated_atoms: mean_shift`.
+    (`astray.models.schnet_training.normalisation`), less those of the free atoms unless `isolated_atoms: mean_shift`.
 
     `charge_aware: true` adds charge and spin embeddings; `physics_prior: coulomb` anchors the model to the
     exact nuclear repulsion (and is charge-aware too: the number of electrons is an input).

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from test_workflow import REPO, TINY_CONFIG, snakemake
 
-from astray.planning import SAMPLE_MOLECULES
+from astray.campaign.pool_plan import SAMPLE_MOLECULES
 
 pytestmark = pytest.mark.workflow
 

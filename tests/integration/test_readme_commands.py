@@ -26,7 +26,7 @@ COMMANDS_RUN_BY = {
     "./run.sh --configfile my_campaign.yaml": "test_readme_commands.py::test_the_readmes_own_campaign_file_plans",
     "./test.sh": "test_readme_commands.py::test_ci_runs_exactly_the_readmes_test_command",
     ".venv/bin/snakemake --report report.html": "test_workflow.py::test_report_gathers_plots_and_tables",
-    ".venv/bin/python -m astray.summary results/": f"test_workflow.py::{SUMMARY_TEST}",
+    ".venv/bin/python -m astray.report.summary results/": f"test_workflow.py::{SUMMARY_TEST}",
     "$EDITOR profiles/slurm/config.yaml": f"test_slurm.py::{SLURM_TEST}",  # the test writes the SITE lines
     ".venv/bin/snakemake --profile profiles/slurm": f"test_slurm.py::{SLURM_TEST}",
     ".venv/bin/python -m astray.plan --configfile config/paper_scale.yaml": f"test_sources_workflow.py::{PAPER_TEST}",

@@ -13,8 +13,8 @@ import pytest
 import xarray as xr
 import yaml
 
+from astray.evaluation.probes import coulomb_curve
 from astray.io import read_geometries
-from astray.references import coulomb_curve
 from astray.units import EV_TO_KCAL_PER_MOL, HARTREE_PER_BOHR_TO_EV_PER_ANGSTROM, HARTREE_TO_EV
 
 REPO = Path(__file__).resolve().parents[2]
@@ -362,11 +362,11 @@ def test_report_gathers_plots_and_tables(campaign, tmp_path):
 
 
 def test_the_summary_writes_the_results_page_from_the_run(campaign, tmp_path):
-    """`python -m astray.summary results/` on the finished tiny campaign: the page's numbers are the cube's,
+    """`python -m astray.report.summary results/` on the finished tiny campaign: the page's numbers are the cube's,
     its job counts Snakemake's own, and its figure is written."""
     workdir, _ = campaign
     out = tmp_path / "docs"
-    result = subprocess.run([sys.executable, "-m", "astray.summary", "results/", "--out", str(out)], cwd=workdir,
+    result = subprocess.run([sys.executable, "-m", "astray.report.summary", "results/", "--out", str(out)], cwd=workdir,
                             capture_output=True, text=True, timeout=300)  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     page = (out / "results.md").read_text()
@@ -549,7 +549,7 @@ def test_changing_one_stages_code_reruns_only_that_stage(campaign, tmp_path):
     for part in ("Snakefile", "rules", "workflow_scripts", "astray", "config", "report"):
         source = REPO / part
         (shutil.copytree if source.is_dir() else shutil.copy)(source, copy / part)
-    with open(copy / "astray" / "plots.py", "a") as module:
+    with open(copy / "astray" / "report" / "plots.py", "a") as module:
         module.write("\n# a changed line\n")
     jobs = plan_after(campaign, lambda c: None, snakefile=copy / "Snakefile")
     assert jobs == {"plot_model": 8, "plot_parity": 8, **PLOTS_OF_THE_CUBE, "all": 1}

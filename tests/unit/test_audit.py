@@ -9,10 +9,10 @@ from ase.collections import g2
 from ase.io import write
 from pyscf import dft, gto
 
-from astray import audit
-from astray.labels import Level, label_chunk
-from astray.provided import ENERGY_KEY
-from astray.sources import GeometrySourceError, file_molecules, tagged
+from astray.geometries.sources import GeometrySourceError, file_molecules, tagged
+from astray.labels import audit
+from astray.labels.from_files import ENERGY_KEY
+from astray.labels.labeling import Level, label_chunk
 from astray.units import HARTREE_PER_BOHR_TO_EV_PER_ANGSTROM, HARTREE_TO_EV
 
 QM9 = Path(__file__).resolve().parents[1] / "data" / "qm9"
@@ -167,7 +167,7 @@ def test_bad_declared_labels_name_the_file_frame_and_key(tmp_path, declaration, 
 
 
 def test_a_distorted_copy_never_inherits_its_molecules_provided_label():
-    from astray.distortions import rattled_copies
+    from astray.geometries.distortions import rattled_copies
 
     methane = qm9_labeled("electronic")[0]
     assert methane.info[ENERGY_KEY] == pytest.approx((-40.47893 - 0.044749) * HARTREE_TO_EV)

@@ -10,11 +10,11 @@ import pytest
 import yaml
 from snakemake.utils import validate
 
-from astray import campaign
+from astray.campaign import checks as campaign
+from astray.campaign.pool_plan import PlannedPool
 from astray.config_schema import SCHEMA_PATH
 from astray.models.external import ExternalModelError
 from astray.models.pretrained import PretrainedModelError
-from astray.planning import PlannedPool
 
 DEFAULT = yaml.safe_load((Path(__file__).resolve().parents[2] / "config" / "config.yaml").read_text())
 DATASETS = {"kinds": ["equilibrium", "with_distorted"], "sizes": [2, 6], "seeds": [0],

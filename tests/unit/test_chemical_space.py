@@ -9,7 +9,8 @@ import pytest
 from rdkit import Chem
 from rdkit.Chem import rdForceFieldHelpers
 
-from astray.chemical_space import (
+from astray.config_schema import with_defaults
+from astray.geometries.chemical_space import (
     FILTERS,
     VALENCES,
     ChemicalSpaceError,
@@ -22,7 +23,6 @@ from astray.chemical_space import (
     space_molecules,
     stable_molecules,
 )
-from astray.config_schema import with_defaults
 
 NO_FILTERS = {name: False for name in FILTERS}
 GEOMETRIES = {"elements": ["H", "C", "N", "O", "F"], "min_atoms": 1, "max_atoms": 30}
@@ -45,7 +45,7 @@ def canonical_smiles(graphs) -> set[str]:
 
 
 def _sanitized(graph):
-    from astray.chemical_space import _rdkit_molecule
+    from astray.geometries.chemical_space import _rdkit_molecule
 
     molecule = _rdkit_molecule(graph).GetMol()
     Chem.SanitizeMol(molecule)
@@ -225,7 +225,7 @@ def test_the_size_window_counts_hydrogens():
 def test_cache_is_read_back_and_a_damaged_one_rebuilt(tmp_path, monkeypatch):
     built = cached_space(spec(max_heavy_atoms=2), tmp_path)
     (cache,) = tmp_path.glob("chemical_space-*.json")
-    monkeypatch.setattr("astray.chemical_space.build_space", lambda *a: pytest.fail("rebuilt a valid cache"))
+    monkeypatch.setattr("astray.geometries.chemical_space.build_space", lambda *a: pytest.fail("rebuilt a valid cache"))
     assert cached_space(spec(max_heavy_atoms=2), tmp_path) == built
     monkeypatch.undo()
     cache.write_text(cache.read_text()[:100])

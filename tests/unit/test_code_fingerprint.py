@@ -15,15 +15,16 @@ def closure(script):
 
 
 def test_evaluation_hashes_the_cube_and_the_models_it_calls():
-    """evaluate.py builds its dataset with astray.cube and runs models through astray.training: both are in."""
+    """evaluate.py builds its dataset with astray.evaluation.cube and reads models through the registry: both are in."""
     modules = closure("evaluate.py")
-    assert {"cube.py", "evaluation.py", "training.py", "models/schnet.py", "models/registry.py"} <= modules
+    assert {"evaluation/cube.py", "evaluation/evaluate.py", "models/schnet.py", "models/registry.py"} <= modules
     assert "models/nequip.py" in modules  # imported inside the registry, only for NequIP models
-    assert "cube.py" in closure("reference_curves.py")
+    assert "evaluation/cube.py" in closure("reference_curves.py")
 
 
 def test_engines_chosen_by_name_are_hashed_into_labeling():
-    assert {"engines/pyscf_engine.py", "engines/psi4_engine.py", "labels.py"} <= closure("label_chunk.py")
+    engines = {"labels/engines/pyscf_engine.py", "labels/engines/psi4_engine.py", "labels/labeling.py"}
+    assert engines <= closure("label_chunk.py")
 
 
 def test_every_rule_hashes_its_script_with_script_code():
@@ -37,12 +38,12 @@ def test_every_rule_hashes_its_script_with_script_code():
 
 
 def test_an_edit_changes_the_fingerprint_of_the_scripts_that_run_it_only(tmp_path):
-    """astray.uncertainty is the cube's (committee statistics), neither the plots' nor training's."""
+    """astray.evaluation.uncertainty is the cube's (committee statistics), neither the plots' nor training's."""
     package = tmp_path / "astray"
     shutil.copytree(PACKAGE, package)
     scripts = REPO / "workflow_scripts"
     before = {s: code_fingerprint([scripts / s], package) for s in ("plot_model.py", "cube.py", "train.py")}
-    with open(package / "uncertainty.py", "a") as module:
+    with open(package / "evaluation" / "uncertainty.py", "a") as module:
         module.write("\n# a changed line\n")
     after = {s: code_fingerprint([scripts / s], package) for s in before}
     assert after["cube.py"] != before["cube.py"]
@@ -52,5 +53,5 @@ def test_an_edit_changes_the_fingerprint_of_the_scripts_that_run_it_only(tmp_pat
 def test_the_cube_hashes_what_it_runs_and_not_the_plots():
     """The cube's script imports astray.provenance, which reads imports itself: that is no dynamic import."""
     modules = closure("cube.py")
-    assert {"cube.py", "scaling.py", "provenance.py"} <= modules
-    assert not {"plots.py", "training.py", "labels.py"} & modules
+    assert {"evaluation/cube.py", "evaluation/scaling.py", "provenance.py"} <= modules
+    assert not {"report/plots.py", "models/schnet_training.py", "labels/labeling.py"} & modules

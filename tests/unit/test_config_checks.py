@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from astray.config_checks import (
+from astray.campaign.config_checks import (
     ConfigFileError,
     Node,
     check_config_files,

@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from astray.costs import along, basis_functions, fit_timing_law, label_seconds, model_size, training_seconds
-from astray.levels import Level
+from astray.campaign.costs import along, basis_functions, fit_timing_law, label_seconds, model_size, training_seconds
+from astray.labels.levels import Level
 
 CALIBRATION = {
     "labels": {"hf": {"seconds_at_100": 10.0, "exponent": 3.0, "n_basis_range": [24, 114], "unrestricted_factor": 3.0}},
@@ -56,9 +56,9 @@ def test_model_sizes_rise_along_a_capacity_ladder():
 
 
 def test_the_plan_prices_only_the_geometries_astray_labels_and_counts_those_labeled_by_their_files():
-    from astray.costs import load_calibration
+    from astray.campaign.costs import load_calibration
+    from astray.campaign.pool_plan import PoolSummary
     from astray.plan import estimate, report
-    from astray.planning import PoolSummary
 
     calibration = load_calibration()  # the shipped one
     config = {
@@ -84,8 +84,8 @@ def test_closed_shells_that_may_break_spin_symmetry_are_priced_on_the_unrestrict
     unstable (on the default pool: 36 of 37 unstable equilibrium molecules were unsaturated)."""
     from ase.build import molecule
 
-    from astray.distortions import scale_bond
-    from astray.levels import may_break_spin_symmetry
+    from astray.geometries.distortions import scale_bond
+    from astray.labels.states import may_break_spin_symmetry
 
     assert [may_break_spin_symmetry(molecule(name)) for name in ("C2H4", "HCN", "C6H6", "CH3CHO")] == [True] * 4
     assert [may_break_spin_symmetry(molecule(name)) for name in ("C2H6", "H2O", "CH3OH", "CH3Cl")] == [False] * 4

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from astray.cube import assemble_cube, evaluation_dataset, reference_dataset, write_netcdf
-from astray.planted import planted_joint_curves
+from astray.evaluation.cube import assemble_cube, evaluation_dataset, reference_dataset, write_netcdf
+from astray.evaluation.planted import planted_joint_curves
 
 DISTANCES = [0.5, 1.0, 2.0]
 FACTS = {

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from astray.curve_metrics import WINDOWS, curve_physics, distance_average, window_errors
-from astray.references import PROBES, coulomb_curve, exact_curve
+from astray.evaluation.curve_metrics import WINDOWS, curve_physics, distance_average, window_errors
+from astray.evaluation.probes import PROBES, coulomb_curve, exact_curve
 
 GRID = np.array([0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.74, 0.8, 0.85, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5, 1.75, 2.0,
                  2.5, 3.0, 3.5, 4.0, 5.0, 6.0])  # fmt: skip

@@ -5,9 +5,9 @@ import pytest
 from ase import units
 from ase.collections import g2
 
-from astray.distortions import (
+from astray.bonding import bonds
+from astray.geometries.distortions import (
     bond_scaled_copies,
-    bonds,
     harmonic_hessian,
     min_interatomic_distance,
     normal_mode_copies,
@@ -15,7 +15,7 @@ from astray.distortions import (
     scale_bond,
     vibrational_modes,
 )
-from astray.sources import collection_molecules
+from astray.geometries.sources import collection_molecules
 
 
 def molecule(name):

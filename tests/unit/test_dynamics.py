@@ -1,4 +1,4 @@
-"""NVE molecular dynamics (astray.dynamics) checked against what mechanics says: a smooth potential conserves
+"""NVE molecular dynamics (astray.evaluation.dynamics) checked against what mechanics says: a smooth potential conserves
 energy to velocity Verlet's second order, a constant force moves atoms as r0 + F t²/2μ, and molecules
 integrated side by side do not feel each other."""
 
@@ -9,7 +9,7 @@ import pytest
 from ase import Atoms, units
 from ase.data import atomic_masses, covalent_radii
 
-from astray.dynamics import BROKEN, FORMED, DynamicsSettings, choose_molecules, run_nve, summaries
+from astray.evaluation.dynamics import BROKEN, FORMED, DynamicsSettings, choose_molecules, run_nve, summaries
 
 # Morse parameters of H2 near its ground state (D_e 4.75 eV, a 1.94 /Å, r_e 0.741 Å).
 MORSE = {"depth": 4.75, "width": 1.94, "r_e": 0.741}

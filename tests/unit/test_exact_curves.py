@@ -4,7 +4,7 @@ H2+ solver reproduces the literature's exact energies, and each curve's D_e and 
 import numpy as np
 import pytest
 
-from astray.exact_curves import (
+from astray.evaluation.exact_curves import (
     H2_BORN_OPPENHEIMER,
     born_oppenheimer_interpolant,
     curve_minimum,

@@ -11,18 +11,18 @@ import pytest
 import xarray as xr
 from ase import Atoms
 
-from astray import labels
-from astray.cube import write_netcdf
-from astray.engines import get_engine
+from astray.evaluation.cube import write_netcdf
 from astray.io import ResultWriteError, check_writable, write_geometries, write_json
-from astray.labels import Level, label_chunk, quarantine_summary
-from astray.tables import quarantine_table
+from astray.labels import labeling as labels
+from astray.labels.engines import get_engine
+from astray.labels.labeling import Level, label_chunk, quarantine_summary
+from astray.report.tables import quarantine_table
 
 WRITER = """
 import sys
 import numpy as np
 import xarray as xr
-from astray.cube import write_netcdf
+from astray.evaluation.cube import write_netcdf
 big = xr.Dataset({"energy": (("model", "distance"), np.ones((4000, 20000)))})
 write_netcdf(big, sys.argv[1], "a cube too large to write before the kill")
 """

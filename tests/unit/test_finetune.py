@@ -13,12 +13,12 @@ import pytest
 from ase.build import molecule
 from ase.calculators.singlepoint import SinglePointCalculator
 
-from astray.evaluation import holdout_errors
-from astray.labels import Level, label_geometry
-from astray.levels import ATOM_MULTIPLICITY
+from astray.evaluation.evaluate import holdout_errors
+from astray.evaluation.probes import PROBES, probe_geometry
+from astray.labels.labeling import Level, label_geometry
+from astray.labels.states import ATOM_MULTIPLICITY
 from astray.models.finetune import FinetunedPredictor, finetune
 from astray.models.pretrained import PretrainedModelError, check_finetunable
-from astray.references import PROBES, probe_geometry
 
 
 class Preempted(Exception):

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from test_chemical_space import space_source
 
-from astray.distortions import min_interatomic_distance
-from astray.geometries import GeometrySourceError, build_pool, is_probe_molecule, without_duplicates
-from astray.sources import collection_molecules
+from astray.geometries.distortions import min_interatomic_distance
+from astray.geometries.pool import GeometrySourceError, build_pool, is_probe_molecule, without_duplicates
+from astray.geometries.sources import collection_molecules
 
 QM9 = Path(__file__).resolve().parents[1] / "data" / "qm9"
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from ase import Atoms
 
-from astray.labels import LabelInputError, Level, check_labeling_inputs
+from astray.labels.labeling import LabelInputError, Level, check_labeling_inputs
 
 HF_SVP = Level("hf", "def2-svp")
 

@@ -10,7 +10,7 @@ import pytest
 from ase import Atoms
 
 from astray.io import write_geometries
-from astray.labels import Level, ProgressStore, calculate, isolated_atom_energies, label_chunk, label_geometry
+from astray.labels.labeling import Level, ProgressStore, calculate, isolated_atom_energies, label_chunk, label_geometry
 from astray.units import ANGSTROM_TO_BOHR, EV_TO_KCAL_PER_MOL, HARTREE_TO_EV
 
 HF_SVP = Level("hf", "def2-svp")
@@ -153,7 +153,7 @@ def test_a_warm_start_that_cannot_converge_falls_back_to_a_cold_one(tmp_path):
 KILLABLE_CHUNK = """
 import numpy as np
 from ase import Atoms
-from astray.labels import Level, label_chunk
+from astray.labels.labeling import Level, label_chunk
 scan = []
 for s in np.linspace(0.9, 1.5, {n}):
     atoms = Atoms("OH2", positions=[(0, 0, 0.12), (0, 0.76 * s, -0.47 * s), (0, -0.72, -0.49)])

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from ase import Atoms
 
-from astray.engines import pyscf_engine
-from astray.labels import Level, calculate
+from astray.labels.engines import pyscf_engine
+from astray.labels.labeling import Level, calculate
 from astray.units import HARTREE_TO_EV
 
 

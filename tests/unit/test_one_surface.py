@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from ase.build import molecule
 
-from astray.distortions import scale_bond
-from astray.engines import pyscf_engine
-from astray.labels import Level, calculate
-from astray.levels import spin_fragments
+from astray.geometries.distortions import scale_bond
+from astray.labels.engines import pyscf_engine
+from astray.labels.labeling import Level, calculate
+from astray.labels.states import spin_fragments
 from astray.units import HARTREE_TO_EV
 
 MINIMAL = Level("hf", "sto-3g")

@@ -6,10 +6,10 @@ import torch
 from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
+from astray.evaluation.probes import PROBES, coulomb_curve, probe_geometry
 from astray.models import build_model
 from astray.models.schnet import load_model, predict_energies, predict_forces
-from astray.references import PROBES, coulomb_curve, probe_geometry
-from astray.training import train
+from astray.models.schnet_training import train
 
 SPEC = {"architecture": "schnet", "hidden_channels": 16, "num_filters": 16, "num_interactions": 2,
         "num_gaussians": 16, "cutoff": 4.0}  # fmt: skip
@@ -96,7 +96,7 @@ def test_anchored_model_trains_and_rebuilds_from_its_checkpoint(tmp_path):
 
 
 def free_atoms(symbols):
-    from astray.levels import ATOM_MULTIPLICITY
+    from astray.labels.states import ATOM_MULTIPLICITY
 
     return [Atoms(s, info={"charge": 0, "multiplicity": ATOM_MULTIPLICITY[s], "geometry_id": s}) for s in symbols]
 

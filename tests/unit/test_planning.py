@@ -6,9 +6,7 @@ from pathlib import Path
 
 from test_geometries import config_with, small_chemical_space
 
-from astray.geometries import build_pool
-from astray.labels import chunk_ranges
-from astray.planning import (
+from astray.campaign.pool_plan import (
     SAMPLE_MOLECULES,
     PlannedPool,
     SourceFiles,
@@ -21,7 +19,9 @@ from astray.planning import (
     source_fingerprint,
     summarize,
 )
-from astray.sources import collection_molecules
+from astray.geometries.pool import build_pool
+from astray.geometries.sources import collection_molecules
+from astray.labels.labeling import chunk_ranges
 
 QM9 = Path(__file__).resolve().parents[1] / "data" / "qm9"
 

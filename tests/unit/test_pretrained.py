@@ -10,7 +10,8 @@ import pytest
 from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
-from astray.evaluation import holdout_errors
+from astray.evaluation.evaluate import holdout_errors
+from astray.evaluation.probes import PROBES, probe_geometry
 from astray.models.pretrained import (
     PRETRAINED,
     CalculatorModel,
@@ -20,7 +21,6 @@ from astray.models.pretrained import (
     predict,
     resolve,
 )
-from astray.references import PROBES, probe_geometry
 
 NEUTRAL_SINGLET = {"charge": 0, "multiplicity": 1}  # the electronic state every source tags
 

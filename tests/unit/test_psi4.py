@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from ase import Atoms
 
-from astray.engines import psi4_engine
-from astray.labels import LabelInputError, Level, calculate, check_labeling_inputs, label_chunk
-from astray.levels import LabelFailure
+from astray.labels.engines import psi4_engine
+from astray.labels.labeling import LabelInputError, Level, calculate, check_labeling_inputs, label_chunk
+from astray.labels.levels import LabelFailure
 from astray.units import HARTREE_PER_BOHR_TO_EV_PER_ANGSTROM, HARTREE_TO_EV
 
 pytestmark = pytest.mark.psi4

@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
 
-from astray.labels import Level, isolated_atom_energies
-from astray.references import (
+from astray.evaluation.probes import (
     PROBES,
     coulomb_curve,
     curve,
@@ -13,6 +12,7 @@ from astray.references import (
     fragment_shift,
     probe_references,
 )
+from astray.labels.labeling import Level, isolated_atom_energies
 from astray.units import EV_TO_KCAL_PER_MOL, HARTREE_TO_EV
 
 FCI_SVP = Level("fci", "cc-pvdz")

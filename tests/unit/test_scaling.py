@@ -6,8 +6,8 @@ import itertools
 import numpy as np
 import pytest
 
-from astray.planted import SeedNoise, planted_joint_curves, planted_learning_curves
-from astray.scaling import (
+from astray.evaluation.planted import SeedNoise, planted_joint_curves, planted_learning_curves
+from astray.evaluation.scaling import (
     compute_optimal_allocation,
     fit_joint_scaling,
     fit_learning_curves,

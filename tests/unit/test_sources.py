@@ -6,7 +6,7 @@ import pytest
 from ase import Atoms
 from ase.io import write
 
-from astray.sources import (
+from astray.geometries.sources import (
     IONS,
     GeometrySourceError,
     collection_molecules,

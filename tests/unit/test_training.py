@@ -7,9 +7,9 @@ from ase.calculators.singlepoint import SinglePointCalculator
 import astray.models.schnet
 from astray.config_schema import model_spec
 from astray.models import build_model
+from astray.models.packing import PackedMolecules
 from astray.models.schnet import DenseRadiusGraph, load_model, predict_energies, predict_forces
-from astray.packing import PackedMolecules
-from astray.training import train
+from astray.models.schnet_training import train
 
 NEUTRAL_SINGLET = {"charge": 0, "multiplicity": 1}  # the electronic state every source tags
 
@@ -138,7 +138,7 @@ def test_training_killed_with_sigkill_resumes(tmp_path):
         pickle.dumps((data, data[:4], ATOM_ENERGIES, SPEC, settings, 0, tmp_path / "m.pt"))
     )
     script = (
-        "import pickle, sys; from astray.training import train; "
+        "import pickle, sys; from astray.models.schnet_training import train; "
         "train(*pickle.load(open(sys.argv[1], 'rb')), log=lambda m: None)"
     )
     job = subprocess.Popen([sys.executable, "-c", script, tmp_path / "args.pkl"])
@@ -273,7 +273,7 @@ def test_the_flop_count_is_torchs_own_and_works_under_force_training():
     torch.autograd.grad of the energy (force training), which FlopCounterMode's module hooks refuse."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    from astray.training import MatmulFlops
+    from astray.models.schnet_training import MatmulFlops
 
     network = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
     x = torch.randn(32, 8)
@@ -347,10 +347,10 @@ def test_a_schnets_parameter_count_is_its_architectures(hidden, filters, interac
 
 
 def test_flushing_subnormals_changes_no_energy_or_gradient_of_a_training_step():
-    """train() flushes float32 subnormals to zero (astray.training.flush_subnormals): the Gaussian features
-    of the filter grid do hold subnormals (so the flush has work to do), and a tabulated training step's
+    """train() flushes float32 subnormals to zero (astray.models.schnet_training.flush_subnormals): the Gaussian
+    features of the filter grid do hold subnormals (so the flush has work to do), and a tabulated training step's
     energies and every parameter gradient are bit for bit those computed with subnormals kept."""
-    from astray.training import flush_subnormals
+    from astray.models.schnet_training import flush_subnormals
 
     molecules = emt_molecules(24)
     torch.manual_seed(0)

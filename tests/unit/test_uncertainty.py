@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from astray.uncertainty import GAUSSIAN_WITHIN, _committee_on_the_test_set, softening_slope
+from astray.evaluation.uncertainty import GAUSSIAN_WITHIN, _committee_on_the_test_set, softening_slope
 
 RNG = np.random.default_rng(0)
 
