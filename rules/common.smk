@@ -15,14 +15,14 @@ from astray.campaign.config_checks import (
 from astray.campaign.checks import (
     canonical,
     check_campaign,
-    check_external_rungs,
+    check_models,
     label_level,
     named_after,
-    pretrained_recipes,
     provided_labels,
     provided_level,
 )
 from astray.io import check_writable
+from astray.models.registry import Planning
 from astray.campaign.pool_plan import PlannedPool, SourceFiles, cached_plan, cached_summary, plan_key, pool_identity, record_plan
 from astray.provenance import code_fingerprint
 
@@ -267,19 +267,6 @@ def model_spec(wildcards):
 RULES_BRING_THEIR_PACKAGES = bool(workflow.deployment_settings.deployment_method)
 
 
-@functools.cache
-def pretrained_recipe_of():
-    """Each pretrained rung's recipe (astray.campaign.checks.pretrained_recipes); while planning, with its package
-    checked installed where the jobs run."""
-    with named_after(CONFIG_FILES):
-        installed = PLANNING and not RULES_BRING_THEIR_PACKAGES
-        return pretrained_recipes(MODELS, config["training"]["force_weight"], check_installed=installed)
-
-
-if PLANNING:
-    pretrained_recipe_of()
-
-
 # MACE's environment: its requirements, the stamp its setup script leaves, the interpreter train_mace calls.
 from astray.models.mace import ENVIRONMENT as MACE_ENVIRONMENT, PYTHON as MACE_PYTHON, REQUIREMENTS as MACE_REQUIREMENTS
 
@@ -313,12 +300,18 @@ def external_python(wildcards):
 
 
 if PLANNING:
+    # Each rung as its architecture checks it (astray.models.registry), before any job runs.
+    planning = Planning(config["training"]["force_weight"], not RULES_BRING_THEIR_PACKAGES, MACE_PYTHON,
+                        Path(MACE_READY).exists())
     with named_after(CONFIG_FILES):
-        check_external_rungs(MODELS, MACE_PYTHON, Path(MACE_READY).exists(), RULES_BRING_THEIR_PACKAGES)
+        check_models(MODELS, planning)
 
 
 def pretrained_recipe(wildcards):
-    return pretrained_recipe_of()[wildcards.model]
+    """The full recipe of a pretrained rung (its registry entry with the spec's overrides, or its factory)."""
+    from astray.models.pretrained import resolve
+
+    return resolve(wildcards.model, MODELS[wildcards.model])
 
 
 def models_of(*architectures):

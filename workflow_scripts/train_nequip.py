@@ -6,6 +6,7 @@ sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
 import os
 import shutil
+import time
 from functools import partial
 
 import pandas as pd
@@ -17,6 +18,7 @@ os.environ["OMP_NUM_THREADS"] = str(snakemake.threads)
 workdir = snakemake.params.workdir
 train_atoms = read_geometries(snakemake.input.train)
 atom_energies = read_json(snakemake.input.atom_energies)["energies"]
+start = time.perf_counter()
 best = nequip.train(
     train_atoms=train_atoms,
     val_atoms=read_geometries(snakemake.input.validation),
@@ -30,6 +32,7 @@ best = nequip.train(
     species=sorted(atom_energies),
     log=partial(print, file=sys.stderr, flush=True),
 )
-write_json(snakemake.output.summary, nequip.summary(workdir, snakemake.params.spec, len(train_atoms)))
+seconds = time.perf_counter() - start
+write_json(snakemake.output.summary, nequip.summary(workdir, snakemake.params.spec, len(train_atoms), seconds))
 pd.DataFrame(nequip.history(workdir)).to_csv(snakemake.output.history, index=False)
 shutil.copyfile(best, snakemake.output.checkpoint)

@@ -135,39 +135,13 @@ def check_campaign(config: dict, summary=None, planned=None) -> None:
         check_hessian_level(normal_modes["method"], normal_modes["basis"], summary.elements)
 
 
-def pretrained_recipes(models: dict, force_weight: float, check_installed: bool) -> dict:
-    """Each pretrained rung's full recipe (registry entry or factory); with `check_installed`, its package
-    checked importable here: an unknown name or a factory that cannot be imported stops the run now, not
-    after labeling. Fine-tuned rungs are checked the same way and get no recipe."""
-    from astray.models.pretrained import PRETRAINED, check_factory_module, check_finetunable, resolve
-
-    recipes = {}
-    for name, spec in models.items():
-        if spec["architecture"] == "finetune":
-            check_finetunable(name, spec, force_weight)
-            recipe = PRETRAINED[spec["from"]]
-        elif spec["architecture"] == "pretrained":
-            recipe = recipes[name] = resolve(name, spec)
-        else:
-            continue
-        if check_installed:
-            check_factory_module(name, recipe)
-    return recipes
-
-
-def check_external_rungs(models: dict, mace_python, mace_built: bool, environments_later: bool) -> None:
-    """Each external rung's command template, and its environment where it exists already: an unknown
-    placeholder, a missing interpreter, program or calculator module stops the run now. `mace_built`:
-    astray's MACE environment exists; `environments_later`: the jobs bring their own (--use-conda)."""
-    import sys
-    from pathlib import Path
-
-    from astray.config_schema import model_spec
-    from astray.models.external import check, interpreter
+def check_models(models: dict, planning) -> None:
+    """Each rung as its architecture checks it while planning (astray.models.registry: a pretrained name or
+    factory, a fine-tunable potential, an external command template and environment), so a rung that
+    cannot run stops the campaign now, not after labeling. `planning`: astray.models.registry.Planning."""
+    from astray.models.registry import architecture
 
     for name, spec in models.items():
-        if spec["architecture"] != "external":
-            continue
-        python = interpreter(spec, mace_python) or Path(sys.executable)
-        in_mace = model_spec(spec)["environment"] == "mace"
-        check(name, spec, python, environment_built_later=environments_later or (in_mace and not mace_built))
+        entry = architecture(spec)
+        if entry.check:
+            entry.check(name, spec, planning)

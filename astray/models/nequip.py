@@ -12,6 +12,7 @@ periodicity off, because `nequip-compile` checks stress on a cell that must exis
 import csv
 import hashlib
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -179,8 +180,9 @@ def _run(command, log, cwd) -> None:
     run_program(command, log, cwd, TIMEOUT_VARIABLE, {"HYDRA_FULL_ERROR": "1"})
 
 
-def summary(workdir, spec, n_train: int) -> dict:
-    """What evaluation needs to know about a trained NequIP model, read back from its run."""
+def summary(workdir, spec, n_train: int, training_seconds: float = math.nan) -> dict:
+    """What evaluation needs to know about a trained NequIP model, read back from its run; `training_seconds`,
+    the wall time the training job measured (of its own attempt, where a killed one came before)."""
     from nequip.model.saved_models.load_utils import load_saved_model
     from nequip.utils.global_state import set_global_state
 
@@ -196,6 +198,8 @@ def summary(workdir, spec, n_train: int) -> dict:
         "n_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
         "best_epoch": best["epoch"],
         "best_val_mae_eV": best["val_mae_eV"],
+        "epochs": len(epochs),
+        "training_seconds": training_seconds,
         "n_train": n_train,
         "energy_convention": ENERGY_CONVENTION,
     }

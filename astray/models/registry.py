@@ -4,7 +4,8 @@ astray trains it, and its size for the cost model. Nothing else dispatches on an
 rules that make its files declare it in their wildcard constraints (rules/train.smk).
 
 Adding an architecture: its module (trainer and predictor), its spec under `$defs` in config/schema.yaml,
-its rule, and an entry here. The predictors are imported only when a model of theirs is read.
+its rule, and an entry here. The predictors and checks are imported only when a model of theirs is read or
+planned.
 """
 
 from collections.abc import Callable
@@ -22,7 +23,8 @@ class Architecture:
     `model_file(spec)`: the file evaluation reads, in the run's folder (or once per rung in
     PRETRAINED_FOLDER where `per_run` is False); `predictor(path)`: what evaluation asks for energies and
     forces; `summary_file`: read beside the model; `trained`: astray trains it on each training set (else its
-    predictions are aligned to the set); `size(spec)`: its size for the cost model (None: not priced).
+    predictions are aligned to the set); `size(spec)`: its size for the cost model (None: not priced);
+    `check(name, spec, planning)`: what planning checks of a rung beyond its schema, before any job runs.
     """
 
     name: str
@@ -32,6 +34,19 @@ class Architecture:
     per_run: bool = True
     summary_file: str | None = None
     size: Callable[[dict], float] | None = None
+    check: Callable | None = None
+
+
+@dataclass(frozen=True)
+class Planning:
+    """What a rung's planning check may need of the campaign: the force weight it trains with, whether the
+    jobs' packages are this interpreter's (not under --use-conda, where each rule brings its own), and
+    astray's MACE environment (its interpreter, and whether it is built yet)."""
+
+    force_weight: float
+    packages_here: bool
+    mace_python: Path
+    mace_built: bool
 
 
 def _schnet_predictor(path):
@@ -64,6 +79,36 @@ def _pretrained_predictions(path):
     from astray.models.pretrained import PretrainedPredictions
 
     return PretrainedPredictions(path)
+
+
+def _check_pretrained(name: str, spec: dict, planning: Planning) -> None:
+    """A known name or a factory, whose package imports where the jobs run."""
+    from astray.models.pretrained import check_factory_module, resolve
+
+    recipe = resolve(name, spec)
+    if planning.packages_here:
+        check_factory_module(name, recipe)
+
+
+def _check_finetune(name: str, spec: dict, planning: Planning) -> None:
+    """A potential astray can fine-tune, on energies, whose package imports where the jobs run."""
+    from astray.models.pretrained import PRETRAINED, check_factory_module, check_finetunable
+
+    check_finetunable(name, spec, planning.force_weight)
+    if planning.packages_here:
+        check_factory_module(name, PRETRAINED[spec["from"]])
+
+
+def _check_external(name: str, spec: dict, planning: Planning) -> None:
+    """The command template, and the environment where it exists already (astray/models/external.py)."""
+    import sys
+
+    from astray.config_schema import model_spec
+    from astray.models.external import check, interpreter
+
+    python = interpreter(spec, planning.mace_python) or Path(sys.executable)
+    in_unbuilt_mace = model_spec(spec)["environment"] == "mace" and not planning.mace_built
+    check(name, spec, python, environment_built_later=not planning.packages_here or in_unbuilt_mace)
 
 
 def _schnet_size(spec: dict) -> float:
@@ -104,14 +149,15 @@ ARCHITECTURES = {
         Architecture("mace", lambda spec: "calculator.json", _worker_predictor, size=_mace_size),
         # Any command-line trainer and calculator the spec names, in its environment (astray/models/external.py);
         # its cost is unknown to astray: counted, not priced.
-        Architecture("external", lambda spec: "calculator.json", _worker_predictor),
-        Architecture("finetune", lambda spec: "model.sevennet.pt", _finetuned_predictor),
+        Architecture("external", lambda spec: "calculator.json", _worker_predictor, check=_check_external),
+        Architecture("finetune", lambda spec: "model.sevennet.pt", _finetuned_predictor, check=_check_finetune),
         Architecture(
             "pretrained",
             lambda spec: "predictions.json",
             _pretrained_predictions,
             trained=False,
             per_run=False,
+            check=_check_pretrained,
         ),
     )
 }

@@ -175,6 +175,9 @@ def test_cube_holds_every_model_and_the_physics_of_the_references(campaign):
     assert str(allegro.model_architecture.values) == "allegro" and int(allegro.n_parameters) > 0
     assert (allegro.free_atom_energy_max < 1e-6).all() and (allegro.best_epoch >= 1).all()
     assert np.isfinite(allegro.test_mae).all()
+    # nequip-train's runs report their epochs and time, as astray's own do.
+    nequip_runs = cube.sel(model=["tiny_nequip", "tiny_allegro"])
+    assert (nequip_runs.train_epochs >= nequip_runs.best_epoch).all() and (nequip_runs.train_seconds > 0).all()
     # MACE from scratch by mace_run_train in its own environment, read through its calculator there.
     mace = cube.sel(model="tiny_mace")
     assert str(mace.model_architecture.values) == "mace" and int(mace.n_parameters) > 0

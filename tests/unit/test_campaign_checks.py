@@ -10,11 +10,12 @@ import pytest
 import yaml
 from snakemake.utils import validate
 
-from astray.campaign import checks as campaign
+from astray.campaign import checks
 from astray.campaign.pool_plan import PlannedPool
 from astray.config_schema import SCHEMA_PATH
 from astray.models.external import ExternalModelError
 from astray.models.pretrained import PretrainedModelError
+from astray.models.registry import Planning
 
 DEFAULT = yaml.safe_load((Path(__file__).resolve().parents[2] / "config" / "config.yaml").read_text())
 DATASETS = {"kinds": ["equilibrium", "with_distorted"], "sizes": [2, 6], "seeds": [0],
@@ -36,28 +37,28 @@ def config(**changes):
 
 
 def test_keys_are_sorted_at_every_depth_so_reordering_reruns_nothing():
-    assert list(campaign.canonical({"b": 1, "a": {"d": [{"z": 0, "y": 1}], "c": 2}})) == ["a", "b"]
-    assert list(campaign.canonical({"a": {"d": [{"z": 0, "y": 1}], "c": 2}})["a"]["d"][0]) == ["y", "z"]
+    assert list(checks.canonical({"b": 1, "a": {"d": [{"z": 0, "y": 1}], "c": 2}})) == ["a", "b"]
+    assert list(checks.canonical({"a": {"d": [{"z": 0, "y": 1}], "c": 2}})["a"]["d"][0]) == ["y", "z"]
 
 
 def test_sizes_are_checked_against_the_planned_pool_before_it_is_read():
     # 10 molecules planned with 4 geometries each; 2 + 2 held out leave 6 molecules, 24 geometries with
     # their distortions.
     planned = PlannedPool(geometries=40, molecules=10, built=False)
-    campaign.check_sizes_fit_pool(DATASETS, planned=planned)
-    assert campaign.training_geometries(DATASETS, "with_distorted", planned=planned)[0] == 24
+    checks.check_sizes_fit_pool(DATASETS, planned=planned)
+    assert checks.training_geometries(DATASETS, "with_distorted", planned=planned)[0] == 24
     with pytest.raises(ValueError, match=r"datasets.sizes \[8\] exceed the 6 training geometries of kind "
                                          r"'equilibrium' \(about 40 geometries planned from 10 molecules"):  # fmt: skip
-        campaign.check_sizes_fit_pool({**DATASETS, "sizes": [2, 8]}, planned=planned)
+        checks.check_sizes_fit_pool({**DATASETS, "sizes": [2, 8]}, planned=planned)
     with pytest.raises(ValueError, match=r"validation_molecules \(5\) \+ test_molecules \(5\) leave no training"):
-        campaign.check_sizes_fit_pool({**DATASETS, "validation_molecules": 5, "test_molecules": 5}, planned=planned)
+        checks.check_sizes_fit_pool({**DATASETS, "validation_molecules": 5, "test_molecules": 5}, planned=planned)
 
 
 def test_training_on_forces_needs_labels_with_forces():
     planned = PlannedPool(geometries=4000, molecules=1000, built=False)
-    campaign.check_campaign(config(), planned=planned)
+    checks.check_campaign(config(), planned=planned)
     with pytest.raises(ValueError, match=r"training.force_weight is 0.1 but labels.forces is false"):
-        campaign.check_campaign(config(**{"training.force_weight": 0.1}), planned=planned)
+        checks.check_campaign(config(**{"training.force_weight": 0.1}), planned=planned)
 
 
 def test_provided_labels_of_another_level_are_refused_unless_mixing_is_allowed():
@@ -65,24 +66,29 @@ def test_provided_labels_of_another_level_are_refused_unless_mixing_is_allowed()
                                                  "energy": "U0", "energy_units": "hartree"}}  # fmt: skip
     mixed = config(**{"geometries.sources.files": files})
     with pytest.raises(ValueError, match=r"geometries.sources.files.labels.level: the files' labels are b3lyp/6-31g"):
-        campaign.check_provided_labels(mixed)
+        checks.check_provided_labels(mixed)
     allowed = config(**{"geometries.sources.files": files, "labels.allow_mixed_levels": True})
-    campaign.check_provided_labels(allowed)
-    assert campaign.provided_level(allowed)["method"] == "b3lyp" and campaign.provided_level(config()) is None
+    checks.check_provided_labels(allowed)
+    assert checks.provided_level(allowed)["method"] == "b3lyp" and checks.provided_level(config()) is None
     forces = config(**{"geometries.sources.files": files, "labels.allow_mixed_levels": True,
                        "training.force_weight": 0.5})  # fmt: skip
     with pytest.raises(ValueError, match=r"forces is none but training.force_weight is 0.5"):
-        campaign.check_provided_labels(forces)
+        checks.check_provided_labels(forces)
+
+
+def planning(force_weight=0.0, mace_built=False):
+    return Planning(force_weight, packages_here=True, mace_python=Path("/not/built/python"), mace_built=mace_built)
 
 
 def test_pretrained_and_finetuned_rungs_are_checked_by_name():
     models = {"seven": {"architecture": "pretrained", "name": "7net-0"}, "schnet": {"architecture": "schnet"}}
-    assert set(campaign.pretrained_recipes(models, 0.0, check_installed=True)) == {"seven"}
+    checks.check_models(models, planning())
     with pytest.raises(PretrainedModelError, match=r"models.uma.name: unknown pretrained model 'uma-x'"):
-        campaign.pretrained_recipes({"uma": {"architecture": "pretrained", "name": "uma-x"}}, 0.0, False)
+        checks.check_models({"uma": {"architecture": "pretrained", "name": "uma-x"}}, planning())
     tuned = {"tuned": {"architecture": "finetune", "from": "7net-0"}}
+    checks.check_models(tuned, planning())
     with pytest.raises(PretrainedModelError, match=r"models.tuned: fine-tuning trains on energies only"):
-        campaign.pretrained_recipes(tuned, 0.1, False)
+        checks.check_models(tuned, planning(force_weight=0.1))
 
 
 def test_an_external_rung_is_checked_before_its_environment_is_built():
@@ -90,18 +96,18 @@ def test_an_external_rung_is_checked_before_its_environment_is_built():
             "model_file": "m.pt", "calculator": "mace.calculators:MACECalculator"}  # fmt: skip
     # The template's placeholders are checked even where the environment is built later...
     with pytest.raises(ExternalModelError, match=r"models.cli.train_command: unknown placeholder \{train_set\}"):
-        campaign.check_external_rungs({"cli": spec}, "/not/built/python", mace_built=False, environments_later=False)
+        checks.check_models({"cli": spec}, planning())
     # ...and the environment itself only once it exists.
     fixed = {**spec, "train_command": "{bin}/trainer {train}"}
-    campaign.check_external_rungs({"cli": fixed}, "/not/built/python", mace_built=False, environments_later=False)
+    checks.check_models({"cli": fixed}, planning())
     with pytest.raises(ExternalModelError, match=r"models.cli.environment: no interpreter at /not/built/python"):
-        campaign.check_external_rungs({"cli": fixed}, "/not/built/python", mace_built=True, environments_later=False)
+        checks.check_models({"cli": fixed}, planning(mace_built=True))
 
 
 def test_errors_name_the_config_files_they_come_from():
     files = "config/config.yaml + mine.yaml"
     with (
         pytest.raises(PretrainedModelError, match=rf"^{re.escape(files)}: models.uma.name: unknown"),
-        campaign.named_after(files),
+        checks.named_after(files),
     ):
-        campaign.pretrained_recipes({"uma": {"architecture": "pretrained", "name": "uma-x"}}, 0.0, False)
+        checks.check_models({"uma": {"architecture": "pretrained", "name": "uma-x"}}, planning())
