@@ -301,8 +301,7 @@ def external_python(wildcards):
 
 if PLANNING:
     # Each rung as its architecture checks it (astray.models.registry), before any job runs.
-    planning = Planning(config["training"]["force_weight"], not RULES_BRING_THEIR_PACKAGES, MACE_PYTHON,
-                        Path(MACE_READY).exists())
+    planning = Planning(not RULES_BRING_THEIR_PACKAGES, MACE_PYTHON, Path(MACE_READY).exists())
     with named_after(CONFIG_FILES):
         check_models(MODELS, planning)
 

@@ -201,7 +201,10 @@ VARIABLE_ATTRS = {
         "description": "empty where it has one; otherwise the model's own error (e.g. an element it was not "
         "trained on) and the probe's predictions are NaN",
     },
-    "best_epoch": {"units": "1", "long_name": "epoch of the best validation error (NaN for a pretrained model or an external rung)"},
+    "best_epoch": {
+        "units": "1",
+        "long_name": "epoch of the best validation error (NaN for a pretrained model or an external rung)",
+    },
     "free_atom_energy_max": {
         "units": "eV",
         "long_name": "largest predicted energy of a free atom",

@@ -30,8 +30,9 @@ def load_network(pretrained: str):
     return sevenn.util.load_checkpoint(sevenn.util.pretrained_name_to_path(pretrained)).build_model()
 
 
-def graph(atoms, cutoff: float, energy: float):
-    """SevenNet's graph of one molecule (no periodicity), labeled with a total energy (eV)."""
+def graph(atoms, cutoff: float, energy: float, forces=None):
+    """SevenNet's graph of one molecule (no periodicity), labeled with a total energy (eV) and, where
+    given, forces (eV/Å)."""
     import sevenn._keys as KEY
     from sevenn.atom_graph_data import AtomGraphData
     from sevenn.train.dataload import unlabeled_atoms_to_graph
@@ -39,6 +40,8 @@ def graph(atoms, cutoff: float, energy: float):
     data = unlabeled_atoms_to_graph(atoms, cutoff)
     data.pop(KEY.INFO, None)
     data[KEY.ENERGY] = np.array(energy)
+    if forces is not None:
+        data[KEY.FORCE] = np.asarray(forces, dtype=float)
     return AtomGraphData.from_numpy_dict(data)
 
 
@@ -72,40 +75,60 @@ def finetune(train_atoms, val_atoms, atom_energies, spec, training, seed, output
     elements = sorted({s for atoms in [*train_atoms, *val_atoms] for s in atoms.get_chemical_symbols()})
     reference = free_atom_energies(network, elements)
 
+    # Forces are the same on the pretrained model's scale: the free atoms' energies are a constant shift.
+    force_weight = settings["force_weight"]
+
     def labeled(atoms_list):
         return [
             graph(atoms, network.cutoff, atomization_energy(atoms, atom_energies)
-                  + sum(reference[s] for s in atoms.get_chemical_symbols()))
+                  + sum(reference[s] for s in atoms.get_chemical_symbols()),
+                  atoms.get_forces() if force_weight > 0 else None)
             for atoms in atoms_list
         ]  # fmt: skip
 
     train_graphs, val_graphs = labeled(train_atoms), labeled(val_atoms)
-    free_atoms = [graph(Atoms(symbol), network.cutoff, reference[symbol]) for symbol in elements]
+    # Free atoms feel no force: zero where the molecules' forces are trained on.
+    at_rest = np.zeros((1, 3)) if force_weight > 0 else None
+    free_atoms = [graph(Atoms(symbol), network.cutoff, reference[symbol], at_rest) for symbol in elements]
     network.to(device)
     network.set_is_batch_data(True)
 
-    def energies(batch, train: bool):
+    def predicted(batch, train: bool):
         network.train(train)
-        output = network(batch.to(device))
-        return output[KEY.PRED_TOTAL_ENERGY], batch[KEY.ENERGY]
+        return network(batch.to(device))
+
+    def energies(batch, train: bool):
+        return predicted(batch, train)[KEY.PRED_TOTAL_ENERGY], batch[KEY.ENERGY]
 
     def train_epoch(order, optimizer):
-        squared = 0.0
+        energy_squared, force_squared, force_components = 0.0, 0.0, 0
         for first in range(0, len(order), settings["batch_size"]):
             molecules = [train_graphs[i] for i in order[first : first + settings["batch_size"]].tolist()]
-            predicted, target = energies(Batch.from_data_list(molecules + free_atoms), train=True)
-            loss = torch.nn.functional.mse_loss(predicted, target)
+            batch = Batch.from_data_list(molecules + free_atoms)
+            output = predicted(batch, train=True)
+            energy, target = output[KEY.PRED_TOTAL_ENERGY], batch[KEY.ENERGY]
+            loss = torch.nn.functional.mse_loss(energy, target)
+            if force_weight > 0:
+                force_error = output[KEY.PRED_FORCE] - batch[KEY.FORCE]
+                loss = loss + force_weight * (force_error**2).mean()
+                in_molecules = batch.batch < len(molecules)  # the free atoms' zero forces are not scored
+                force_squared += float((force_error[in_molecules].detach() ** 2).sum())
+                force_components += int(in_molecules.sum()) * 3
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            squared += float(((predicted - target)[: len(molecules)].detach() ** 2).sum())
-        return {"train_rmse_eV": math.sqrt(squared / len(train_graphs))}
+            energy_squared += float(((energy - target)[: len(molecules)].detach() ** 2).sum())
+        errors = {"train_rmse_eV": math.sqrt(energy_squared / len(train_graphs))}
+        if force_weight > 0:
+            errors["train_force_rmse_eV_per_A"] = math.sqrt(force_squared / force_components)
+        return errors
 
     def write_model(state):
         record = {
             "spec": spec,
             "state_dict": {k: v.cpu() for k, v in network.state_dict().items()},
             "free_atom_energies": reference,
+            "force_weight": force_weight,
             "n_parameters": sum(p.numel() for p in network.parameters() if p.requires_grad),
             **training_cost(state),
         }

@@ -66,16 +66,11 @@ class PretrainedModelError(ValueError):
 FINETUNABLE = ("7net-0", "7net-l3i5")
 
 
-def check_finetunable(name: str, spec: dict, force_weight: float = 0.0) -> None:
-    """Planning's check of a fine-tuning spec: a potential astray can fine-tune, on energies (forces are
-    not in its loss yet, and silently dropping a force weight would train another model than asked)."""
+def check_finetunable(name: str, spec: dict) -> None:
+    """Planning's check of a fine-tuning spec: a potential astray can fine-tune."""
     if spec["from"] not in FINETUNABLE:
         raise PretrainedModelError(
             f"models.{name}.from: '{spec['from']}' cannot be fine-tuned here (fine-tunable: {', '.join(FINETUNABLE)})"
-        )
-    if force_weight > 0:
-        raise PretrainedModelError(
-            f"models.{name}: fine-tuning trains on energies only, but training.force_weight is {force_weight}"
         )
 
 

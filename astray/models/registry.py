@@ -39,11 +39,10 @@ class Architecture:
 
 @dataclass(frozen=True)
 class Planning:
-    """What a rung's planning check may need of the campaign: the force weight it trains with, whether the
-    jobs' packages are this interpreter's (not under --use-conda, where each rule brings its own), and
-    astray's MACE environment (its interpreter, and whether it is built yet)."""
+    """What a rung's planning check may need of the campaign: whether the jobs' packages are this
+    interpreter's (not under --use-conda, where each rule brings its own), and astray's MACE environment
+    (its interpreter, and whether it is built yet)."""
 
-    force_weight: float
     packages_here: bool
     mace_python: Path
     mace_built: bool
@@ -91,10 +90,10 @@ def _check_pretrained(name: str, spec: dict, planning: Planning) -> None:
 
 
 def _check_finetune(name: str, spec: dict, planning: Planning) -> None:
-    """A potential astray can fine-tune, on energies, whose package imports where the jobs run."""
+    """A potential astray can fine-tune, whose package imports where the jobs run."""
     from astray.models.pretrained import PRETRAINED, check_factory_module, check_finetunable
 
-    check_finetunable(name, spec, planning.force_weight)
+    check_finetunable(name, spec)
     if planning.packages_here:
         check_factory_module(name, PRETRAINED[spec["from"]])
 

@@ -1,12 +1,13 @@
 """The paths the tiny campaign does not take, in one real run of the workflow: labels with forces and
-energy+force training of every architecture astray trains from scratch (SchNet, NequIP, Allegro, MACE, and
-MACE again by its command line as an external rung), NequIP compiled ahead of time for evaluation, and the
+energy+force training of every architecture astray trains (SchNet, NequIP, Allegro, MACE, MACE again by its
+command line as an external rung, and SevenNet-0 fine-tuned), NequIP compiled ahead of time for evaluation, and the
 probe itself (H2) in the training data."""
 
 import json
 
 import numpy as np
 import pytest
+import torch
 import xarray as xr
 import yaml
 from test_workflow import TINY_CONFIG, snakemake
@@ -27,7 +28,7 @@ def force_campaign(tmp_path_factory):
     config["training"]["force_weight"] = 0.1
     config["datasets"].update(kinds=["equilibrium"], sizes=[6])
     nequip = {**config["models"]["tiny_nequip"], "compile": True}
-    trained = ("tiny_a", "tiny_allegro", "tiny_mace", "tiny_external")
+    trained = ("tiny_a", "tiny_allegro", "tiny_mace", "tiny_external", "sevennet_tuned")
     config["models"] = {name: config["models"][name] for name in trained} | {"tiny_nequip": nequip}
     config_path = workdir / "config.yaml"
     config_path.write_text(yaml.safe_dump(config))
@@ -51,6 +52,9 @@ def test_energy_and_force_training_gives_every_model_a_force_error(force_campaig
     assert allegro_config["training_module"]["loss"]["coeffs"] == {"total_energy": 1.0, "forces": 0.1}
     schnet = load_predictor(force_campaign / "results/models/equilibrium/seed0/n6/tiny_a/model.pt", "schnet")
     assert schnet.info["force_weight"] == 0.1
+    tuned = torch.load(run.with_name("sevennet_tuned") / "model.sevennet.pt", weights_only=False)
+    assert tuned["force_weight"] == 0.1
+    assert "train_force_rmse_eV_per_A" in (run.with_name("sevennet_tuned") / "history.csv").read_text()
     # MACE's weighted loss with astray's force weight, by astray's MACE module and by a template's {force_weight}.
     for model, folder in (("tiny_mace", "mace"), ("tiny_external", "external")):
         command = json.loads((run.with_name(model) / folder / "command.json").read_text())

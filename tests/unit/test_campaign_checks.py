@@ -76,8 +76,8 @@ def test_provided_labels_of_another_level_are_refused_unless_mixing_is_allowed()
         checks.check_provided_labels(forces)
 
 
-def planning(force_weight=0.0, mace_built=False):
-    return Planning(force_weight, packages_here=True, mace_python=Path("/not/built/python"), mace_built=mace_built)
+def planning(mace_built=False):
+    return Planning(packages_here=True, mace_python=Path("/not/built/python"), mace_built=mace_built)
 
 
 def test_pretrained_and_finetuned_rungs_are_checked_by_name():
@@ -85,10 +85,9 @@ def test_pretrained_and_finetuned_rungs_are_checked_by_name():
     checks.check_models(models, planning())
     with pytest.raises(PretrainedModelError, match=r"models.uma.name: unknown pretrained model 'uma-x'"):
         checks.check_models({"uma": {"architecture": "pretrained", "name": "uma-x"}}, planning())
-    tuned = {"tuned": {"architecture": "finetune", "from": "7net-0"}}
-    checks.check_models(tuned, planning())
-    with pytest.raises(PretrainedModelError, match=r"models.tuned: fine-tuning trains on energies only"):
-        checks.check_models(tuned, planning(force_weight=0.1))
+    checks.check_models({"tuned": {"architecture": "finetune", "from": "7net-0"}}, planning())
+    with pytest.raises(PretrainedModelError, match=r"models.tuned.from: '7net-mf-0' cannot be fine-tuned"):
+        checks.check_models({"tuned": {"architecture": "finetune", "from": "7net-mf-0"}}, planning())
 
 
 def test_an_external_rung_is_checked_before_its_environment_is_built():

@@ -86,11 +86,34 @@ def pretrained_rmse(molecules, atom_energies) -> float:
     return float(np.sqrt(np.mean(np.square(errors))))
 
 
-def test_only_sevennet_single_fidelity_potentials_fine_tune_and_only_on_energies():
+def test_only_sevennet_single_fidelity_potentials_fine_tune():
     with pytest.raises(PretrainedModelError, match=r"models.ft.from: '7net-mf-0' cannot be fine-tuned"):
         check_finetunable("ft", {**SPEC, "from": "7net-mf-0"})
-    with pytest.raises(PretrainedModelError, match=r"energies only, but training.force_weight is 0.5"):
-        check_finetunable("ft", SPEC, force_weight=0.5)
+
+
+def test_fine_tuning_on_forces_fits_the_forces_that_energies_alone_leave(tmp_path):
+    """With force_weight > 0 the loss holds the HF forces too: the same epochs fit the training molecules'
+    forces closer than fine-tuning on their energies alone, and the history records the force error."""
+    from ase import Atoms
+
+    molecules = []
+    for name in ("H2O", "NH3", "HF", "HCN"):
+        atoms = molecule(name)
+        atoms.positions += np.random.default_rng(len(atoms)).normal(scale=0.05, size=atoms.positions.shape)
+        atoms.info.update(geometry_id=name, origin="rattled", charge=0, multiplicity=1)
+        result = label_geometry(atoms, LEVEL, forces=True)
+        atoms.calc = SinglePointCalculator(atoms, energy=result["energy"], forces=result["forces"])
+        molecules.append(atoms)
+    free = {s: Atoms(s, info={"charge": 0, "multiplicity": ATOM_MULTIPLICITY[s]}) for s in "HCNOF"}
+    atom_energies = {s: label_geometry(atom, LEVEL, forces=False)["energy"] for s, atom in free.items()}
+    force_mae = {}
+    for weight in (0.0, 1.0):
+        output = tmp_path / f"w{weight}" / "m.sevennet.pt"
+        settings = {**TRAINING, "max_epochs": 8, "force_weight": weight}
+        history = finetune(molecules, molecules[:2], atom_energies, SPEC, settings, 0, output, log=lambda m: None)
+        force_mae[weight] = holdout_errors(FinetunedPredictor(output), molecules, atom_energies)["test_force_mae"]
+        assert ("train_force_rmse_eV_per_A" in history[0]) == (weight > 0)
+    assert force_mae[1.0] < 0.8 * force_mae[0.0]
 
 
 def test_fine_tuning_killed_with_sigkill_resumes(labeled, tmp_path):
