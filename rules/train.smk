@@ -135,7 +135,7 @@ rule train_external:
     log:
         f"{LOGS}/calculator.json.log",
     benchmark:
-        f"{BENCHMARKS}/train_external.tsv"
+        f"{BENCHMARKS}/calculator.json.tsv"
     conda:
         "../envs/ml.yaml"
     script:

@@ -320,8 +320,7 @@ def _elapsed(text: str) -> float | None:
 RULE_OF_BENCHMARK = {"geometries": "geometries", "labels": "label_chunk", "references": "reference_curves",
                      "pretrained": "predict_pretrained", "evaluation": "evaluate"}  # fmt: skip
 RULE_OF_MODEL_BENCHMARK = {"model.pt.tsv": "train", "model.sevennet.pt.tsv": "train_finetune",
-                           "best.ckpt.tsv": "train_nequip", "calculator.json.tsv": "train_mace",
-                           "train_external.tsv": "train_external"}  # fmt: skip
+                           "best.ckpt.tsv": "train_nequip"}  # fmt: skip
 
 
 def stage_seconds(benchmarks: Path) -> dict:
@@ -329,15 +328,20 @@ def stage_seconds(benchmarks: Path) -> dict:
     totals = {}
     for path in sorted(benchmarks.rglob("*.tsv")):
         folder = path.relative_to(benchmarks).parts[0]
-        rule = (
-            RULE_OF_MODEL_BENCHMARK.get(path.name, path.name)
-            if folder == "models"
-            else RULE_OF_BENCHMARK.get(folder, folder)
-        )
+        rule = _model_rule(path, benchmarks) if folder == "models" else RULE_OF_BENCHMARK.get(folder, folder)
         with open(path) as handle:
             seconds = sum(float(row["s"]) for row in csv.DictReader(handle, delimiter="\t"))
         totals[rule] = totals.get(rule, 0.0) + seconds
     return totals
+
+
+def _model_rule(path: Path, benchmarks: Path) -> str:
+    """The training rule of a benchmark under models/: by the file it times; MACE's and an external rung's
+    both time calculator.json, and the run's folder tells them apart (an external rung's has external/)."""
+    if path.name == "calculator.json.tsv":
+        run = benchmarks.parent / path.relative_to(benchmarks).parent
+        return "train_external" if (run / "external").is_dir() else "train_mace"
+    return RULE_OF_MODEL_BENCHMARK.get(path.name, path.name)
 
 
 def _read_json(path: Path):
