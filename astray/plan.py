@@ -7,6 +7,7 @@ Snakemake makes the plan (a dry run with the given options; the local profile un
 the job counts are exactly those a run would schedule; the costs come from astray.campaign.costs.
 """
 
+import itertools
 import math
 import re
 import subprocess
@@ -28,6 +29,8 @@ from astray.campaign.pool_plan import (
     estimated_census,
     read_plan,
 )
+from astray.config_schema import with_defaults
+from astray.datasets.selection import strategy_of, training_kinds
 from astray.labels.levels import Level
 from astray.models.registry import architecture
 
@@ -77,15 +80,17 @@ def estimate(config: dict, pool, calibration: dict, counted=()) -> dict:
     # Pretrained models are not trained: one inference job each, minutes, not counted here. An architecture
     # benchmarks/cost_model.py has not measured (fine-tuning, Allegro) is counted, not priced.
     trained = [spec for spec in config["models"].values() if architecture(spec).trained]
+    datasets = {**datasets, "selection": with_defaults(datasets.get("selection", {}), SELECTION)}
+    kinds = training_kinds(datasets)
     runs = [(spec, size) for spec in trained for size in datasets["sizes"]
-            for _ in datasets["kinds"] for _ in datasets["seeds"]]  # fmt: skip
+            for _ in kinds for _ in datasets["seeds"]]  # fmt: skip
     priced = [(spec, size) for spec, size in runs if spec["architecture"] in calibration["training"]]
     computed = [not provided for provided in pool.provided]
     formulas = [formula for formula, compute in zip(pool.formulas, computed) if compute]
     unrestricted = [flag for flag, compute in zip(pool.unrestricted, computed) if compute]
     atoms_per_geometry = {formula: len(Formula(formula)) for formula in set(pool.formulas)}
     mean_atoms = sum(atoms_per_geometry[f] for f in pool.formulas) / len(pool)
-    training_geometries = sum(datasets["sizes"]) * len(datasets["kinds"]) * len(datasets["seeds"])
+    training_geometries = sum(datasets["sizes"]) * len(kinds) * len(datasets["seeds"])
     return {
         "level": level,
         "geometries": len(formulas),
@@ -95,6 +100,8 @@ def estimate(config: dict, pool, calibration: dict, counted=()) -> dict:
         # The audit recomputes a sample of the files' labels: a few geometries, not counted here.
         "label_seconds": label_seconds(formulas, unrestricted, level, calibration),
         "training_runs": len(runs),
+        "seeds": len(datasets["seeds"]),
+        "committee_rounds": committee_rounds(datasets),
         "unpriced_runs": Counter(
             spec["architecture"] for spec, _ in runs if spec["architecture"] not in calibration["training"]
         ),
@@ -108,6 +115,26 @@ def estimate(config: dict, pool, calibration: dict, counted=()) -> dict:
             calibration=calibration,
         ),
     }
+
+
+SELECTION = "properties/datasets/properties/selection"
+
+
+def committee_rounds(datasets: dict) -> dict:
+    """Per committee dataset, its rounds as (from size, to size, picks); their labels are the pool's."""
+    sizes = sorted(datasets["sizes"])
+    rounds = [(small, large, large - small) for small, large in itertools.pairwise(sizes)]
+    return {kind: rounds for kind in training_kinds(datasets) if strategy_of(kind) == "committee"}
+
+
+def _selection_lines(costs: dict, seeds: int) -> list[str]:
+    lines = []
+    for kind, rounds in costs["committee_rounds"].items():
+        steps = ", ".join(f"n{small}->n{large} +{picks}" for small, large, picks in rounds)
+        lines.append(f"  selection  {kind}: {len(rounds)} rounds ({steps}); each round {seeds} members predict the "
+                     "candidates (inference: minutes, not priced), and its picks' labels are the pool's (no "
+                     "calculation beyond it); its trainings are among the runs above")  # fmt: skip
+    return lines
 
 
 def _basis_range(formulas, basis: str) -> tuple[int, int]:
@@ -141,6 +168,7 @@ def report(jobs: dict, plan_seconds: float, config_files: str, costs: dict, cali
         f"  training   {costs['training_runs']:,} runs: {_figure(costs['training_seconds'] / 3600)} hours on "
         f"{calibration['training_measured_on']} if every run reaches max_epochs{unpriced}"
     )
+    lines += _selection_lines(costs, costs["seeds"])
     lines.append(f"  disk       {_figure(costs['disk_bytes'] / 1e9)} GB (labels, training sets, model files)")
     measured_on = calibration["labels_measured_on"]
     lines.append(f"Cost model: astray/campaign/costs.py, calibrated by benchmarks/cost_model.py ({measured_on}).")

@@ -21,6 +21,7 @@ from astray.campaign.checks import (
     provided_labels,
     provided_level,
 )
+from astray.datasets.selection import drawn_from, strategy_of, training_kinds
 from astray.io import check_writable
 from astray.models.registry import Planning
 from astray.campaign.pool_plan import PlannedPool, SourceFiles, cached_plan, cached_summary, plan_key, pool_identity, record_plan
@@ -78,6 +79,10 @@ LABELS = config["labels"]
 DATASETS = config["datasets"]
 MODELS = config["models"]
 EVALUATION = config["evaluation"]
+# Every dataset the ladder trains on: each kind drawn at random and, where datasets.selection asks for it,
+# chosen by a committee (astray/datasets/selection.py).
+TRAINING_KINDS = training_kinds(DATASETS)
+COMMITTEE_KINDS = [kind for kind in TRAINING_KINDS if strategy_of(kind) == "committee"]
 PLOTS = config["plots"]
 # The level of theory, a param of the rules that label; the labels that came with the files, if the files
 # source declares any, and the level that recomputes their audit sample.
@@ -224,7 +229,7 @@ if PLANNING:
 
 wildcard_constraints:
     chunk=r"\d+",
-    kind="|".join(DATASETS["kinds"]),
+    kind="|".join(TRAINING_KINDS),
     seed=r"\d+",
     size=r"\d+",
     model="|".join(MODELS),
@@ -239,12 +244,66 @@ def chunk_quarantines(wildcards):
 
 
 def every_training_run(pattern, **fixed):
-    """`pattern` expanded over every dataset kind, seed and training size."""
-    return expand(pattern, kind=DATASETS["kinds"], seed=DATASETS["seeds"], size=DATASETS["sizes"], **fixed)
+    """`pattern` expanded over every dataset (kind and selection), seed and training size."""
+    return expand(pattern, kind=TRAINING_KINDS, seed=DATASETS["seeds"], size=DATASETS["sizes"], **fixed)
+
+
+def training_set_path(kind, seed, size):
+    """A run's training set: a seed's own for a random kind, one for every seed for a committee's."""
+    if strategy_of(kind) == "random":
+        return f"results/datasets/{kind}/seed{seed}/train_n{size}.extxyz"
+    return f"results/datasets/{kind}/train_n{size}.extxyz"
+
+
+def training_set(wildcards):
+    return training_set_path(wildcards.kind, wildcards.seed, wildcards.size)
+
+
+def validation_set(wildcards):
+    """The validation set of the kind a dataset is drawn from: the same for random and selected sets."""
+    return f"results/datasets/{drawn_from(wildcards.kind)}/validation.extxyz"
+
+
+def committee_setting(key):
+    return DATASETS["selection"].get("committee", {}).get(key)
+
+
+def previous_size(size):
+    """The training size before `size` (None for the smallest): a committee round's starting set."""
+    sizes = sorted(DATASETS["sizes"])
+    position = sizes.index(int(size))
+    return sizes[position - 1] if position else None
+
+
+def previous_committee_set(wildcards):
+    previous = previous_size(wildcards.size)
+    return [] if previous is None else f"results/datasets/{wildcards.kind}/train_n{previous}.json"
+
+
+def committee_predictions_of_previous_set(wildcards):
+    """Each member's predictions of the candidates, the members trained on the previous size's set."""
+    previous = previous_size(wildcards.size)
+    if previous is None:
+        return []
+    return expand(f"results/datasets/{wildcards.kind}/n{previous}/predictions_seed{{seed}}.json", seed=DATASETS["seeds"])
+
+
+def committee_member(wildcards):
+    """The committee rung's model trained on a committee set with one seed."""
+    from astray.models.registry import model_path
+
+    name = committee_setting("model")
+    return model_path(MODELS[name], kind=wildcards.kind, seed=wildcards.seed, size=wildcards.size, model=name)
+
+
+def committee_architecture(wildcards):
+    return MODELS[committee_setting("model")]["architecture"]
 
 
 def all_training_sets(wildcards):
-    return every_training_run("results/datasets/{kind}/seed{seed}/train_n{size}.extxyz")
+    paths = [training_set_path(kind, seed, size) for kind in TRAINING_KINDS for seed in DATASETS["seeds"]
+             for size in DATASETS["sizes"]]  # fmt: skip
+    return list(dict.fromkeys(paths))
 
 
 def model_evaluations(model):
@@ -345,36 +404,41 @@ def alignment_set(wildcards):
 
     if architecture(MODELS[wildcards.model]).trained:
         return []
-    return "results/datasets/{kind}/seed{seed}/train_n{size}.extxyz".format(**wildcards)
+    return training_set(wildcards)
 
 
 def every_largest_training_set(wildcards):
-    """Each kind's and seed's largest training set: every geometry an alignment is fitted on."""
-    return expand(
-        "results/datasets/{kind}/seed{seed}/train_n{size}.extxyz",
-        kind=DATASETS["kinds"],
-        seed=DATASETS["seeds"],
-        size=max(DATASETS["sizes"]),
-    )
+    """Each dataset's and seed's largest training set: every geometry an alignment is fitted on."""
+    largest = max(DATASETS["sizes"])
+    return list(dict.fromkeys(training_set_path(kind, seed, largest) for kind in TRAINING_KINDS
+                              for seed in DATASETS["seeds"]))  # fmt: skip
 
 
 def largest_training_sets(wildcards):
-    """Each kind's largest training set of the first seed: it contains every smaller one."""
-    return expand(
-        "results/datasets/{kind}/seed{seed}/train_n{size}.extxyz",
-        kind=DATASETS["kinds"],
-        seed=DATASETS["seeds"][0],
-        size=max(DATASETS["sizes"]),
-    )
+    """Each dataset's largest training set of the first seed: it contains every smaller one."""
+    return [training_set_path(kind, DATASETS["seeds"][0], max(DATASETS["sizes"])) for kind in TRAINING_KINDS]
 
 
 # The report's front page, written by rule abstract from the config and the cube.
 ABSTRACT = "results/report/abstract.rst"
 
 
+# Every training set of a kind that a committee also chooses from, as ((dataset, seed, size), path): what
+# the selection figure compares. The committee's sets are one for every seed, listed under the first.
+SELECTION_SETS = [
+    ((kind, seed, size), training_set_path(kind, seed, size))
+    for kind in TRAINING_KINDS
+    if COMMITTEE_KINDS and drawn_from(kind) in map(drawn_from, COMMITTEE_KINDS)
+    for seed in (DATASETS["seeds"] if strategy_of(kind) == "random" else DATASETS["seeds"][:1])
+    for size in DATASETS["sizes"]
+]
+
+
 def campaign_outputs():
     tables = expand("results/tables/{table}.csv", table=["probe_metrics", "scaling", "quarantine"])
     plots = expand("results/plots/{model}{figure}.png", model=MODELS, figure=["", "_parity"])
     plots += ["results/plots/scaling.png", "results/plots/uncertainty_and_dynamics.png"]
+    if COMMITTEE_KINDS:
+        plots.append("results/plots/selection.png")
     pages = ["results/explorer.html", ABSTRACT]
     return ["results/cube.nc", "results/datasets/manifest.json", *tables, *plots, *pages]

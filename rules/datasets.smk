@@ -44,6 +44,61 @@ rule training_set:
         "../workflow_scripts/training_set.py"
 
 
+# A committee-chosen set (datasets.selection): the random strategy's smallest set of the first seed, or the
+# previous size's set and the candidates its committee disagrees on most; beside it, the frames it holds
+# and each round's picks.
+rule committee_set:
+    input:
+        labeled="results/labels/labeled.extxyz",
+        splits="results/datasets/splits.json",
+        frame_index="results/datasets/frame_index.json",
+        chosen=previous_committee_set,
+        predictions=committee_predictions_of_previous_set,
+    output:
+        geometries="results/datasets/{kind}/train_n{size}.extxyz",
+        frames="results/datasets/{kind}/train_n{size}.json",
+    wildcard_constraints:
+        kind="|".join(COMMITTEE_KINDS) or "^$",
+    params:
+        code=script_code("committee_set.py"),
+        first_seed=DATASETS["seeds"][0],
+        per_molecule=committee_setting("per_molecule"),
+    priority: 1
+    log:
+        "results/logs/datasets/{kind}/train_n{size}.extxyz.log",
+    conda:
+        "../envs/qc.yaml"
+    script:
+        "../workflow_scripts/committee_set.py"
+
+
+# One committee member, trained on a committee set, predicts every candidate the set does not hold yet.
+rule committee_predictions:
+    input:
+        model=committee_member,
+        labeled="results/labels/labeled.extxyz",
+        splits="results/datasets/splits.json",
+        frame_index="results/datasets/frame_index.json",
+        chosen="results/datasets/{kind}/train_n{size}.json",
+    output:
+        "results/datasets/{kind}/n{size}/predictions_seed{seed}.json",
+    wildcard_constraints:
+        kind="|".join(COMMITTEE_KINDS) or "^$",
+    params:
+        code=script_code("committee_predictions.py"),
+        architecture=committee_architecture,
+    threads: 1
+    priority: 1
+    log:
+        "results/logs/datasets/{kind}/n{size}/predictions_seed{seed}.json.log",
+    benchmark:
+        "results/benchmarks/datasets/{kind}/n{size}/predictions_seed{seed}.json.tsv"
+    conda:
+        "../envs/ml.yaml"
+    script:
+        "../workflow_scripts/committee_predictions.py"
+
+
 # Manifest of every dataset file: sizes, seeds, content hashes, origins histogram.
 rule dataset_manifest:
     input:

@@ -35,7 +35,7 @@ rule plot_model:
         ),
     params:
         code=script_code("plot_model.py"),
-        kinds=DATASETS["kinds"],
+        kinds=TRAINING_KINDS,
         plots=PLOTS,
     log:
         "results/logs/plots/{model}.png.log",
@@ -81,6 +81,26 @@ rule plot_scaling:
         "../envs/analysis.yaml"
     script:
         "../workflow_scripts/plot_scaling.py"
+
+
+# Committee-chosen against random sets (datasets.selection): errors against N, and what each set holds.
+rule plot_selection:
+    input:
+        cube="results/cube.nc",
+        training_sets=[path for _, path in SELECTION_SETS],
+    output:
+        plot=report("results/plots/selection.png", caption="../report/selection.rst", category="Scaling"),
+        table="results/tables/selection.csv",
+    params:
+        code=script_code("plot_selection.py"),
+        sets=[run for run, _ in SELECTION_SETS],
+        plots=PLOTS,
+    log:
+        "results/logs/plots/selection.png.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow_scripts/plot_selection.py"
 
 
 # Committee calibration, softening and molecular dynamics stability against training-set size.

@@ -8,8 +8,8 @@ from astray.models.registry import RUN_FOLDER as RUN
 LOGS = RUN.replace("results/", "results/logs/", 1)
 BENCHMARKS = RUN.replace("results/", "results/benchmarks/", 1)
 TRAINING_INPUTS = dict(
-    train="results/datasets/{kind}/seed{seed}/train_n{size}.extxyz",
-    validation="results/datasets/{kind}/validation.extxyz",
+    train=training_set,
+    validation=validation_set,
     atom_energies="results/labels/atom_energies.json",
 )
 

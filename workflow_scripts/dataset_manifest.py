@@ -4,7 +4,7 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from astray.datasets import manifest_entry
+from astray.datasets.splits import manifest_entry
 from astray.io import read_geometries, write_json
 
 paths = [*snakemake.input.training, *snakemake.input.validation, snakemake.input.test]

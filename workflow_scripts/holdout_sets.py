@@ -5,7 +5,7 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from astray.datasets import frame_index, holdout_test_set, split_molecules, validation_set, without_run_details
+from astray.datasets.splits import frame_index, holdout_test_set, split_molecules, validation_set, without_run_details
 from astray.io import read_geometries, write_geometries, write_json
 
 pool = without_run_details(read_geometries(snakemake.input[0]))

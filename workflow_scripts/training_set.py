@@ -4,7 +4,7 @@ import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from astray.datasets import training_frames, without_run_details
+from astray.datasets.splits import training_frames, without_run_details
 from astray.io import read_chosen_frames, read_json, write_geometries
 
 wildcards = snakemake.wildcards

@@ -50,7 +50,7 @@ def provided_level(config: dict) -> dict | None:
 def training_geometries(datasets: dict, kind: str, summary=None, planned=None) -> tuple[int, str]:
     """How many geometries of `kind` the training molecules have, and where that number comes from: the
     pool's `summary` where it was read, else the `planned` counts (astray.campaign.pool_plan.PlannedPool)."""
-    from astray.datasets import KIND_ORIGINS, split_molecules
+    from astray.datasets.splits import KIND_ORIGINS, split_molecules
 
     validation, test = datasets["validation_molecules"], datasets["test_molecules"]
     if summary:
@@ -111,6 +111,32 @@ def check_provided_labels(config: dict) -> None:
         )
 
 
+def check_selection(datasets: dict, models: dict) -> None:
+    """A committee strategy needs a rung trained on each set, more than one seed to disagree, and more than
+    one size to choose anything."""
+    from astray.config_schema import with_defaults
+    from astray.models.registry import architecture
+
+    selection = with_defaults(datasets.get("selection", {}), "properties/datasets/properties/selection")
+    if "committee" not in selection["strategies"]:
+        return
+    key = "datasets.selection.committee"
+    if "committee" not in selection:
+        raise ValueError(f"{key}: the committee strategy needs a committee (model: one rung of models)")
+    name = selection["committee"]["model"]
+    if name not in models:
+        raise ValueError(f"{key}.model: '{name}' is not a rung of models ({', '.join(models)})")
+    if not architecture(models[name]).trained:
+        raise ValueError(
+            f"{key}.model: '{name}' is a pretrained model, one model whatever the seed; a committee needs a rung "
+            "trained on each set"
+        )
+    if len(datasets["seeds"]) < 2:
+        raise ValueError(f"{key}: the committee is the seeds' models, and datasets.seeds has only one")
+    if len(datasets["sizes"]) < 2:
+        raise ValueError(f"{key}: with one size ({datasets['sizes'][0]}) there is no round to choose in")
+
+
 def check_campaign(config: dict, summary=None, planned=None) -> None:
     """Everything planning checks of the config beyond the schema, given the pool's summary (or its
     planned counts): provided labels, sizes against the pool, forces, the FCI basis, the normal modes'
@@ -121,6 +147,7 @@ def check_campaign(config: dict, summary=None, planned=None) -> None:
     if provided_labels(config["geometries"]):
         check_provided_labels(config)
     check_sizes_fit_pool(config["datasets"], summary, planned)
+    check_selection(config["datasets"], config["models"])
     force_weight = config["training"]["force_weight"]
     if force_weight > 0 and not config["labels"]["forces"]:
         raise ValueError(

@@ -10,6 +10,7 @@ import numpy as np
 import xarray as xr
 
 import astray
+from astray.datasets.selection import drawn_from, strategy_of
 from astray.evaluation.curve_metrics import PHYSICS_UNITS, WINDOWS, curve_physics, distance_average, window_errors
 from astray.evaluation.scaling import capacity_scaling, data_scaling, joint_scaling
 from astray.evaluation.uncertainty import uncertainty_fields
@@ -292,7 +293,12 @@ COORD_ATTRS = {
     "md_molecule": {"long_name": "geometry id of a test molecule run in NVE molecular dynamics"},
     "seed": {"units": "1", "long_name": "seed of the training-set order and model initialisation"},
     "kind": {"long_name": "dataset kind", "description": "equilibrium: equilibrium geometries only; "
-             "with_distorted: equilibrium plus every distorted geometry and scan"},
+             "with_distorted: equilibrium plus every distorted geometry and scan; <kind>-committee: the kind's "
+             "geometries chosen by a committee (coordinates selection and drawn_from)"},
+    "selection": {"long_name": "how the dataset's training sets were chosen", "description": "random: each seed's "
+                  "nested prefixes of one seeded order; committee: one nested family for every seed, each size "
+                  "adding what the committee trained on the previous size disagrees on most"},
+    "drawn_from": {"long_name": "kind of geometries the dataset is drawn from"},
     "model": {"long_name": "model specification name (capacity ladder rung)"},
     "probe": {"long_name": "probe system"},
     "reference": {"long_name": "reference method", "description": "exact: the exact Born-Oppenheimer curve "
@@ -459,6 +465,10 @@ def assemble_cube(evaluations, references: xr.Dataset, attrs: dict, compute_budg
     (FLOPs of one training run), the joint law's compute-optimal allocation; runs that were not trained
     stay NaN in the cube."""
     cube = xr.merge([references, *evaluations], combine_attrs="drop", join="outer", compat="no_conflicts")
+    kinds = cube.kind.values
+    cube = cube.assign_coords(
+        selection=("kind", [strategy_of(kind) for kind in kinds]), drawn_from=("kind", [drawn_from(k) for k in kinds])
+    )
     fits = [data_scaling(cube), capacity_scaling(cube), joint_scaling(cube, compute_budgets), uncertainty_fields(cube)]
     cube = xr.merge([cube, *fits], combine_attrs="drop_conflicts")
     cube.attrs.update(attrs)

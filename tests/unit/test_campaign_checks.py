@@ -110,3 +110,37 @@ def test_errors_name_the_config_files_they_come_from():
         checks.named_after(files),
     ):
         checks.check_models({"uma": {"architecture": "pretrained", "name": "uma-x"}}, planning())
+
+
+@pytest.mark.parametrize(
+    "changes, error",
+    [
+        ({"datasets.selection": {"strategies": ["random", "committee"]}}, "the committee strategy needs a committee"),
+        ({"datasets.selection": {"strategies": ["random", "committee"], "committee": {"model": "schnet_x"}}},
+         "'schnet_x' is not a rung of models"),
+        ({"datasets.selection": {"strategies": ["random", "committee"], "committee": {"model": "sevennet_0"}}},
+         "'sevennet_0' is a pretrained model"),
+        ({"datasets.selection": {"strategies": ["random", "committee"], "committee": {"model": "schnet_m"}},
+          "datasets.seeds": [0]}, "datasets.seeds has only one"),
+        ({"datasets.selection": {"strategies": ["random", "committee"], "committee": {"model": "schnet_m"}},
+          "datasets.sizes": [32]}, "no round to choose in"),
+    ],
+)  # fmt: skip
+def test_a_committee_is_refused_where_it_could_not_choose(changes, error):
+    campaign = config(**changes)
+    with pytest.raises(ValueError, match=re.escape("datasets.selection.committee")) as refused:
+        checks.check_selection(campaign["datasets"], campaign["models"])
+    assert error in str(refused.value)
+
+
+def test_a_committee_of_a_trained_rung_with_seeds_and_sizes_is_accepted():
+    campaign = config(
+        **{"datasets.selection": {"strategies": ["random", "committee"], "committee": {"model": "schnet_m"}}}
+    )
+    checks.check_selection(campaign["datasets"], campaign["models"])
+    assert campaign["datasets"]["selection"]["committee"]["per_molecule"] == 1  # the schema's default
+
+
+def test_every_selection_keeps_the_random_sets():
+    with pytest.raises(Exception, match="random"):
+        config(**{"datasets.selection": {"strategies": ["committee"], "committee": {"model": "schnet_m"}}})

@@ -7,7 +7,7 @@ from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
 from astray.conventions import atomization_energy
-from astray.datasets import (
+from astray.datasets.splits import (
     holdout_test_set,
     split_molecules,
     training_order,
@@ -95,7 +95,7 @@ def test_atomization_energy_subtracts_isolated_atoms():
 
 
 def test_same_seed_writes_identical_bytes_and_manifest_counts_origins(tmp_path):
-    from astray.datasets import manifest_entry
+    from astray.datasets.splits import manifest_entry
     from astray.io import write_geometries
 
     paths = [tmp_path / "a.extxyz", tmp_path / "b.extxyz"]
@@ -110,7 +110,7 @@ def test_same_seed_writes_identical_bytes_and_manifest_counts_origins(tmp_path):
 
 def test_a_training_set_read_from_the_frame_index_is_the_one_the_whole_pool_gives(tmp_path):
     """Training-set jobs read only their geometries, scattered over the labeled pool: the same file."""
-    from astray.datasets import frame_index, training_frames
+    from astray.datasets.splits import frame_index, training_frames
     from astray.io import read_chosen_frames, read_geometries, write_geometries, write_json
 
     write_geometries(tmp_path / "labeled.extxyz", labeled_pool())

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "astray"
-STAGES = ("geometries", "labels", "models", "evaluation", "report", "campaign")
+STAGES = ("geometries", "labels", "datasets", "models", "evaluation", "report", "campaign")
 # What every stage may use: facts of one molecule, units, files, conventions, the schema's defaults.
 SHARED = ("bonding", "config_schema", "conventions", "io", "provenance", "units")
 
@@ -40,12 +40,12 @@ def test_every_stage_is_a_folder_and_every_other_module_is_shared_or_an_entry_po
     folders = {path.name for path in PACKAGE.iterdir() if (path / "__init__.py").exists()}
     modules = {path.stem for path in PACKAGE.glob("*.py")} - {"__init__"}
     assert folders == set(STAGES)
-    assert modules == {*SHARED, "datasets", "plan"}  # datasets: one module of its own; plan: python -m astray.plan
+    assert modules == {*SHARED, "plan"}  # plan: python -m astray.plan
 
 
 @pytest.mark.parametrize("shared", SHARED)
 def test_shared_modules_import_no_stage(shared):
-    assert not {part for part, _ in imports().get(shared, ())} & {*STAGES, "datasets", "plan"}
+    assert not {part for part, _ in imports().get(shared, ())} & {*STAGES, "plan"}
 
 
 def test_no_import_arrow_closes_a_cycle():

@@ -1,0 +1,128 @@
+"""Chosen against random data: the learning curves and probe errors of committee-selected sets beside the
+random ones, and what the committee chose (origins, element pairs, short contacts)."""
+
+from collections import Counter
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+from ase.data import chemical_symbols
+from matplotlib.ticker import FixedLocator, NullFormatter
+
+from astray.datasets.selection import drawn_from
+from astray.evaluation.scaling import target_errors
+from astray.report.findings import trained_models
+from astray.report.plots import PLAIN_NUMBER, _plain_log_axis, _save
+
+# Pair distances closer than this (Å) count as contacts: every bond of the elements here and the geminal
+# H-H pairs of a CH2 (1.8 Å), but not the pairs across a molecule.
+CONTACT = 2.0
+ERROR_PANELS = (
+    ("test_mae", "(a) holdout MAE"),
+    ("probe_mae/H2/exact", "(b) H2 against the exact curve"),
+    ("probe_mae/H2_2plus/exact", "(c) two protons against Coulomb's law"),
+)
+
+
+def set_composition(atoms_list) -> dict:
+    """What a training set holds: its share of each origin, and per element pair its contacts (pair
+    distances below CONTACT) per geometry and the shortest of them (Å)."""
+    origins = Counter(atoms.info["origin"] for atoms in atoms_list)
+    contacts, shortest = Counter(), {}
+    for atoms in atoms_list:
+        distances = atoms.get_all_distances()
+        numbers = atoms.numbers
+        for i, j in zip(*np.triu_indices(len(atoms), k=1)):
+            if distances[i, j] < CONTACT:
+                pair = "-".join(sorted((chemical_symbols[numbers[i]], chemical_symbols[numbers[j]])))
+                contacts[pair] += 1
+                shortest[pair] = min(shortest.get(pair, np.inf), float(distances[i, j]))
+    total = len(atoms_list)
+    return {
+        "geometries": total,
+        "origins": {origin: count / total for origin, count in sorted(origins.items())},
+        "contacts_per_geometry": {pair: count / total for pair, count in sorted(contacts.items())},
+        "shortest_contact": dict(sorted(shortest.items())),
+    }
+
+
+def composition_rows(sets: dict) -> list[dict]:
+    """One row per (kind, seed, size) set of `sets`: its composition flattened into columns."""
+    rows = []
+    for (kind, seed, size), atoms_list in sorted(sets.items()):
+        composition = set_composition(atoms_list)
+        row = {"kind": kind, "seed": seed, "size": size, "geometries": composition["geometries"]}
+        row.update({f"origin_{origin}": share for origin, share in composition["origins"].items()})
+        row.update({f"contacts_{pair}": value for pair, value in composition["contacts_per_geometry"].items()})
+        row.update({f"shortest_{pair}": value for pair, value in composition["shortest_contact"].items()})
+        rows.append(row)
+    return rows
+
+
+def element_pairs(rows) -> list[str]:
+    """The element pairs the rows count contacts of, H-H first (the probes' pair)."""
+    pairs = {key.removeprefix("contacts_") for row in rows for key in row if key.startswith("contacts_")}
+    return sorted(pairs, key=lambda pair: (pair != "H-H", pair))
+
+
+def plot_selection(cube, rows, path, dpi: int = 110) -> None:
+    """Random (solid, seed means with the seeds' range) against committee-chosen (dashed) sets of each
+    kind, per trained model: (a)-(c) errors against N, which is also the reference calculations the
+    training labels took; (d) the share of distorted geometries and (e) H-H contacts per geometry."""
+    committee_kinds = [str(kind) for kind, selection in zip(cube.kind.values, cube.selection.values)
+                       if selection == "committee"]  # fmt: skip
+    figure, axes = plt.subplots(1, 5, figsize=(24, 4.8))
+    sizes = cube["size"].values
+    models = trained_models(cube)
+    lines = [(model, kind) for model in models for kind in committee_kinds]
+    for axis, (target, title) in zip(axes, ERROR_PANELS):
+        if target.startswith("probe_mae/") and target.split("/")[1] not in cube.probe.values:
+            axis.set_visible(False)
+            continue
+        errors = target_errors(cube, target)
+        for index, (model, kind) in enumerate(lines):
+            colour = plt.cm.tab10(index % 10)
+            random_kind = drawn_from(kind)
+            _error_line(axis, errors.sel(model=model, kind=random_kind), sizes, colour, "o-", f"{model} · random")
+            _error_line(axis, errors.sel(model=model, kind=kind), sizes, colour, "s--", f"{model} · committee")
+        axis.set(xscale="log", yscale="log", xlabel="training geometries N (= their reference calculations)",
+                 ylabel="MAE (eV)")  # fmt: skip
+        _plain_log_axis(axis, sizes)
+        axis.set_title(title, fontsize=10)
+        axis.legend(fontsize=7)
+    _composition_panel(axes[3], rows, committee_kinds, lambda row: 1 - row.get("origin_equilibrium", 0.0),
+                       "(d) distorted geometries in the set", "share of the set")  # fmt: skip
+    _composition_panel(axes[4], rows, committee_kinds, lambda row: row.get("contacts_H-H", 0.0),
+                       f"(e) H-H pairs closer than {CONTACT:g} Å", "per geometry")  # fmt: skip
+    figure.tight_layout()
+    _save(figure, path, dpi)
+    plt.close(figure)
+
+
+def _error_line(axis, runs, sizes, colour, style, label) -> None:
+    mean = runs.mean("seed")
+    bars = np.array([mean - runs.min("seed"), runs.max("seed") - mean]) if runs.sizes["seed"] > 1 else None
+    axis.errorbar(sizes, mean, yerr=bars, fmt=style, color=colour, capsize=3, label=label)
+
+
+def _composition_panel(axis, rows, committee_kinds, value, title, ylabel) -> None:
+    for index, kind in enumerate(committee_kinds):
+        colour = plt.cm.Dark2(index % 8)
+        random_kind = drawn_from(kind)
+        for strategy_kind, style, name in ((random_kind, "o-", "random"), (kind, "s--", "committee")):
+            by_size = {}
+            for row in rows:
+                if row["kind"] == strategy_kind:
+                    by_size.setdefault(row["size"], []).append(value(row))
+            sizes = sorted(by_size)
+            axis.plot(sizes, [np.mean(by_size[size]) for size in sizes], style, color=colour,
+                      label=f"{random_kind} · {name}")  # fmt: skip
+    axis.set(xscale="log", xlabel="training geometries N", ylabel=ylabel)
+    axis.xaxis.set_major_locator(FixedLocator(sizes))
+    axis.xaxis.set_major_formatter(PLAIN_NUMBER)
+    axis.xaxis.set_minor_formatter(NullFormatter())
+    axis.set_title(title, fontsize=10)
+    axis.legend(fontsize=7)

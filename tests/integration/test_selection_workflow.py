@@ -1,0 +1,118 @@
+"""Committee-chosen training sets in the real workflow, at tiny scale: added to a finished random campaign,
+they run only their own jobs; each round's picks are the candidates the committee disagrees on most, nested
+on the random smallest set and never a holdout molecule; the cube holds both selections with every metric."""
+
+import itertools
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+import yaml
+from test_workflow import TINY_CONFIG, planned_jobs, snakemake
+
+from astray.datasets.selection import disagreement
+from astray.io import read_geometries
+
+pytestmark = pytest.mark.workflow
+
+SIZES, SEEDS = [4, 8, 12], [0, 1]
+COMMITTEE = "with_distorted-committee"
+
+
+def selection_config(strategies) -> dict:
+    config = yaml.safe_load(TINY_CONFIG.read_text())
+    config["models"] = {"tiny_a": config["models"]["tiny_a"]}
+    config["datasets"].update(kinds=["with_distorted"], sizes=SIZES, seeds=SEEDS)
+    config["datasets"]["selection"] = {"strategies": strategies, "committee": {"model": "tiny_a"}}
+    config["evaluation"]["dynamics"]["steps"] = 0
+    return config
+
+
+@pytest.fixture(scope="module")
+def selection_campaign(tmp_path_factory):
+    """A random campaign, then the same with the committee strategy added: its dry run and its run."""
+    workdir = tmp_path_factory.mktemp("selection")
+    config_path = workdir / "config.yaml"
+    config_path.write_text(yaml.safe_dump(selection_config(["random"])))
+    result = snakemake(workdir, config_path)
+    assert result.returncode == 0, result.stderr[-4000:]
+    config_path.write_text(yaml.safe_dump(selection_config(["random", "committee"])))
+    planned = snakemake(workdir, config_path, "-n")
+    assert planned.returncode == 0, planned.stderr[-4000:]
+    result = snakemake(workdir, config_path)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return workdir, planned_jobs(planned)
+
+
+def test_adding_the_committee_runs_only_its_rounds_and_their_models(selection_campaign):
+    _, jobs = selection_campaign
+    assert jobs["committee_set"] == len(SIZES)
+    assert jobs["committee_predictions"] == len(SEEDS) * (len(SIZES) - 1)
+    assert jobs["train"] == len(SEEDS) * len(SIZES)  # the committee's sets only: the random runs are done
+    assert not {"label_chunk", "training_set", "holdout_sets"} & set(jobs)
+
+
+def frames_of(workdir, size) -> dict:
+    return json.loads((workdir / f"results/datasets/{COMMITTEE}/train_n{size}.json").read_text())
+
+
+def committee_set(workdir, size) -> list:
+    return read_geometries(workdir / f"results/datasets/{COMMITTEE}/train_n{size}.extxyz")
+
+
+def member_predictions(workdir, size, seed) -> dict:
+    return json.loads((workdir / f"results/datasets/{COMMITTEE}/n{size}/predictions_seed{seed}.json").read_text())
+
+
+def test_committee_sets_are_nested_on_the_random_smallest_set_and_hold_no_holdout_molecule(selection_campaign):
+    workdir, _ = selection_campaign
+    ids = {size: [atoms.info["geometry_id"] for atoms in committee_set(workdir, size)] for size in SIZES}
+    random_first = read_geometries(workdir / f"results/datasets/with_distorted/seed{SEEDS[0]}/train_n{SIZES[0]}.extxyz")
+    assert ids[SIZES[0]] == [a.info["geometry_id"] for a in random_first]
+    for small, large in itertools.pairwise(SIZES):
+        assert len(ids[large]) == large and set(ids[small]) < set(ids[large])
+    splits = json.loads((workdir / "results/datasets/splits.json").read_text())
+    molecules = {
+        a.info["molecule"] for a in read_geometries(workdir / f"results/datasets/{COMMITTEE}/train_n{SIZES[-1]}.extxyz")
+    }
+    assert {splits[molecule] for molecule in molecules} == {"train"}
+
+
+def test_each_round_picks_what_the_committee_disagrees_on_most_one_geometry_per_molecule(selection_campaign):
+    workdir, _ = selection_campaign
+    for small, large in itertools.pairwise(SIZES):
+        members = [member_predictions(workdir, small, seed) for seed in SEEDS]
+        # Each member is the committee rung trained with its own seed on the previous set.
+        assert [m["model"] for m in members] == [
+            f"results/models/{COMMITTEE}/seed{s}/n{small}/tiny_a/model.pt" for s in SEEDS
+        ]
+        candidates = members[0]["frames"]
+        assert not set(candidates) & set(frames_of(workdir, small)["frames"])
+        scores = dict(zip(candidates, disagreement([m["energies"] for m in members], members[0]["atoms"])))
+        picks = frames_of(workdir, large)["picks"]
+        assert len(picks) == large - small
+        picked_molecules = [pick["molecule"] for pick in picks]
+        assert len(set(picked_molecules)) == len(picks)  # enough molecules here: the guard never relaxes
+        lowest_pick = min(scores[pick["frame"]] for pick in picks)
+        index = json.loads((workdir / "results/datasets/frame_index.json").read_text())
+        for frame, score in scores.items():
+            if score > lowest_pick and frame not in {pick["frame"] for pick in picks}:
+                # Passed over only for a molecule this round already took.
+                assert index["molecule"][frame] in picked_molecules
+
+
+def test_the_cube_holds_both_selections_with_every_metric_and_fit(selection_campaign):
+    workdir, _ = selection_campaign
+    cube = xr.load_dataset(workdir / "results/cube.nc")
+    assert list(cube.kind.values) == ["with_distorted", COMMITTEE]
+    assert list(cube.selection.values) == ["random", "committee"]
+    assert list(cube.drawn_from.values) == ["with_distorted", "with_distorted"]
+    for kind in cube.kind.values:
+        runs = cube.sel(model="tiny_a", kind=kind)
+        assert np.isfinite(runs.test_mae).all() and np.isfinite(runs.probe_mae.sel(probe="H2", reference="exact")).all()
+        assert np.isfinite(runs.scaling_exponent.sel(target="test_mae")), kind
+    assert (workdir / "results/plots/selection.png").stat().st_size > 10_000
+    table = (workdir / "results/tables/selection.csv").read_text().splitlines()
+    # Two random seeds' sets and the committee's one, at every size.
+    assert len(table) == 1 + (len(SEEDS) + 1) * len(SIZES)
