@@ -91,6 +91,7 @@ rule plot_selection:
     output:
         plot=report("results/plots/selection.png", caption="../report/selection.rst", category="Scaling"),
         table="results/tables/selection.csv",
+        equal_error="results/tables/selection_equal_error.csv",
     params:
         code=script_code("plot_selection.py"),
         sets=[run for run, _ in SELECTION_SETS],

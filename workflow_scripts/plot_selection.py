@@ -9,20 +9,25 @@ import csv
 import xarray as xr
 
 from astray.io import read_geometries, write_atomically
-from astray.report.selection import composition_rows, plot_selection
+from astray.report.selection import composition_rows, equal_error_rows, plot_selection
 
 sets = {tuple(run): read_geometries(path) for run, path in zip(snakemake.params.sets, snakemake.input.training_sets)}
+cube = xr.load_dataset(snakemake.input.cube)
 rows = composition_rows(sets)
 measured = sorted({key for row in rows for key in row} - {"kind", "seed", "size", "geometries"})
-columns = ["kind", "seed", "size", "geometries", *measured]
 
 
-def write_table(path):
-    with open(path, "w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=columns, restval="")
-        writer.writeheader()
-        writer.writerows(rows)
+def write_table(path, rows, columns):
+    def write(temporary):
+        with open(temporary, "w", newline="") as file:
+            writer = csv.DictWriter(file, fieldnames=columns, restval="")
+            writer.writeheader()
+            writer.writerows(rows)
+
+    write_atomically(path, write)
 
 
-write_atomically(snakemake.output.table, write_table)
-plot_selection(xr.load_dataset(snakemake.input.cube), rows, snakemake.output.plot, dpi=snakemake.params.plots["dpi"])
+write_table(snakemake.output.table, rows, ["kind", "seed", "size", "geometries", *measured])
+savings = equal_error_rows(cube)
+write_table(snakemake.output.equal_error, savings, list(savings[0]))
+plot_selection(cube, rows, snakemake.output.plot, dpi=snakemake.params.plots["dpi"])

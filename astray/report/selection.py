@@ -20,6 +20,9 @@ from astray.report.plots import PLAIN_NUMBER, _plain_log_axis, _save
 # Pair distances closer than this (Å) count as contacts: every bond of the elements here and the geminal
 # H-H pairs of a CH2 (1.8 Å), but not the pairs across a molecule.
 CONTACT = 2.0
+# The errors a committee's labels saved are counted by: learning curves that fall with N (the probes' need
+# not: H2 and the two protons are out of distribution).
+EQUAL_ERROR_TARGETS = ("test_mae", "test_mae_equilibrium")
 ERROR_PANELS = (
     ("test_mae", "(a) holdout MAE"),
     ("probe_mae/H2/exact", "(b) H2 against the exact curve"),
@@ -68,6 +71,39 @@ def element_pairs(rows) -> list[str]:
     return sorted(pairs, key=lambda pair: (pair != "H-H", pair))
 
 
+def random_size_at_equal_error(sizes, random_errors, error: float) -> float:
+    """The training size at which the random sets' mean error reaches `error`, interpolated in log-log
+    between the measured sizes; NaN outside them (a learning curve would have to be extrapolated) and where
+    the random errors do not fall with every size (an error reached at two sizes names neither)."""
+    log_sizes, log_errors = np.log(np.asarray(sizes, float)), np.log(np.asarray(random_errors, float))
+    if not (np.diff(log_errors) < 0).all():
+        return np.nan
+    for (n0, e0), (n1, e1) in zip(zip(log_sizes, log_errors), zip(log_sizes[1:], log_errors[1:])):
+        if min(e0, e1) <= np.log(error) <= max(e0, e1) and e0 != e1:
+            return float(np.exp(n0 + (np.log(error) - e0) * (n1 - n0) / (e1 - e0)))
+    return np.nan
+
+
+def equal_error_rows(cube) -> list[dict]:
+    """Per trained model, committee dataset, target error and size: the committee's and the random sets'
+    seed-mean errors at that N, and the N the random sets need for the committee's error (its reference
+    calculations): `labels_saved` is that N minus the committee's (negative: selection cost labels)."""
+    rows = []
+    sizes = cube["size"].values
+    for kind in (str(k) for k, s in zip(cube.kind.values, cube.selection.values) if s == "committee"):
+        for model in trained_models(cube):
+            for target in EQUAL_ERROR_TARGETS:
+                errors = target_errors(cube, target).sel(model=model)
+                chosen = errors.sel(kind=kind).mean("seed").values
+                random = errors.sel(kind=drawn_from(kind)).mean("seed").values
+                for size, chosen_error, random_error in zip(sizes, chosen, random):
+                    matched = random_size_at_equal_error(sizes, random, chosen_error)
+                    rows.append({"model": model, "kind": kind, "target": target, "size": int(size),
+                                 "committee_error_eV": float(chosen_error), "random_error_eV": float(random_error),
+                                 "random_size_at_equal_error": matched, "labels_saved": matched - size})  # fmt: skip
+    return rows
+
+
 def plot_selection(cube, rows, path, dpi: int = 110) -> None:
     """Random (solid, seed means with the seeds' range) against committee-chosen (dashed) sets of each
     kind, per trained model: (a)-(c) errors against N, which is also the reference calculations the
@@ -86,8 +122,9 @@ def plot_selection(cube, rows, path, dpi: int = 110) -> None:
         for index, (model, kind) in enumerate(lines):
             colour = plt.cm.tab10(index % 10)
             random_kind = drawn_from(kind)
-            _error_line(axis, errors.sel(model=model, kind=random_kind), sizes, colour, "o-", f"{model} · random")
-            _error_line(axis, errors.sel(model=model, kind=kind), sizes, colour, "s--", f"{model} · committee")
+            label = f"{model} · {random_kind}"
+            _error_line(axis, errors.sel(model=model, kind=random_kind), sizes, colour, "o-", f"{label} · random")
+            _error_line(axis, errors.sel(model=model, kind=kind), sizes, colour, "s--", f"{label} · committee")
         axis.set(xscale="log", yscale="log", xlabel="training geometries N (= their reference calculations)",
                  ylabel="MAE (eV)")  # fmt: skip
         _plain_log_axis(axis, sizes)

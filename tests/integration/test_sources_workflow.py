@@ -262,3 +262,26 @@ def test_the_audit_stops_a_qm9_campaign_at_the_default_tolerance_before_any_labe
     assert "labels.audit: the labels that came with the files do not match" in output, output[-3000:]
     assert "worst gdb_3: -3.06 kcal/mol" in output
     assert not list((tmp_path / "results/labels").glob("chunk_*")), "a labeling job ran"
+
+
+def test_the_selection_config_plans_every_round_of_both_committees(tmp_path):
+    """config/selection.yaml over the default config: its committees' rounds (4 per kind: 32 -> 64 -> ... ->
+    512, 3 members each), the ladder trained on their sets beside the random ones, and the planning summary's
+    account of each round."""
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    options = ["--directory", str(tmp_path), "--configfile", str(REPO / "config" / "selection.yaml")]
+    result = subprocess.run([*SNAKEMAKE, "-n", *options], capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    jobs = planned_jobs(result)
+    assert jobs["committee_set"] == 2 * 5 and jobs["committee_predictions"] == 2 * 4 * 3
+    assert jobs["training_set"] == 2 * 5 * 3 and jobs["train"] == 2 * (2 * 5 * 3)  # random and committee
+    assert jobs["plot_selection"] == 1
+    summary = subprocess.run([sys.executable, "-m", "astray.plan", *options], capture_output=True, text=True,
+                             timeout=300)  # fmt: skip
+    assert summary.returncode == 0, summary.stderr[-4000:]
+    assert "training   60 runs" in summary.stdout
+    for kind in ("equilibrium-committee", "with_distorted-committee"):
+        assert (
+            f"selection  {kind}: 4 rounds (n32->n64 +32, n64->n128 +64, n128->n256 +128, n256->n512 +256)"
+            in summary.stdout
+        )
