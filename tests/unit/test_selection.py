@@ -61,3 +61,12 @@ def test_selected_datasets_are_named_after_their_kind():
     assert kinds == ["equilibrium", "with_distorted", "equilibrium-committee", "with_distorted-committee"]
     assert [drawn_from(kind) for kind in kinds] == ["equilibrium", "with_distorted"] * 2
     assert [strategy_of(kind) for kind in kinds] == ["random", "random", "committee", "committee"]
+
+
+def test_the_random_size_at_equal_error_is_interpolated_on_the_log_log_curve():
+    from astray.report.selection import random_size_at_equal_error
+
+    sizes, errors = [32, 64, 128], [1.0, 0.5, 0.25]  # error = 32/N exactly
+    assert random_size_at_equal_error(sizes, errors, 0.4) == pytest.approx(80.0)
+    assert np.isnan(random_size_at_equal_error(sizes, errors, 0.2))  # beyond the largest size
+    assert np.isnan(random_size_at_equal_error(sizes, [1.0, 0.5, 0.6], 0.55))  # reached twice: neither
