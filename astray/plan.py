@@ -127,8 +127,8 @@ def committee_rounds(datasets: dict) -> dict:
     return {kind: rounds for kind in training_kinds(datasets) if strategy_of(kind) == "committee"}
 
 
-def _selection_lines(costs: dict, seeds: int) -> list[str]:
-    lines = []
+def _selection_lines(costs: dict) -> list[str]:
+    lines, seeds = [], costs["seeds"]
     for kind, rounds in costs["committee_rounds"].items():
         steps = ", ".join(f"n{small}->n{large} +{picks}" for small, large, picks in rounds)
         lines.append(f"  selection  {kind}: {len(rounds)} rounds ({steps}); each round {seeds} members predict the "
@@ -168,7 +168,7 @@ def report(jobs: dict, plan_seconds: float, config_files: str, costs: dict, cali
         f"  training   {costs['training_runs']:,} runs: {_figure(costs['training_seconds'] / 3600)} hours on "
         f"{calibration['training_measured_on']} if every run reaches max_epochs{unpriced}"
     )
-    lines += _selection_lines(costs, costs["seeds"])
+    lines += _selection_lines(costs)
     lines.append(f"  disk       {_figure(costs['disk_bytes'] / 1e9)} GB (labels, training sets, model files)")
     measured_on = calibration["labels_measured_on"]
     lines.append(f"Cost model: astray/campaign/costs.py, calibrated by benchmarks/cost_model.py ({measured_on}).")
