@@ -29,7 +29,6 @@ from astray.campaign.pool_plan import (
     estimated_census,
     read_plan,
 )
-from astray.config_schema import with_defaults
 from astray.datasets.selection import strategy_of, training_kinds
 from astray.labels.levels import Level
 from astray.models.registry import architecture
@@ -80,7 +79,6 @@ def estimate(config: dict, pool, calibration: dict, counted=()) -> dict:
     # Pretrained models are not trained: one inference job each, minutes, not counted here. An architecture
     # benchmarks/cost_model.py has not measured (fine-tuning, Allegro) is counted, not priced.
     trained = [spec for spec in config["models"].values() if architecture(spec).trained]
-    datasets = {**datasets, "selection": with_defaults(datasets.get("selection", {}), SELECTION)}
     kinds = training_kinds(datasets)
     runs = [(spec, size) for spec in trained for size in datasets["sizes"]
             for _ in kinds for _ in datasets["seeds"]]  # fmt: skip
@@ -115,9 +113,6 @@ def estimate(config: dict, pool, calibration: dict, counted=()) -> dict:
             calibration=calibration,
         ),
     }
-
-
-SELECTION = "properties/datasets/properties/selection"
 
 
 def committee_rounds(datasets: dict) -> dict:

@@ -114,10 +114,10 @@ def check_provided_labels(config: dict) -> None:
 def check_selection(datasets: dict, models: dict) -> None:
     """A committee strategy needs a rung trained on each set, more than one seed to disagree, and more than
     one size to choose anything."""
-    from astray.config_schema import with_defaults
+    from astray.datasets.selection import selection_settings
     from astray.models.registry import architecture
 
-    selection = with_defaults(datasets.get("selection", {}), "properties/datasets/properties/selection")
+    selection = selection_settings(datasets)
     if "committee" not in selection["strategies"]:
         return
     key = "datasets.selection.committee"

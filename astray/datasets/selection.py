@@ -19,9 +19,17 @@ from collections import Counter
 
 import numpy as np
 
+from astray.config_schema import with_defaults
+
 STRATEGIES = ("random", "committee")
 # A committee kind's name: its geometries' kind and its strategy, e.g. with_distorted-committee.
 SEPARATOR = "-"
+SCHEMA_POINTER = "properties/datasets/properties/selection"
+
+
+def selection_settings(datasets: dict) -> dict:
+    """`datasets.selection` completed with the schema's defaults (random only where it is left out)."""
+    return with_defaults(datasets.get("selection") or {}, SCHEMA_POINTER)
 
 
 def selected_kind(kind: str, strategy: str) -> str:
@@ -31,7 +39,7 @@ def selected_kind(kind: str, strategy: str) -> str:
 
 def training_kinds(datasets: dict) -> list[str]:
     """Every dataset a campaign trains on: each kind under each strategy, random first."""
-    strategies = datasets["selection"]["strategies"]
+    strategies = selection_settings(datasets)["strategies"]
     return [selected_kind(kind, strategy) for strategy in STRATEGIES if strategy in strategies
             for kind in datasets["kinds"]]  # fmt: skip
 

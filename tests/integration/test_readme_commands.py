@@ -19,6 +19,7 @@ DOCUMENTS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 SUMMARY_TEST = "test_the_summary_writes_the_results_page_from_the_run"
 SLURM_TEST = "test_tiny_campaign_runs_through_sbatch_with_gpus_for_training"
 PAPER_TEST = "test_the_paper_scale_config_plans_its_training_grid"
+SELECTION_TEST = "test_the_selection_config_plans_every_round_of_both_committees"
 # Every command of a shell block in README.md or docs/, and the test that runs it.
 COMMANDS_RUN_BY = {
     "./run.sh": "test_readme_commands.py::test_the_readmes_first_command_plans_the_default_campaign",
@@ -30,6 +31,9 @@ COMMANDS_RUN_BY = {
     "$EDITOR profiles/slurm/config.yaml": f"test_slurm.py::{SLURM_TEST}",  # the test writes the SITE lines
     ".venv/bin/snakemake --profile profiles/slurm": f"test_slurm.py::{SLURM_TEST}",
     ".venv/bin/python -m astray.plan --configfile config/paper_scale.yaml": f"test_sources_workflow.py::{PAPER_TEST}",
+    # Planned whole (its dry run and summary); run whole at tiny scale by test_selection_workflow.py.
+    ".venv/bin/python -m astray.plan --configfile config/selection.yaml": f"test_sources_workflow.py::{SELECTION_TEST}",
+    "./run.sh --configfile config/selection.yaml": f"test_sources_workflow.py::{SELECTION_TEST}",
     "sudo apt-get install psi4": "test_psi4.py::test_the_schema_flag_is_one_the_installed_psi4_accepts",
     # Run in its dry mode, on the CPU: no GPU here.
     "bash benchmarks/gpu.sh": "test_workflow.py::test_the_gpu_benchmark_runs_every_case_in_its_dry_mode_on_the_cpu",
