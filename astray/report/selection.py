@@ -65,23 +65,15 @@ def composition_rows(sets: dict) -> list[dict]:
     return rows
 
 
-def element_pairs(rows) -> list[str]:
-    """The element pairs the rows count contacts of, H-H first (the probes' pair)."""
-    pairs = {key.removeprefix("contacts_") for row in rows for key in row if key.startswith("contacts_")}
-    return sorted(pairs, key=lambda pair: (pair != "H-H", pair))
-
-
 def random_size_at_equal_error(sizes, random_errors, error: float) -> float:
     """The training size at which the random sets' mean error reaches `error`, interpolated in log-log
     between the measured sizes; NaN outside them (a learning curve would have to be extrapolated) and where
     the random errors do not fall with every size (an error reached at two sizes names neither)."""
     log_sizes, log_errors = np.log(np.asarray(sizes, float)), np.log(np.asarray(random_errors, float))
-    if not (np.diff(log_errors) < 0).all():
+    if not (np.diff(log_errors) < 0).all() or not log_errors[-1] <= np.log(error) <= log_errors[0]:
         return np.nan
-    for (n0, e0), (n1, e1) in zip(zip(log_sizes, log_errors), zip(log_sizes[1:], log_errors[1:])):
-        if min(e0, e1) <= np.log(error) <= max(e0, e1) and e0 != e1:
-            return float(np.exp(n0 + (np.log(error) - e0) * (n1 - n0) / (e1 - e0)))
-    return np.nan
+    # np.interp needs rising x: the errors, largest N first.
+    return float(np.exp(np.interp(np.log(error), log_errors[::-1], log_sizes[::-1])))
 
 
 def equal_error_rows(cube) -> list[dict]:
@@ -130,10 +122,12 @@ def plot_selection(cube, rows, path, dpi: int = 110) -> None:
         _plain_log_axis(axis, sizes)
         axis.set_title(title, fontsize=10)
         axis.legend(fontsize=7)
-    _composition_panel(axes[3], rows, committee_kinds, lambda row: 1 - row.get("origin_equilibrium", 0.0),
-                       "(d) distorted geometries in the set", "share of the set")  # fmt: skip
-    _composition_panel(axes[4], rows, committee_kinds, lambda row: row.get("contacts_H-H", 0.0),
-                       f"(e) H-H pairs closer than {CONTACT:g} Å", "per geometry")  # fmt: skip
+    colours = {kind: plt.cm.Dark2(index % 8) for index, kind in enumerate(committee_kinds)}
+    distorted_kinds = [kind for kind in committee_kinds if drawn_from(kind) != "equilibrium"]
+    _composition_panel(axes[3], rows, distorted_kinds, colours, lambda row: 1 - row.get("origin_equilibrium", 0.0),
+                       sizes, "(d) distorted geometries in the set", "share of the set")  # fmt: skip
+    _composition_panel(axes[4], rows, committee_kinds, colours, lambda row: row.get("contacts_H-H", 0.0),
+                       sizes, f"(e) H-H pairs closer than {CONTACT:g} Å", "per geometry")  # fmt: skip
     figure.tight_layout()
     _save(figure, path, dpi)
     plt.close(figure)
@@ -145,21 +139,26 @@ def _error_line(axis, runs, sizes, colour, style, label) -> None:
     axis.errorbar(sizes, mean, yerr=bars, fmt=style, color=colour, capsize=3, label=label)
 
 
-def _composition_panel(axis, rows, committee_kinds, value, title, ylabel) -> None:
-    for index, kind in enumerate(committee_kinds):
-        colour = plt.cm.Dark2(index % 8)
+def _composition_panel(axis, rows, committee_kinds, colours, value, sizes, title, ylabel) -> None:
+    """`value` of each set against N, random (seed mean) and committee, per committee kind; a kind of
+    equilibrium geometries alone has no distorted share, so panel (d) may have none to draw."""
+    if not committee_kinds:
+        axis.text(0.5, 0.5, "no kind with distorted geometries", ha="center", va="center", transform=axis.transAxes)
+    for kind in committee_kinds:
+        colour = colours[kind]
         random_kind = drawn_from(kind)
         for strategy_kind, style, name in ((random_kind, "o-", "random"), (kind, "s--", "committee")):
             by_size = {}
             for row in rows:
                 if row["kind"] == strategy_kind:
                     by_size.setdefault(row["size"], []).append(value(row))
-            sizes = sorted(by_size)
-            axis.plot(sizes, [np.mean(by_size[size]) for size in sizes], style, color=colour,
+            drawn = sorted(by_size)
+            axis.plot(drawn, [np.mean(by_size[size]) for size in drawn], style, color=colour,
                       label=f"{random_kind} · {name}")  # fmt: skip
     axis.set(xscale="log", xlabel="training geometries N", ylabel=ylabel)
     axis.xaxis.set_major_locator(FixedLocator(sizes))
     axis.xaxis.set_major_formatter(PLAIN_NUMBER)
     axis.xaxis.set_minor_formatter(NullFormatter())
     axis.set_title(title, fontsize=10)
-    axis.legend(fontsize=7)
+    if committee_kinds:
+        axis.legend(fontsize=7)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from astray.campaign import checks
@@ -142,5 +143,5 @@ def test_a_committee_of_a_trained_rung_with_seeds_and_sizes_is_accepted():
 
 
 def test_every_selection_keeps_the_random_sets():
-    with pytest.raises(Exception, match="random"):
+    with pytest.raises(WorkflowError, match="random"):
         config(**{"datasets.selection": {"strategies": ["committee"], "committee": {"model": "schnet_m"}}})
