@@ -27,6 +27,7 @@ from astray.campaign.pool_plan import (
     cached_census,
     cached_summary,
     estimated_census,
+    labeled_at_most,
     read_plan,
 )
 from astray.datasets.selection import strategy_of, training_kinds
@@ -89,6 +90,10 @@ def estimate(config: dict, pool, calibration: dict, counted=()) -> dict:
     atoms_per_geometry = {formula: len(Formula(formula)) for formula in set(pool.formulas)}
     mean_atoms = sum(atoms_per_geometry[f] for f in pool.formulas) / len(pool)
     training_geometries = sum(datasets["sizes"]) * len(kinds) * len(datasets["seeds"])
+    seconds = label_seconds(formulas, unrestricted, level, calibration)
+    molecules = len(set(pool.molecules)) if hasattr(pool, "molecules") else None
+    labeled = labeled_at_most(len(formulas), molecules, config["labels"], datasets)
+    per_geometry = seconds / len(formulas) if seconds is not None and formulas else None
     return {
         "level": level,
         "geometries": len(formulas),
@@ -96,10 +101,13 @@ def estimate(config: dict, pool, calibration: dict, counted=()) -> dict:
         "counted": counted,
         "basis_range": _basis_range(formulas or pool.formulas, level.basis),
         # The audit recomputes a sample of the files' labels: a few geometries, not counted here.
-        "label_seconds": label_seconds(formulas, unrestricted, level, calibration),
+        "label_seconds": None if seconds is None else seconds * labeled / max(len(formulas), 1),
+        "scope": config["labels"].get("scope", "pool"),
+        "labeled": labeled,
         "training_runs": len(runs),
         "seeds": len(datasets["seeds"]),
         "committee_rounds": committee_rounds(datasets),
+        "label_seconds_per_geometry": per_geometry,
         "unpriced_runs": Counter(
             spec["architecture"] for spec, _ in runs if spec["architecture"] not in calibration["training"]
         ),
@@ -127,9 +135,20 @@ def _selection_lines(costs: dict) -> list[str]:
     for kind, rounds in costs["committee_rounds"].items():
         steps = ", ".join(f"n{small}->n{large} +{picks}" for small, large, picks in rounds)
         lines.append(f"  selection  {kind}: {len(rounds)} rounds ({steps}); each round {seeds} members predict the "
-                     "candidates (inference: minutes, not priced), and its picks' labels are the pool's (no "
-                     "calculation beyond it); its trainings are among the runs above")  # fmt: skip
+                     f"candidates (inference: minutes, not priced), {_picks_cost(costs, rounds)}; its trainings are "
+                     "among the runs above")  # fmt: skip
     return lines
+
+
+def _picks_cost(costs: dict, rounds) -> str:
+    """What labeling a committee's picks costs: nothing beyond a labeled pool, else each round's picks."""
+    if costs["scope"] == "pool":
+        return "and its picks' labels are the pool's (no calculation beyond it)"
+    per_geometry = costs["label_seconds_per_geometry"]
+    picks = sum(picks for _, _, picks in rounds)
+    price = "" if per_geometry is None else f", {_figure(picks * per_geometry / 3600)} CPU-hours"
+    return (f"and its rounds label up to {picks:,} picks (labels.scope: datasets{price}; fewer where a random "
+            "set has labeled them)")  # fmt: skip
 
 
 def _basis_range(formulas, basis: str) -> tuple[int, int]:
@@ -150,8 +169,12 @@ def report(jobs: dict, plan_seconds: float, config_files: str, costs: dict, cali
         if most > law["n_basis_range"][1]:
             # Small molecules hide the steep asymptotic scaling of correlated methods (CCSD: n^6).
             labeling += f" (extrapolated: calibrated up to {law['n_basis_range'][1]} basis functions, likely low)"
-    lines.append(f"  labeling   {costs['geometries']:,} geometries, {level.method}/{level.basis} "
+    scope = "" if costs["scope"] == "pool" else f"up to {costs['labeled']:,} of "
+    lines.append(f"  labeling   {scope}{costs['geometries']:,} geometries, {level.method}/{level.basis} "
                  f"({fewest}-{most} basis functions): {labeling}")  # fmt: skip
+    if costs["scope"] == "datasets":
+        lines.append("             (labels.scope: datasets: the holdout molecules and each random set; a "
+                     "committee's picks below)")  # fmt: skip
     if costs["counted"]:
         lines.append(f"             (sources too large to build yet counted: {', '.join(costs['counted'])}; their "
                      "formulas read, their distortions those of a sample)")  # fmt: skip

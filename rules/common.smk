@@ -205,7 +205,12 @@ def planned_pool():
 
 
 def chunk_count(wildcards=None):
-    return planned_pool().chunks(LABELS["chunk_size"])
+    """Labeling chunks: the pool's geometries, or under labels.scope: datasets at most what the random sets
+    and holdouts use, over the chunk size."""
+    from astray.campaign.pool_plan import labeled_at_most
+
+    pool = planned_pool()
+    return pool.chunks(LABELS["chunk_size"], labeled_at_most(pool.geometries, pool.molecules, LABELS, DATASETS))
 
 
 def known_summary():
@@ -280,6 +285,36 @@ def previous_committee_set(wildcards):
     return [] if previous is None else f"results/datasets/{wildcards.kind}/train_n{previous}.json"
 
 
+def previous_committee_geometries(wildcards):
+    previous = previous_size(wildcards.size)
+    return [] if previous is None else f"results/datasets/{wildcards.kind}/train_n{previous}.extxyz"
+
+
+def committee_round_picks(wildcards):
+    return [] if previous_size(wildcards.size) is None else f"results/datasets/{wildcards.kind}/train_n{wildcards.size}.picks.json"
+
+
+def pick_chunk_count(wildcards):
+    """A round's labeling chunks: its picks over the chunk size."""
+    picks = int(wildcards.size) - previous_size(wildcards.size)
+    return max(1, -(-picks // LABELS["chunk_size"]))
+
+
+def round_labeling(pattern):
+    """A round's labeling outputs (labels.scope: datasets); none for a first set or a labeled pool."""
+
+    def paths(wildcards):
+        if previous_size(wildcards.size) is None or LABELS["scope"] == "pool":
+            return []
+        return expand(pattern, kind=wildcards.kind, size=wildcards.size, chunk=range(pick_chunk_count(wildcards)))
+
+    return paths
+
+
+pick_labels = round_labeling("results/labels/{kind}/train_n{size}/picks_{chunk}.extxyz")
+pick_quarantines = round_labeling("results/labels/{kind}/train_n{size}/picks_{chunk}.quarantine.json")
+
+
 def committee_predictions_of_previous_set(wildcards):
     """Each member's predictions of the candidates, the members trained on the previous size's set."""
     previous = previous_size(wildcards.size)
@@ -304,6 +339,16 @@ def all_training_sets(wildcards):
     paths = [training_set_path(kind, seed, size) for kind in TRAINING_KINDS for seed in DATASETS["seeds"]
              for size in DATASETS["sizes"]]  # fmt: skip
     return list(dict.fromkeys(paths))
+
+
+# Each training run's set record (its frames and labels spent, beside its geometries), as ((dataset, seed,
+# size), path): the cube's labels_spent.
+SET_RECORDS = [
+    ((kind, seed, size), training_set_path(kind, seed, size).removesuffix(".extxyz") + ".json")
+    for kind in TRAINING_KINDS
+    for seed in DATASETS["seeds"]
+    for size in DATASETS["sizes"]
+]
 
 
 def model_evaluations(model):

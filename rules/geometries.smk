@@ -26,11 +26,12 @@ rule geometries:
 
 
 # Every geometry checked for labeling at the label level (element, basis, charge and spin, overlapping
-# atoms), then the pool laid out in the planned number of labeling chunks. Labeling waits for it: a pool
+# atoms), then the geometries to label (labels.scope) laid out in the planned number of labeling chunks. Labeling waits for it: a pool
 # too large to check while planning stops here, naming the geometry, before any calculation starts.
 rule check_pool:
     input:
-        "results/geometries/pool.extxyz",
+        pool="results/geometries/pool.extxyz",
+        needed="results/labels/needed.json",
     output:
         "results/labels/chunks.json",
     params:

@@ -48,24 +48,68 @@ rule atom_energies:
         "../workflow_scripts/atom_energies.py"
 
 
-# All labeled geometries in one file, every quarantined geometry with its reason, and the references
-# (RHF/UHF/...) the one electronic-state rule chose, counted per origin.
+# All labeled geometries in one file, with the pool frame of each; every quarantined geometry with its
+# reason; and the references (RHF/UHF/...) the one electronic-state rule chose, counted per origin. Where a
+# quarantined geometry leaves a random set short (labels.scope: datasets), the next one in its order is
+# labeled here.
 rule merge_labels:
     input:
         chunks=label_chunks,
         quarantines=chunk_quarantines,
+        pool="results/geometries/pool.extxyz",
+        splits="results/datasets/splits.json",
+        frame_index="results/datasets/frame_index.json",
     output:
         labeled="results/labels/labeled.extxyz",
+        frames="results/labels/labeled.json",
         quarantine="results/labels/quarantine.json",
         references="results/labels/references.json",
     params:
         code=script_code("merge_labels.py"),
+        level=LEVEL,
+        warm_start=LABELS["warm_start"],
+        forces=LABELS["forces"],
+        kinds=DATASETS["kinds"],
+        seeds=DATASETS["seeds"],
+        size=max(DATASETS["sizes"]),
+        progress="results/labels/progress/replacements.jsonl",
+    threads: 1
     log:
         "results/logs/labels/labeled.extxyz.log",
     conda:
         "../envs/qc.yaml"
     script:
         "../workflow_scripts/merge_labels.py"
+
+
+# One chunk of a committee round's picks, labeled where labeling the random sets and holdouts did not
+# (labels.scope: datasets): the round's reference calculations, chunked like the pool's.
+rule label_picks:
+    input:
+        picks="results/datasets/{kind}/train_n{size}.picks.json",
+        pool="results/geometries/pool.extxyz",
+        labeled_frames="results/labels/labeled.json",
+    output:
+        labeled="results/labels/{kind}/train_n{size}/picks_{chunk}.extxyz",
+        quarantine="results/labels/{kind}/train_n{size}/picks_{chunk}.quarantine.json",
+    wildcard_constraints:
+        kind="|".join(COMMITTEE_KINDS) or "^$",
+    params:
+        code=script_code("label_picks.py"),
+        chunks=pick_chunk_count,
+        level=LEVEL,
+        warm_start=LABELS["warm_start"],
+        forces=LABELS["forces"],
+        progress="results/labels/progress/{kind}/train_n{size}/picks_{chunk}.jsonl",
+    threads: 1
+    log:
+        "results/logs/labels/{kind}/train_n{size}/picks_{chunk}.extxyz.log",
+    benchmark:
+        "results/benchmarks/labels/{kind}/train_n{size}/picks_{chunk}.extxyz.tsv"
+    conda:
+        "../envs/qc.yaml"
+    script:
+        "../workflow_scripts/label_picks.py"
 
 
 # A seeded sample of the labels that came with the files, recomputed at their declared level and compared

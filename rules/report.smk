@@ -4,12 +4,14 @@ rule cube:
         evaluations=all_evaluations,
         references="results/references/probes.nc",
         quarantine="results/labels/quarantine.json",
+        set_records=[path for _, path in SET_RECORDS],
         manifest="results/datasets/manifest.json",
         audit=audited_labels,
     output:
         "results/cube.nc",
     params:
         code=script_code("cube.py"),
+        set_keys=[key for key, _ in SET_RECORDS],
         # Provenance: the whole config but the plot settings, so restyling a figure leaves the cube alone.
         config={key: value for key, value in config.items() if key != "plots"},
     log:

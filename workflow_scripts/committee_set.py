@@ -1,39 +1,79 @@
 """One committee-chosen training set: the random smallest set of the first seed, or the previous set and
-the candidates its committee disagrees on most (astray/datasets/selection.py)."""
+the round's picks (astray/datasets/selection.py). A pick whose calculation was quarantined gives its place
+to the next one the ranking allows, labeled here."""
 
 import sys
 
 sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-from astray.datasets.selection import drawn_from, next_round
-from astray.datasets.splits import training_frames, without_run_details
-from astray.io import read_chosen_frames, read_json, write_geometries, write_json
+from functools import partial
 
-params, size = snakemake.params, int(snakemake.wildcards.size)
-index = read_json(snakemake.input.frame_index)
-if snakemake.input.predictions:
-    members = [read_json(path) for path in snakemake.input.predictions]
-    candidates = members[0]["frames"]
-    for path, member in zip(snakemake.input.predictions, members):
-        if member["frames"] != candidates:
-            raise ValueError(f"{path}: predicts other candidates than {snakemake.input.predictions[0]}")
-    record = next_round(
-        read_json(snakemake.input.chosen)["frames"],
-        candidates,
-        [member["energies"] for member in members],
-        members[0]["atoms"],
-        [index["molecule"][frame] for frame in candidates],
-        size,
-        params.per_molecule,
-    )
-    record["committee"] = [member["model"] for member in members]
-else:
+from astray.datasets.selection import drawn_from, member_predictions, next_round
+from astray.datasets.splits import labels_spent, training_frames, without_run_details
+from astray.io import read_chosen_frames, read_geometries, read_json, write_geometries, write_json
+from astray.labels.labeling import Level, label_until_settled
+
+params, inputs, size = snakemake.params, snakemake.input, int(snakemake.wildcards.size)
+index, assignment = read_json(inputs.frame_index), read_json(inputs.splits)
+position = {frame: row for row, frame in enumerate(read_json(inputs.labeled_frames)["frames"])}
+
+
+def first_set():
     kind = drawn_from(snakemake.wildcards.kind)
-    frames = training_frames(index, read_json(snakemake.input.splits), kind, params.first_seed, size)
+    frames = training_frames(index, assignment, kind, params.first_seed, size, position)
+    geometries = read_chosen_frames(inputs.labeled, [position[frame] for frame in frames])
+    spent = labels_spent(index, assignment, kind, params.first_seed, size, position)
     record = {"frames": frames, "picks": [], "first_set": f"the random {kind} set of seed {params.first_seed}"}
+    return geometries, {**record, "labels_spent": spent, "labeled_here": 0, "failed": []}
+
+
+def next_set():
+    previous = read_json(inputs.chosen)
+    frame_of = {geometry_id: frame for frame, geometry_id in enumerate(index["geometry_id"])}
+    # What the round's labeling jobs did: picks labeled, and picks quarantined.
+    labels = {frame_of[a.info["geometry_id"]]: a for path in inputs.pick_labels for a in read_geometries(path)}
+    failed = {frame_of[entry["geometry_id"]]: entry for path in inputs.pick_quarantines for entry in read_json(path)}
+    candidates, energies, atoms = member_predictions(inputs.predictions)
+    molecules = [index["molecule"][frame] for frame in candidates]
+
+    def round_record(excluded):
+        return next_round(previous["frames"], candidates, energies, atoms, molecules, size, params.per_molecule,
+                          excluded)  # fmt: skip
+
+    def missing(failed_here):
+        picks = [pick["frame"] for pick in round_record(failed.keys() | failed_here.keys())["picks"]]
+        return [frame for frame in picks if frame not in position and frame not in labels]
+
+    replacements, failed_here = label_until_settled(
+        missing,
+        partial(read_chosen_frames, inputs.pool),
+        Level.from_config(params.level),
+        params.progress,
+        log=partial(print, file=sys.stderr, flush=True),
+        warm_start=params.warm_start,
+        forces=params.forces,
+    )
+    labels.update(replacements)
+    failed.update(failed_here)
+    record = round_record(failed.keys())
+    record["committee"] = read_json(inputs.picks)["committee"]
+    picks = [pick["frame"] for pick in record["picks"]]
+    from_pool = read_chosen_frames(inputs.labeled, [position[frame] for frame in picks if frame in position])
+    by_frame = {**labels, **dict(zip([frame for frame in picks if frame in position], from_pool))}
+    geometries = [*read_geometries(inputs.previous), *(by_frame[frame] for frame in picks)]
+    record.update(
+        labels_spent=previous["labels_spent"] + len(picks) + len(failed),
+        labeled_here=sum(frame not in position for frame in picks) + len(failed),
+        failed=sorted({*previous["failed"], *failed}),
+    )
+    return geometries, record
+
+
+geometries, record = next_set() if inputs.predictions else first_set()
 for pick in record["picks"]:
     pick.update(geometry_id=index["geometry_id"][pick["frame"]], origin=index["origin"][pick["frame"]])
-geometries = without_run_details(read_chosen_frames(snakemake.input.labeled, record["frames"]))
-write_geometries(snakemake.output.geometries, geometries)
+write_geometries(snakemake.output.geometries, without_run_details(geometries))
 write_json(snakemake.output.frames, {"units": {"disagreement": "eV/sqrt(atom)"}, **record})
-print(f"{len(record['frames'])} geometries, {len(record['picks'])} picked by the committee", file=sys.stderr)
+print(f"{len(record['frames'])} geometries, {len(record['picks'])} picked by the committee, "
+      f"{record['labeled_here']} calculations in this round, {record['labels_spent']} labels spent",
+      file=sys.stderr)  # fmt: skip

@@ -34,5 +34,6 @@ attrs = {
     "label_audit": json.dumps(read_json(snakemake.input.audit), sort_keys=True) if snakemake.input.audit else "none",
 }
 evaluations = [xr.load_dataset(path) for path in snakemake.input.evaluations]
-cube = assemble_cube(evaluations, references, attrs, compute_budgets=config["scaling"]["compute_budgets"])
+records = {tuple(key): read_json(path) for key, path in zip(snakemake.params.set_keys, snakemake.input.set_records)}
+cube = assemble_cube(evaluations, references, attrs, config["scaling"]["compute_budgets"], records)
 write_netcdf(cube, snakemake.output[0], "cube assembled")

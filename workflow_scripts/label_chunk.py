@@ -12,8 +12,9 @@ from astray.io import read_chosen_frames, read_json, write_geometries, write_jso
 from astray.labels.labeling import Level, label_chunk
 
 lib.num_threads(snakemake.threads)
-first, count = read_json(snakemake.input.chunks)["chunks"][int(snakemake.wildcards.chunk)]
-geometries = read_chosen_frames(snakemake.input.pool, range(first, first + count))
+layout = read_json(snakemake.input.chunks)
+first, count = layout["chunks"][int(snakemake.wildcards.chunk)]
+geometries = read_chosen_frames(snakemake.input.pool, layout["frames"][first : first + count])
 labeled, quarantined = label_chunk(
     geometries,
     Level.from_config(snakemake.params.level),

@@ -11,6 +11,11 @@ molecule in a round, relaxed only when too few molecules are left. Candidates ar
 geometries not yet in the set, so the validation and test molecules (and the probes, kept out of the pool by
 its leakage guard) never are.
 
+Candidates need no labels: members predict them from the pool's geometries. Under labels.scope: datasets
+only the picks are labeled, by each round's own jobs; a pick whose calculation is quarantined gives its place
+to the next one the ranking and the guard allow. A set's labels spent are the calculations its strategy
+needed: its first set's, then each round's picks, quarantined ones included.
+
 The family is one set per size for all seeds: a seed's model trained on it is also a member of the
 committee that picks the next round, so the rounds cost no training beyond the evaluated runs.
 """
@@ -20,6 +25,7 @@ from collections import Counter
 import numpy as np
 
 from astray.config_schema import with_defaults
+from astray.io import read_json
 
 STRATEGIES = ("random", "committee")
 # A committee kind's name: its geometries' kind and its strategy, e.g. with_distorted-committee.
@@ -79,16 +85,32 @@ def committee_picks(scores, molecules, n_picks: int, per_molecule: int) -> list[
     return [int(index) for index in picked]
 
 
-def candidate_frames(training_frames, chosen) -> list[int]:
-    """The kind's training frames not yet chosen, in frame order (every member predicts the same list)."""
-    chosen = set(chosen)
-    return sorted(frame for frame in training_frames if frame not in chosen)
+def candidate_frames(training_frames, chosen, failed=()) -> list[int]:
+    """The kind's training frames neither chosen yet nor quarantined, in frame order (every member predicts
+    the same list)."""
+    left_out = {*chosen, *failed}
+    return sorted(frame for frame in training_frames if frame not in left_out)
 
 
-def next_round(chosen, candidates, member_energies, n_atoms, molecules, size: int, per_molecule: int) -> dict:
+def member_predictions(paths) -> tuple[list[int], list[list[float]], list[int]]:
+    """The candidates, each member's energies of them (eV) and their atom counts, from the members'
+    prediction files; refused where two members predicted different candidates."""
+    members = [read_json(path) for path in paths]
+    for path, member in zip(paths, members):
+        if member["frames"] != members[0]["frames"]:
+            raise ValueError(f"{path}: predicts other candidates than {paths[0]}")
+    return members[0]["frames"], [member["energies"] for member in members], members[0]["atoms"]
+
+
+def next_round(chosen, candidates, member_energies, n_atoms, molecules, size: int, per_molecule: int,
+               excluded=()) -> dict:  # fmt: skip
     """The set of `size` frames after one round: the chosen ones and the committee's picks among the
-    candidates, with each pick's disagreement (eV/√atom) for the record."""
-    scores = disagreement(member_energies, n_atoms)
+    candidates but the `excluded` frames (picks whose calculation was quarantined), with each pick's
+    disagreement (eV/√atom) for the record."""
+    excluded = set(excluded)
+    keep = [i for i, frame in enumerate(candidates) if frame not in excluded]
+    candidates, molecules = [candidates[i] for i in keep], [molecules[i] for i in keep]
+    scores = disagreement(np.asarray(member_energies, dtype=float)[:, keep], np.asarray(n_atoms)[keep])
     picks = committee_picks(scores, molecules, size - len(chosen), per_molecule)
     return {
         "frames": [*chosen, *(candidates[i] for i in picks)],

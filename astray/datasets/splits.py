@@ -3,6 +3,11 @@
 Molecules, not geometries, are split into train/validation/test, so a distortion of a test molecule never
 leaks into training. Training sets of every size are prefixes of one seeded permutation (strictly nested);
 validation and test sets do not depend on the size or the seed, and the test set is shared by every kind.
+
+The split and the orders are made on the geometry pool before any label exists (frames are the pool's), so
+a campaign can label only what its datasets use (labels.scope: datasets): the holdout molecules and each
+order's first geometries. A geometry whose calculation was quarantined is passed over, and the next one in
+the order takes its place; the calculations a set needed, quarantined ones included, are its labels spent.
 """
 
 import hashlib
@@ -64,9 +69,12 @@ def frame_index(pool) -> dict:
     return {key: [atoms.info[key] for atoms in pool] for key in FRAME_INDEX_KEYS}
 
 
-def training_frames(index: dict, assignment: dict, kind: str, seed: int, size: int | None = None) -> list[int]:
+def training_frames(
+    index: dict, assignment: dict, kind: str, seed: int, size: int | None = None, labeled=None
+) -> list[int]:
     """Frame numbers of a kind's training geometries in one seeded order (its first `size`, if given);
-    every training set is a prefix of the same order."""
+    every training set is a prefix of the same order. With `labeled` (the frames that have a label), the
+    order passes over every other frame: a quarantined geometry's place goes to the next one."""
     origins = KIND_ORIGINS[kind]
     candidates = [
         frame
@@ -74,12 +82,38 @@ def training_frames(index: dict, assignment: dict, kind: str, seed: int, size: i
         if assignment[molecule] == "train" and origin in origins
     ]
     candidates.sort(key=lambda frame: index["geometry_id"][frame])
-    order = np.random.default_rng(seed).permutation(len(candidates))
+    order = [candidates[i] for i in np.random.default_rng(seed).permutation(len(candidates))]
+    if labeled is not None:
+        order = [frame for frame in order if frame in labeled]
     if size is not None and size > len(order):
         raise ValueError(
             f"datasets.sizes: size {size} exceeds the {len(order)} labeled training geometries of kind '{kind}'"
         )
-    return [candidates[i] for i in order[:size]]
+    return order[:size]
+
+
+def labels_spent(index: dict, assignment: dict, kind: str, seed: int, size: int, labeled) -> int:
+    """The calculations a random set of `size` needed: its order up to its last geometry, the quarantined
+    ones it passed over included."""
+    order = training_frames(index, assignment, kind, seed)
+    last = training_frames(index, assignment, kind, seed, size, labeled)[-1]
+    return order.index(last) + 1
+
+
+def holdout_frames(index: dict, assignment: dict) -> list[int]:
+    """Every frame of the validation and test molecules (their sets are made of all of them)."""
+    return [frame for frame, molecule in enumerate(index["molecule"]) if assignment[molecule] != "train"]
+
+
+def needed_frames(index: dict, assignment: dict, kinds, seeds, size: int, failed=frozenset()) -> list[int]:
+    """The frames the random sets and the holdouts use, in pool order: every holdout geometry, and each kind's
+    and seed's first `size` training geometries that are not among the `failed` (quarantined) ones."""
+    needed = set(holdout_frames(index, assignment))
+    for kind in kinds:
+        for seed in seeds:
+            order = [frame for frame in training_frames(index, assignment, kind, seed) if frame not in failed]
+            needed.update(order[:size])
+    return sorted(needed)
 
 
 def training_order(pool, assignment: dict, kind: str, seed: int) -> list[Atoms]:

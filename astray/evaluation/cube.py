@@ -167,6 +167,11 @@ VARIABLE_ATTRS = {
         "description": "atomization energy MAE on the equilibrium geometries of the shared test set",
     },
     "n_parameters": {"units": "1", "long_name": "number of trainable parameters"},
+    "labels_spent": {
+        "units": "1",
+        "long_name": "reference calculations the training set's strategy needed: its geometries' and those "
+        "quarantined on the way (a committee's: its first set's and every round's picks)",
+    },
     "model_architecture": {"units": "1", "long_name": "architecture of the model specification"},
     "charge_aware": {
         "units": "1",
@@ -460,11 +465,22 @@ def _window_errors(curves: xr.DataArray, references: xr.Dataset, against=None) -
     )
 
 
-def assemble_cube(evaluations, references: xr.Dataset, attrs: dict, compute_budgets=()) -> xr.Dataset:
-    """Merge per-model evaluations and references, then fit the scaling laws and, at each compute budget
-    (FLOPs of one training run), the joint law's compute-optimal allocation; runs that were not trained
-    stay NaN in the cube."""
-    cube = xr.merge([references, *evaluations], combine_attrs="drop", join="outer", compat="no_conflicts")
+def labels_spent(records: dict) -> xr.DataArray:
+    """The labels each training set spent, from {(kind, seed, size): its record}."""
+    kinds, seeds, sizes = (sorted({key[axis] for key in records}) for axis in range(3))
+    spent = np.full((len(kinds), len(seeds), len(sizes)), np.nan)
+    for (kind, seed, size), record in records.items():
+        spent[kinds.index(kind), seeds.index(seed), sizes.index(size)] = record["labels_spent"]
+    return xr.DataArray(spent, dims=("kind", "seed", "size"), coords={"kind": kinds, "seed": seeds, "size": sizes},
+                        name="labels_spent")  # fmt: skip
+
+
+def assemble_cube(evaluations, references: xr.Dataset, attrs: dict, compute_budgets=(), set_records=None) -> xr.Dataset:
+    """Merge per-model evaluations and references (and the training sets' labels spent, given their
+    records), then fit the scaling laws and, at each compute budget (FLOPs of one training run), the joint
+    law's compute-optimal allocation; runs that were not trained stay NaN in the cube."""
+    spent = [labels_spent(set_records).to_dataset()] if set_records else []
+    cube = xr.merge([references, *evaluations, *spent], combine_attrs="drop", join="outer", compat="no_conflicts")
     kinds = cube.kind.values
     cube = cube.assign_coords(
         selection=("kind", [strategy_of(kind) for kind in kinds]), drawn_from=("kind", [drawn_from(k) for k in kinds])

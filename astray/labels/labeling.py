@@ -266,6 +266,21 @@ def label_chunk(geometries, level: Level, progress_path, log=print, threads=None
     return labeled, quarantined
 
 
+def label_until_settled(missing, read, level: Level, progress_path, **options) -> tuple[dict, dict]:
+    """Label the frames `missing(failed)` names until it names none. Each quarantined geometry goes into
+    `failed` (frame: its record), so `missing` can name the geometry that takes its place; `read(frames)`
+    gives the geometries of frames. Finished calculations are kept in the progress file, so a killed job
+    resumes. Returns ({frame: labeled Atoms}, {frame: quarantine record})."""
+    labeled, failed = {}, {}
+    while frames := [frame for frame in missing(failed) if frame not in labeled and frame not in failed]:
+        geometries = read(frames)
+        done, quarantined = label_chunk(geometries, level, progress_path, **options)
+        frame_of = {atoms.info["geometry_id"]: frame for frame, atoms in zip(frames, geometries)}
+        labeled.update((frame_of[atoms.info["geometry_id"]], atoms) for atoms in done)
+        failed.update((frame_of[record["geometry_id"]], record) for record in quarantined)
+    return labeled, failed
+
+
 def quarantine_summary(quarantined: list[dict]) -> dict:
     """Every quarantined geometry with its reason, and how many fell to each reason (for the report)."""
     return {"count_by_reason": dict(Counter(q["reason"] for q in quarantined)), "geometries": quarantined}

@@ -1,6 +1,8 @@
 """Committee-chosen training sets in the real workflow, at tiny scale: added to a finished random campaign,
 they run only their own jobs; each round's picks are the candidates the committee disagrees on most, nested
-on the random smallest set and never a holdout molecule; the cube holds both selections with every metric."""
+on the random smallest set and never a holdout molecule; only what the datasets use is labeled
+(labels.scope: datasets), the picks by their rounds' own jobs; the cube holds both selections with every
+metric and the labels each set spent."""
 
 import itertools
 import json
@@ -25,6 +27,7 @@ def selection_config(strategies) -> dict:
     config["models"] = {"tiny_a": config["models"]["tiny_a"]}
     config["datasets"].update(kinds=["with_distorted"], sizes=SIZES, seeds=SEEDS)
     config["datasets"]["selection"] = {"strategies": strategies, "committee": {"model": "tiny_a"}}
+    config["labels"]["scope"] = "datasets"
     config["evaluation"]["dynamics"]["steps"] = 0
     config["training"]["max_epochs"] = 5  # each round's members need only to differ, not to converge
     return config
@@ -51,7 +54,27 @@ def test_adding_the_committee_runs_only_its_rounds_and_their_models(selection_ca
     assert jobs["committee_set"] == len(SIZES)
     assert jobs["committee_predictions"] == len(SEEDS) * (len(SIZES) - 1)
     assert jobs["train"] == len(SEEDS) * len(SIZES)  # the committee's sets only: the random runs are done
-    assert not {"label_chunk", "training_set", "holdout_sets"} & set(jobs)
+    assert jobs["committee_picks"] == jobs["label_picks"] == len(SIZES) - 1  # picks of 4: one chunk a round
+    assert not {"label_chunk", "merge_labels", "training_set", "holdout_sets"} & set(jobs)
+
+
+def test_only_what_the_datasets_use_is_labeled_and_each_round_labels_its_own_picks(selection_campaign):
+    workdir, _ = selection_campaign
+    labeled = set(json.loads((workdir / "results/labels/labeled.json").read_text())["frames"])
+    index = json.loads((workdir / "results/datasets/frame_index.json").read_text())
+    candidates = set(member_predictions(workdir, SIZES[0], SEEDS[0])["frames"])
+    assert candidates - labeled, "every candidate was labeled before the committee chose"
+    assert len(labeled) < len(index["geometry_id"])
+    for large in SIZES[1:]:
+        picks = [pick["frame"] for pick in frames_of(workdir, large)["picks"]]
+        chunk = workdir / f"results/labels/{COMMITTEE}/train_n{large}/picks_0.extxyz"
+        by_round = {atoms.info["geometry_id"] for atoms in read_geometries(chunk)}
+        # The round computed exactly its picks that nothing had labeled, and the set carries their labels.
+        assert by_round == {index["geometry_id"][frame] for frame in picks if frame not in labeled}
+        assert frames_of(workdir, large)["labeled_here"] == len(by_round)
+        energies = {a.info["geometry_id"]: a.get_potential_energy() for a in committee_set(workdir, large)}
+        for atoms in read_geometries(chunk):
+            assert energies[atoms.info["geometry_id"]] == pytest.approx(atoms.get_potential_energy(), abs=1e-6)
 
 
 def frames_of(workdir, size) -> dict:
@@ -113,6 +136,10 @@ def test_the_cube_holds_both_selections_with_every_metric_and_fit(selection_camp
         runs = cube.sel(model="tiny_a", kind=kind)
         assert np.isfinite(runs.test_mae).all() and np.isfinite(runs.probe_mae.sel(probe="H2", reference="exact")).all()
         assert np.isfinite(runs.scaling_exponent.sel(target="test_mae")), kind
+    # Nothing was quarantined: every set spent as many calculations as it holds geometries.
+    spent = cube.labels_spent.transpose("kind", "seed", "size").values
+    np.testing.assert_array_equal(spent, np.broadcast_to(SIZES, spent.shape))
+    assert cube.labels_spent.attrs["units"] == "1"
     assert (workdir / "results/plots/selection.png").stat().st_size > 10_000
     table = (workdir / "results/tables/selection.csv").read_text().splitlines()
     # Two random seeds' sets and the committee's one, at every size.

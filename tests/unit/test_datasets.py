@@ -125,3 +125,32 @@ def test_a_training_set_read_from_the_frame_index_is_the_one_the_whole_pool_give
         assert (tmp_path / "alone.extxyz").read_bytes() == (tmp_path / "whole.extxyz").read_bytes()
     with pytest.raises(IndexError, match=r"labeled\.extxyz: has 80 frames, frame 80 was asked for"):
         read_chosen_frames(tmp_path / "labeled.extxyz", [3, 80])
+
+
+def test_labeling_only_what_the_datasets_use_covers_the_holdouts_and_each_orders_first_geometries():
+    from astray.datasets.splits import frame_index, holdout_frames, needed_frames, training_frames
+
+    index = frame_index(POOL)
+    needed = set(needed_frames(index, ASSIGNMENT, ["equilibrium", "with_distorted"], [0, 1], size=5))
+    holdouts = holdout_frames(index, ASSIGNMENT)
+    assert set(holdouts) <= needed
+    assert {ASSIGNMENT[index["molecule"][frame]] for frame in holdouts} == {"validation", "test"}
+    for kind in ("equilibrium", "with_distorted"):
+        for seed in (0, 1):
+            assert set(training_frames(index, ASSIGNMENT, kind, seed, size=5)) <= needed
+    # 7 holdout molecules of 4 geometries each, and at most 4 sets of 5 training geometries.
+    assert 28 < len(needed) <= 28 + 20 < len(POOL)
+
+
+def test_a_quarantined_geometry_passes_its_place_to_the_next_in_the_order_and_still_counts_as_spent():
+    from astray.datasets.splits import frame_index, labels_spent, needed_frames, training_frames
+
+    index = frame_index(POOL)
+    order = training_frames(index, ASSIGNMENT, "with_distorted", seed=0)
+    failed = {order[2]}
+    needed = needed_frames(index, ASSIGNMENT, ["with_distorted"], [0], size=4, failed=failed)
+    assert order[4] in needed and order[5] not in needed  # the fifth takes the failed third's place
+    labeled = set(needed) - failed
+    assert training_frames(index, ASSIGNMENT, "with_distorted", 0, 4, labeled) == [*order[:2], *order[3:5]]
+    assert labels_spent(index, ASSIGNMENT, "with_distorted", 0, 4, labeled) == 5
+    assert labels_spent(index, ASSIGNMENT, "with_distorted", 0, 2, labeled) == 2

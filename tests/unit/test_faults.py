@@ -108,3 +108,25 @@ def test_an_unwritable_results_folder_names_the_file_and_leaves_nothing(unwritab
     with pytest.raises(ResultWriteError, match="You may not write there"):
         check_writable(unwritable_results / "labels")  # the check the workflow makes before planning
     assert list(unwritable_results.iterdir()) == []
+
+
+def test_a_quarantined_geometry_is_replaced_by_the_next_one_asked_for_and_each_is_computed_once(tmp_path, monkeypatch):
+    """label_until_settled: what a training set or a committee round needs, labeled until it is complete."""
+    from astray.labels.labeling import label_until_settled
+
+    monkeypatch.setattr(labels, "get_engine", lambda name: FaultyEngine("H2@0.8", "H2@0.9"))
+    scan = [hydrogen(d) for d in (0.7, 0.8, 0.9, 1.0, 1.1)]
+    asked = []
+
+    def first_three_that_work(failed):
+        wanted = [frame for frame in range(len(scan)) if frame not in failed][:3]
+        asked.append(wanted)
+        return wanted
+
+    read = lambda frames: [scan[frame].copy() for frame in frames]  # noqa: E731
+    labeled, failed = label_until_settled(first_three_that_work, read, Level("hf", "sto-3g"), tmp_path / "p.jsonl",
+                                          log=lambda *_: None)  # fmt: skip
+    assert sorted(labeled) == [0, 3, 4] and sorted(failed) == [1, 2]
+    assert failed[2]["reason"] == "RuntimeError: integral screening failed"
+    assert asked == [[0, 1, 2], [0, 3, 4], [0, 3, 4]]  # two failures, two replacements, then settled
+    assert labeled[3].info["geometry_id"] == "H2@1.0" and np.isfinite(labeled[3].get_potential_energy())

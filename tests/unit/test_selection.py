@@ -55,6 +55,17 @@ def test_a_round_keeps_the_set_and_adds_its_picks_nested():
     assert [pick["molecule"] for pick in record["picks"]] == ["d", "f"]
 
 
+def test_a_quarantined_pick_gives_its_place_to_the_next_one_the_guard_allows():
+    candidates = [10, 11, 12, 13, 14]
+    members = np.array([[0, 0, 0, 0, 0], [5, 4, 3, 2, 1.0]])
+    molecules = ["a", "a", "b", "c", "d"]
+    first = next_round([1], candidates, members, [1] * 5, molecules, size=3, per_molecule=1)
+    assert first["frames"] == [1, 10, 12]
+    # Frame 12's calculation failed: b has no other copy, so c's takes the place, not a's second copy.
+    again = next_round([1], candidates, members, [1] * 5, molecules, size=3, per_molecule=1, excluded={12})
+    assert again["frames"] == [1, 10, 13]
+
+
 def test_selected_datasets_are_named_after_their_kind():
     datasets = {"kinds": ["equilibrium", "with_distorted"], "selection": {"strategies": ["random", "committee"]}}
     kinds = training_kinds(datasets)
