@@ -133,22 +133,26 @@ def committee_rounds(datasets: dict) -> dict:
 def _selection_lines(costs: dict) -> list[str]:
     lines, seeds = [], costs["seeds"]
     for kind, rounds in costs["committee_rounds"].items():
-        steps = ", ".join(f"n{small}->n{large} +{picks}" for small, large, picks in rounds)
+        steps = ", ".join(f"n{small}->n{large} +{picks}{_round_price(costs, picks)}" for small, large, picks in rounds)
         lines.append(f"  selection  {kind}: {len(rounds)} rounds ({steps}); each round {seeds} members predict the "
-                     f"candidates (inference: minutes, not priced), {_picks_cost(costs, rounds)}; its trainings are "
-                     "among the runs above")  # fmt: skip
+                     f"candidates (inference: minutes, not priced), {_picks_labels(costs)}; its trainings are among "
+                     "the runs above")  # fmt: skip
     return lines
 
 
-def _picks_cost(costs: dict, rounds) -> str:
-    """What labeling a committee's picks costs: nothing beyond a labeled pool, else each round's picks."""
+def _round_price(costs: dict, picks: int) -> str:
+    """What labeling a round's picks costs at most (labels.scope: datasets); nothing beyond a labeled pool."""
+    per_geometry = costs["label_seconds_per_geometry"]
+    if costs["scope"] == "pool" or per_geometry is None:
+        return ""
+    return f" {_figure(picks * per_geometry / 3600)} CPU-h"
+
+
+def _picks_labels(costs: dict) -> str:
     if costs["scope"] == "pool":
         return "and its picks' labels are the pool's (no calculation beyond it)"
-    per_geometry = costs["label_seconds_per_geometry"]
-    picks = sum(picks for _, _, picks in rounds)
-    price = "" if per_geometry is None else f", {_figure(picks * per_geometry / 3600)} CPU-hours"
-    return (f"and its rounds label up to {picks:,} picks (labels.scope: datasets{price}; fewer where a random "
-            "set has labeled them)")  # fmt: skip
+    return ("and its picks are labeled by the round's own jobs (labels.scope: datasets; the CPU-hours are for every "
+            "pick, and fewer are computed where a random set has labeled them)")  # fmt: skip
 
 
 def _basis_range(formulas, basis: str) -> tuple[int, int]:

@@ -79,7 +79,7 @@ def plot_model_curves(
             labels.append(label)
     figure.legend(handles, labels, fontsize=8, loc="upper left", bbox_to_anchor=(0.8, 0.99), frameon=False)
     figure.tight_layout(rect=(0, 0, 0.8, 1))
-    _save(figure, path, dpi)
+    save_figure(figure, path, dpi)
     plt.close(figure)
 
 
@@ -115,7 +115,7 @@ def plot_parity(evaluations, model: str, path, dpi: int = 110) -> None:
         axis.set_ylabel(f"{model} (eV)", fontsize=8)
     axes[0, 0].legend(fontsize=7, loc="upper left")
     figure.tight_layout()
-    _save(figure, path, dpi)
+    save_figure(figure, path, dpi)
     plt.close(figure)
 
 
@@ -186,7 +186,7 @@ def plot_scaling(cube, path, dpi: int = 110) -> None:
     for axis in axes.ravel()[len(targets) :]:
         axis.set_visible(False)
     figure.tight_layout()
-    _save(figure, path, dpi)
+    save_figure(figure, path, dpi)
     plt.close(figure)
 
 
@@ -261,7 +261,7 @@ def _log_distance_axis(axis) -> None:
     axis.xaxis.set_minor_formatter(NullFormatter())
 
 
-def _save(figure, path, dpi: int) -> None:
+def save_figure(figure, path, dpi: int) -> None:
     # The temporary name hides the extension, so the format is given.
     format = str(path).rsplit(".", 1)[-1]
     write_atomically(path, lambda temporary: figure.savefig(temporary, dpi=dpi, format=format))
@@ -286,7 +286,7 @@ def plot_front_figure(cube, path, dpi: int = 110) -> None:
                              label=f"{model} · {kind} · H2 vs label method")  # fmt: skip
     axes[0].set(xscale="log", yscale="log", xlabel="training-set size N", ylabel="MAE (eV), mean over seeds",
                 title="(a) holdout error falls with N; H2's does not follow")  # fmt: skip
-    _plain_log_axis(axes[0], sizes)
+    plain_log_axis(axes[0], sizes)
     axes[0].legend(fontsize=7)
     for axis, probe in zip(axes[1:], ("H2", "H2_2plus")):
         if probe in cube.probe.values:
@@ -295,7 +295,7 @@ def plot_front_figure(cube, path, dpi: int = 110) -> None:
     axes[2].set_title("(c) two bare protons: Coulomb's 1/r", fontsize=10)
     axes[0].title.set_fontsize(10)
     figure.tight_layout()
-    _save(figure, path, dpi)
+    save_figure(figure, path, dpi)
     plt.close(figure)
 
 
@@ -323,7 +323,7 @@ def _front_probe_panel(axis, cube, probe, colours, trained, pretrained) -> None:
     axis.legend(fontsize=7)
 
 
-def _plain_log_axis(axis, sizes) -> None:
+def plain_log_axis(axis, sizes) -> None:
     """Ticks at the training-set sizes, and errors at 1, 2 and 5 of each decade, as plain numbers."""
     axis.xaxis.set_major_locator(FixedLocator(sizes))
     axis.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5), numticks=12))
@@ -374,7 +374,7 @@ def plot_uncertainty_and_dynamics(cube, path, dpi: int = 110) -> None:
         if axis.get_legend_handles_labels()[0]:
             axis.legend(fontsize=7)
     figure.tight_layout()
-    _save(figure, path, dpi)
+    save_figure(figure, path, dpi)
     plt.close(figure)
 
 
@@ -417,6 +417,14 @@ def _probe_spread_panel(axis, cube, lines, colours) -> None:
     axis.set_title(f"(b) {probe} at N = {int(cube['size'][-1])}: does the spread grow where it fails?", fontsize=10)
 
 
+def seed_mean_and_range(runs):
+    """The seeds' mean, and their range as error bars below and above it (None for one seed)."""
+    mean = runs.mean("seed")
+    if runs.sizes["seed"] < 2:
+        return mean, None
+    return mean, np.array([mean - runs.min("seed"), runs.max("seed") - mean])
+
+
 def _against_size(axis, cube, name, lines, colours, pretrained) -> None:
     """Seed means with the seeds' range as bars, per trained model and kind; each pretrained model as one
     dashed line (its value is the same at every size)."""
@@ -427,10 +435,7 @@ def _against_size(axis, cube, name, lines, colours, pretrained) -> None:
             continue
         # A committee's field is one value per size; a run's has a seed each, its bar their range (which, unlike
         # a standard deviation, never reaches below zero on a log axis).
-        mean, bars = runs, None
-        if "seed" in runs.dims:
-            mean = runs.mean("seed")
-            bars = np.array([mean - runs.min("seed"), runs.max("seed") - mean]) if cube.sizes["seed"] > 1 else None
+        mean, bars = seed_mean_and_range(runs) if "seed" in runs.dims else (runs, None)
         axis.errorbar(sizes, mean, yerr=bars, fmt="o-", color=colours[(model, kind)], capsize=3,
                       label=f"{model} · {kind}")  # fmt: skip
     for index, model in enumerate(pretrained):

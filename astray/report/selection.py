@@ -1,5 +1,6 @@
 """Chosen against random data: the learning curves and probe errors of committee-selected sets beside the
-random ones, and what the committee chose (origins, element pairs, short contacts)."""
+random ones, against N and against the labels each set spent, and what the committee chose (origins,
+element pairs, short contacts)."""
 
 from collections import Counter
 
@@ -15,7 +16,7 @@ from matplotlib.ticker import FixedLocator, NullFormatter
 from astray.datasets.selection import drawn_from
 from astray.evaluation.scaling import target_errors
 from astray.report.findings import trained_models
-from astray.report.plots import PLAIN_NUMBER, _plain_log_axis, _save
+from astray.report.plots import PLAIN_NUMBER, plain_log_axis, save_figure, seed_mean_and_range
 
 # Pair distances closer than this (Å) count as contacts: every bond of the elements here and the geminal
 # H-H pairs of a CH2 (1.8 Å), but not the pairs across a molecule.
@@ -24,10 +25,11 @@ CONTACT = 2.0
 # not: H2 and the two protons are out of distribution).
 EQUAL_ERROR_TARGETS = ("test_mae", "test_mae_equilibrium")
 ERROR_PANELS = (
-    ("test_mae", "(a) holdout MAE"),
-    ("probe_mae/H2/exact", "(b) H2 against the exact curve"),
-    ("probe_mae/H2_2plus/exact", "(c) two protons against Coulomb's law"),
+    ("test_mae", "holdout MAE"),
+    ("probe_mae/H2/exact", "H2 against the exact curve"),
+    ("probe_mae/H2_2plus/exact", "two protons against Coulomb's law"),
 )
+AXES = {"size": "training geometries N", "labels_spent": "reference calculations the set spent"}
 
 
 def set_composition(atoms_list) -> dict:
@@ -66,9 +68,10 @@ def composition_rows(sets: dict) -> list[dict]:
 
 
 def random_size_at_equal_error(sizes, random_errors, error: float) -> float:
-    """The training size at which the random sets' mean error reaches `error`, interpolated in log-log
-    between the measured sizes; NaN outside them (a learning curve would have to be extrapolated) and where
-    the random errors do not fall with every size (an error reached at two sizes names neither)."""
+    """The training size (or labels spent, given those) at which the random sets' mean error reaches
+    `error`, interpolated in log-log between the measured sizes; NaN outside them (a learning curve would
+    have to be extrapolated) and where the random errors do not fall with every size (an error reached at
+    two sizes names neither)."""
     log_sizes, log_errors = np.log(np.asarray(sizes, float)), np.log(np.asarray(random_errors, float))
     if not (np.diff(log_errors) < 0).all() or not log_errors[-1] <= np.log(error) <= log_errors[0]:
         return np.nan
@@ -78,65 +81,70 @@ def random_size_at_equal_error(sizes, random_errors, error: float) -> float:
 
 def equal_error_rows(cube) -> list[dict]:
     """Per trained model, committee dataset, target error and size: the committee's and the random sets'
-    seed-mean errors at that N, and the N the random sets need for the committee's error (its reference
-    calculations): `labels_saved` is that N minus the committee's (negative: selection cost labels)."""
+    seed-mean errors at that N, and the reference calculations the random sets need for the committee's
+    error, interpolated on their errors against their labels spent: `labels_saved` is that number minus the
+    committee's labels spent (negative: selection cost labels)."""
     rows = []
     sizes = cube["size"].values
     for kind in (str(k) for k, s in zip(cube.kind.values, cube.selection.values) if s == "committee"):
+        random_spent = cube.labels_spent.sel(kind=drawn_from(kind)).mean("seed").values
+        chosen_spent = cube.labels_spent.sel(kind=kind).mean("seed").values
         for model in trained_models(cube):
             for target in EQUAL_ERROR_TARGETS:
                 errors = target_errors(cube, target).sel(model=model)
                 chosen = errors.sel(kind=kind).mean("seed").values
                 random = errors.sel(kind=drawn_from(kind)).mean("seed").values
-                for size, chosen_error, random_error in zip(sizes, chosen, random):
-                    matched = random_size_at_equal_error(sizes, random, chosen_error)
+                for size, spent, chosen_error, random_error in zip(sizes, chosen_spent, chosen, random):
+                    matched = random_size_at_equal_error(random_spent, random, chosen_error)
                     rows.append({"model": model, "kind": kind, "target": target, "size": int(size),
                                  "committee_error_eV": float(chosen_error), "random_error_eV": float(random_error),
-                                 "random_size_at_equal_error": matched, "labels_saved": matched - size})  # fmt: skip
+                                 "committee_labels_spent": float(spent), "random_labels_at_equal_error": matched,
+                                 "labels_saved": matched - spent})  # fmt: skip
     return rows
 
 
 def plot_selection(cube, rows, path, dpi: int = 110) -> None:
     """Random (solid, seed means with the seeds' range) against committee-chosen (dashed) sets of each
-    kind, per trained model: (a)-(c) errors against N, which is also the reference calculations the
-    training labels took; (d) the share of distorted geometries and (e) H-H contacts per geometry."""
+    kind, per trained model: errors against N (top row) and against the reference calculations each set
+    spent (bottom row), beside (d) the share of distorted geometries and (h) H-H contacts per geometry."""
     committee_kinds = [str(kind) for kind, selection in zip(cube.kind.values, cube.selection.values)
                        if selection == "committee"]  # fmt: skip
-    figure, axes = plt.subplots(1, 5, figsize=(24, 4.8))
+    figure, axes = plt.subplots(2, 4, figsize=(21, 9))
+    lines = [(model, kind) for model in trained_models(cube) for kind in committee_kinds]
+    for row, x_axis in zip(axes, AXES):
+        for axis, (target, title) in zip(row, ERROR_PANELS):
+            _error_panel(axis, cube, target, lines, x_axis, title)
     sizes = cube["size"].values
-    models = trained_models(cube)
-    lines = [(model, kind) for model in models for kind in committee_kinds]
-    for axis, (target, title) in zip(axes, ERROR_PANELS):
-        if target.startswith("probe_mae/") and target.split("/")[1] not in cube.probe.values:
-            axis.set_visible(False)
-            continue
-        errors = target_errors(cube, target)
-        for index, (model, kind) in enumerate(lines):
-            colour = plt.cm.tab10(index % 10)
-            random_kind = drawn_from(kind)
-            label = f"{model} · {random_kind}"
-            _error_line(axis, errors.sel(model=model, kind=random_kind), sizes, colour, "o-", f"{label} · random")
-            _error_line(axis, errors.sel(model=model, kind=kind), sizes, colour, "s--", f"{label} · committee")
-        axis.set(xscale="log", yscale="log", xlabel="training geometries N (= their reference calculations)",
-                 ylabel="MAE (eV)")  # fmt: skip
-        _plain_log_axis(axis, sizes)
-        axis.set_title(title, fontsize=10)
-        axis.legend(fontsize=7)
     colours = {kind: plt.cm.Dark2(index % 8) for index, kind in enumerate(committee_kinds)}
     distorted_kinds = [kind for kind in committee_kinds if drawn_from(kind) != "equilibrium"]
-    _composition_panel(axes[3], rows, distorted_kinds, colours, lambda row: 1 - row.get("origin_equilibrium", 0.0),
-                       sizes, "(d) distorted geometries in the set", "share of the set")  # fmt: skip
-    _composition_panel(axes[4], rows, committee_kinds, colours, lambda row: row.get("contacts_H-H", 0.0),
-                       sizes, f"(e) H-H pairs closer than {CONTACT:g} Å", "per geometry")  # fmt: skip
+    _composition_panel(axes[0, 3], rows, distorted_kinds, colours, lambda row: 1 - row.get("origin_equilibrium", 0.0),
+                       sizes, "distorted geometries in the set", "share of the set")  # fmt: skip
+    _composition_panel(axes[1, 3], rows, committee_kinds, colours, lambda row: row.get("contacts_H-H", 0.0),
+                       sizes, f"H-H pairs closer than {CONTACT:g} Å", "per geometry")  # fmt: skip
+    for letter, axis in zip("abcdefgh", axes.flat):
+        axis.set_title(f"({letter}) {axis.get_title()}", fontsize=10)
     figure.tight_layout()
-    _save(figure, path, dpi)
+    save_figure(figure, path, dpi)
     plt.close(figure)
 
 
-def _error_line(axis, runs, sizes, colour, style, label) -> None:
-    mean = runs.mean("seed")
-    bars = np.array([mean - runs.min("seed"), runs.max("seed") - mean]) if runs.sizes["seed"] > 1 else None
-    axis.errorbar(sizes, mean, yerr=bars, fmt=style, color=colour, capsize=3, label=label)
+def _error_panel(axis, cube, target, lines, x_axis, title) -> None:
+    """One error against N or against labels spent, random and committee per (model, kind)."""
+    if target.startswith("probe_mae/") and target.split("/")[1] not in cube.probe.values:
+        axis.set_visible(False)
+        return
+    errors = target_errors(cube, target)
+    for index, (model, kind) in enumerate(lines):
+        colour = plt.cm.tab10(index % 10)
+        label = f"{model} · {drawn_from(kind)}"
+        for dataset, style, strategy in ((drawn_from(kind), "o-", "random"), (kind, "s--", "committee")):
+            mean, bars = seed_mean_and_range(errors.sel(model=model, kind=dataset))
+            x = cube["size"].values if x_axis == "size" else cube.labels_spent.sel(kind=dataset).mean("seed").values
+            axis.errorbar(x, mean, yerr=bars, fmt=style, color=colour, capsize=3, label=f"{label} · {strategy}")
+    axis.set(xscale="log", yscale="log", xlabel=AXES[x_axis], ylabel="MAE (eV)")
+    plain_log_axis(axis, cube["size"].values)
+    axis.set_title(title, fontsize=10)
+    axis.legend(fontsize=7)
 
 
 def _composition_panel(axis, rows, committee_kinds, colours, value, sizes, title, ylabel) -> None:

@@ -144,3 +144,8 @@ def test_the_cube_holds_both_selections_with_every_metric_and_fit(selection_camp
     table = (workdir / "results/tables/selection.csv").read_text().splitlines()
     # Two random seeds' sets and the committee's one, at every size.
     assert len(table) == 1 + (len(SEEDS) + 1) * len(SIZES)
+    equal_error = (workdir / "results/tables/selection_equal_error.csv").read_text().splitlines()
+    header = equal_error[0].split(",")
+    assert {"committee_labels_spent", "random_labels_at_equal_error", "labels_saved"} <= set(header)
+    spent = [float(line.split(",")[header.index("committee_labels_spent")]) for line in equal_error[1:]]
+    assert spent == [float(size) for size in SIZES] * 2  # test_mae and test_mae_equilibrium

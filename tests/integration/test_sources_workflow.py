@@ -276,12 +276,19 @@ def test_the_selection_config_plans_every_round_of_both_committees(tmp_path):
     assert jobs["committee_set"] == 2 * 5 and jobs["committee_predictions"] == 2 * 4 * 3
     assert jobs["training_set"] == 2 * 5 * 3 and jobs["train"] == 2 * (2 * 5 * 3)  # random and committee
     assert jobs["plot_selection"] == 1
+    # labels.scope: datasets: each round's picks in chunks of 100 (+32, +64, +128, +256: 1, 1, 2, 3 jobs).
+    assert jobs["committee_picks"] == 2 * 4 and jobs["label_picks"] == 2 * 7
     summary = subprocess.run([sys.executable, "-m", "astray.plan", *options], capture_output=True, text=True,
                              timeout=300)  # fmt: skip
     assert summary.returncode == 0, summary.stderr[-4000:]
     assert "training   60 runs" in summary.stdout
+    assert "labels.scope: datasets" in summary.stdout
     for kind in ("equilibrium-committee", "with_distorted-committee"):
-        assert (
-            f"selection  {kind}: 4 rounds (n32->n64 +32, n64->n128 +64, n128->n256 +128, n256->n512 +256)"
-            in summary.stdout
-        )
+        rounds = re.search(rf"selection  {kind}: 4 rounds \((.*?)\);", summary.stdout)
+        assert rounds, summary.stdout
+        # Each round priced: its picks' calculations at the label level, doubling with the picks.
+        prices = re.findall(r"n(\d+)->n(\d+) \+(\d+) ([\d.]+) CPU-h", rounds.group(1))
+        assert [(int(a), int(b), int(n)) for a, b, n, _ in prices] == [(32, 64, 32), (64, 128, 64), (128, 256, 128),
+                                                                       (256, 512, 256)]  # fmt: skip
+        costs = [float(price) for *_, price in prices]
+        assert costs[0] > 0 and costs[-1] == pytest.approx(8 * costs[0], rel=0.05)
