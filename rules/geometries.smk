@@ -26,8 +26,9 @@ rule geometries:
 
 
 # Every geometry checked for labeling at the label level (element, basis, charge and spin, overlapping
-# atoms), then the geometries to label (labels.scope) laid out in the planned number of labeling chunks. Labeling waits for it: a pool
-# too large to check while planning stops here, naming the geometry, before any calculation starts.
+# atoms), then the geometries to label (labels.scope) laid out in the planned number of labeling chunks.
+# Labeling waits for it: a pool too large to check while planning stops here, naming the geometry, before
+# any calculation starts.
 rule check_pool:
     input:
         pool="results/geometries/pool.extxyz",
