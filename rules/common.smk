@@ -291,7 +291,9 @@ def previous_committee_geometries(wildcards):
 
 
 def committee_round_picks(wildcards):
-    return [] if previous_size(wildcards.size) is None else f"results/datasets/{wildcards.kind}/train_n{wildcards.size}.picks.json"
+    if previous_size(wildcards.size) is None:
+        return []
+    return f"results/datasets/{wildcards.kind}/train_n{wildcards.size}.picks.json"
 
 
 def pick_chunk_count(wildcards):
