@@ -205,12 +205,7 @@ def planned_pool():
 
 
 def chunk_count(wildcards=None):
-    """Labeling chunks: the pool's geometries, or under labels.scope: datasets at most what the random sets
-    and holdouts use, over the chunk size."""
-    from astray.campaign.pool_plan import labeled_at_most
-
-    pool = planned_pool()
-    return pool.chunks(LABELS["chunk_size"], labeled_at_most(pool.geometries, pool.molecules, LABELS, DATASETS))
+    return planned_pool().chunks(LABELS["chunk_size"])
 
 
 def known_summary():

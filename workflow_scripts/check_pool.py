@@ -1,5 +1,5 @@
-"""Check every geometry of the pool for labeling, then lay the geometries to label out in the planned
-labeling chunks."""
+"""Check every geometry of the pool for labeling, then lay the pool out in the planned labeling chunks, with
+the frames labeling covers (labels.scope)."""
 
 import sys
 
@@ -13,9 +13,11 @@ try:
     check_labeling_inputs(pool, Level.from_config(snakemake.params.level), snakemake.params.min_distance)
 except LabelInputError as error:
     raise LabelInputError(f"{snakemake.input.pool}: {error}") from None
-# Every geometry is checked, also those no dataset uses yet: a committee may pick any of them.
-frames = read_json(snakemake.input.needed)["frames"]
-chunks = chunk_ranges(len(frames), snakemake.params.chunks)
-write_json(snakemake.output[0], {"geometries": len(pool), "frames": frames, "chunks": chunks})
-print(f"{len(pool)} geometries checked; {len(frames)} to label, in {len(chunks)} chunks of "
-      f"{min(n for _, n in chunks)}-{max(n for _, n in chunks)}", file=sys.stderr)  # fmt: skip
+# Every geometry is checked, also those no dataset uses yet: a committee may pick any of them. The chunks are
+# ranges of the pool, each labeling what of it is needed: a change of sizes or seeds changes what a chunk
+# labels, not which chunk a geometry is in, so each chunk's progress file still holds its finished work.
+needed = read_json(snakemake.input.needed)["frames"]
+chunks = chunk_ranges(len(pool), snakemake.params.chunks)
+write_json(snakemake.output[0], {"geometries": len(pool), "needed": needed, "chunks": chunks})
+print(f"{len(pool)} geometries checked, {len(needed)} to label, in {len(chunks)} chunks of "
+      f"{min(n for _, n in chunks)}-{max(n for _, n in chunks)} geometries of the pool", file=sys.stderr)  # fmt: skip

@@ -14,7 +14,9 @@ from astray.labels.labeling import Level, label_chunk
 lib.num_threads(snakemake.threads)
 layout = read_json(snakemake.input.chunks)
 first, count = layout["chunks"][int(snakemake.wildcards.chunk)]
-geometries = read_chosen_frames(snakemake.input.pool, layout["frames"][first : first + count])
+needed = set(layout["needed"])  # every frame, unless labels.scope is datasets
+frames = [frame for frame in range(first, first + count) if frame in needed]
+geometries = read_chosen_frames(snakemake.input.pool, frames)
 labeled, quarantined = label_chunk(
     geometries,
     Level.from_config(snakemake.params.level),

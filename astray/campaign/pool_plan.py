@@ -37,15 +37,14 @@ class PlannedPool:
     molecules: int
     built: bool
 
-    def chunks(self, chunk_size: int, labeled: int | None = None) -> int:
-        """Labeling jobs for the pool's geometries, or for the `labeled` of them a campaign labels."""
-        return max(1, math.ceil(min(self.geometries, labeled or self.geometries) / chunk_size))
+    def chunks(self, chunk_size: int) -> int:
+        return max(1, math.ceil(self.geometries / chunk_size))
 
 
 def labeled_at_most(geometries: int, molecules: int | None, labels: dict, datasets: dict) -> int:
-    """How many of a pool's geometries labeling covers: all of them (labels.scope: pool), or about the holdout
-    molecules' share of the pool and each kind's and seed's largest random set (datasets). An estimate made
-    before the split: the job that lays out the chunks spreads what it finds over the chunks planned here."""
+    """How many of a pool's geometries labeling covers, for the planning summary: all of them (labels.scope:
+    pool), or at most about the holdout molecules' share of the pool and each kind's and seed's largest random
+    set (datasets); the split itself is made by a job."""
     if labels.get("scope", "pool") == "pool" or not molecules:
         return geometries
     holdout = datasets["validation_molecules"] + datasets["test_molecules"]
