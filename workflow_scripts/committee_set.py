@@ -58,12 +58,12 @@ def next_set():
     record = round_record(failed.keys())
     record["committee"] = read_json(inputs.picks)["committee"]
     picks = [pick["frame"] for pick in record["picks"]]
-    from_pool = read_chosen_frames(inputs.labeled, [position[frame] for frame in picks if frame in position])
-    by_frame = {**labels, **dict(zip([frame for frame in picks if frame in position], from_pool))}
-    geometries = [*read_geometries(inputs.previous), *(by_frame[frame] for frame in picks)]
+    labeled_before = [frame for frame in picks if frame in position]
+    labels.update(zip(labeled_before, read_chosen_frames(inputs.labeled, [position[f] for f in labeled_before])))
+    geometries = [*read_geometries(inputs.previous), *(labels[frame] for frame in picks)]
     record.update(
         labels_spent=previous["labels_spent"] + len(picks) + len(failed),
-        labeled_here=sum(frame not in position for frame in picks) + len(failed),
+        labeled_here=len(picks) - len(labeled_before) + len(failed),
         failed=sorted({*previous["failed"], *failed}),
     )
     return geometries, record
