@@ -102,12 +102,12 @@ def estimate(config: dict, pool, calibration: dict, counted=()) -> dict:
         "basis_range": _basis_range(formulas or pool.formulas, level.basis),
         # The audit recomputes a sample of the files' labels: a few geometries, not counted here.
         "label_seconds": None if seconds is None else seconds * labeled / max(len(formulas), 1),
+        "label_seconds_per_geometry": per_geometry,
         "scope": config["labels"].get("scope", "pool"),
         "labeled": labeled,
         "training_runs": len(runs),
         "seeds": len(datasets["seeds"]),
         "committee_rounds": committee_rounds(datasets),
-        "label_seconds_per_geometry": per_geometry,
         "unpriced_runs": Counter(
             spec["architecture"] for spec, _ in runs if spec["architecture"] not in calibration["training"]
         ),
