@@ -103,7 +103,7 @@ def estimate(config: dict, pool, calibration: dict, counted=()) -> dict:
         # The audit recomputes a sample of the files' labels: a few geometries, not counted here.
         "label_seconds": None if seconds is None else seconds * labeled / max(len(formulas), 1),
         "label_seconds_per_geometry": per_geometry,
-        "scope": config["labels"].get("scope", "pool"),
+        "scope": config["labels"]["scope"],
         "labeled": labeled,
         "training_runs": len(runs),
         "seeds": len(datasets["seeds"]),

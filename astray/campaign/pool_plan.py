@@ -45,7 +45,7 @@ def labeled_at_most(geometries: int, molecules: int | None, labels: dict, datase
     """How many of a pool's geometries labeling covers, for the planning summary: all of them (labels.scope:
     pool), or at most about the holdout molecules' share of the pool and each kind's and seed's largest random
     set (datasets); the split itself is made by a job."""
-    if labels.get("scope", "pool") == "pool" or not molecules:
+    if labels["scope"] == "pool" or not molecules:
         return geometries
     holdout = datasets["validation_molecules"] + datasets["test_molecules"]
     holdout_share = math.ceil(geometries * min(1.0, holdout / molecules))

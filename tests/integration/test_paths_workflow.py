@@ -27,6 +27,7 @@ def force_campaign(tmp_path_factory):
     config["labels"]["forces"] = True
     config["training"]["force_weight"] = 0.1
     config["datasets"].update(kinds=["equilibrium"], sizes=[6])
+    config["evaluation"]["dynamics"]["steps"] = 0  # dynamics are the tiny campaign's test
     nequip = {**config["models"]["tiny_nequip"], "compile": True}
     trained = ("tiny_a", "tiny_allegro", "tiny_mace", "tiny_external", "sevennet_tuned")
     config["models"] = {name: config["models"][name] for name in trained} | {"tiny_nequip": nequip}

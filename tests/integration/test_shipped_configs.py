@@ -47,6 +47,7 @@ def shipped_campaign(tmp_path_factory):
             spec["compile"] = False
     config["datasets"].update(kinds=["with_distorted"], sizes=[6])
     config["training"]["max_epochs"] = 2
+    config["evaluation"]["dynamics"]["steps"] = 0  # each rung's dynamics: the tiny campaign's test
     config_path = workdir / "config.yaml"
     config_path.write_text(yaml.safe_dump(config))
     result = snakemake(workdir, config_path)
