@@ -62,7 +62,7 @@ def test_the_plan_prices_only_the_geometries_astray_labels_and_counts_those_labe
 
     calibration = load_calibration()  # the shipped one
     config = {
-        "labels": {"method": "hf", "basis": "sto-3g", "engine": "pyscf", "density_fit": False},
+        "labels": {"method": "hf", "basis": "sto-3g", "engine": "pyscf", "density_fit": False, "scope": "pool"},
         "datasets": {"sizes": [1], "kinds": ["equilibrium"], "seeds": [0]},
         "training": {"max_epochs": 1},
         "models": {},
