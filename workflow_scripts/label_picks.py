@@ -9,8 +9,8 @@ from functools import partial
 
 from pyscf import lib
 
-from astray.io import read_chosen_frames, read_json, write_geometries, write_json
-from astray.labels.labeling import Level, chunk_ranges, label_chunk
+from astray.io import read_json, write_geometries, write_json
+from astray.labels.labeling import chunk_ranges, label_pool_frames
 
 lib.num_threads(snakemake.threads)
 picks = [pick["frame"] for pick in read_json(snakemake.input.picks)["picks"]]
@@ -18,14 +18,7 @@ first, count = chunk_ranges(len(picks), snakemake.params.chunks)[int(snakemake.w
 labeled = set(read_json(snakemake.input.labeled_frames)["frames"])
 unlabeled = [frame for frame in picks[first : first + count] if frame not in labeled]
 print(f"{count} picks in this chunk, {count - len(unlabeled)} labeled already", file=sys.stderr)
-done, quarantined = label_chunk(
-    read_chosen_frames(snakemake.input.pool, unlabeled),
-    Level.from_config(snakemake.params.level),
-    snakemake.params.progress,
-    log=partial(print, file=sys.stderr, flush=True),
-    threads=snakemake.threads,
-    warm_start=snakemake.params.warm_start,
-    forces=snakemake.params.forces,
-)
+log = partial(print, file=sys.stderr, flush=True)
+done, quarantined = label_pool_frames(snakemake.input.pool, unlabeled, snakemake.params, snakemake.threads, log)
 write_geometries(snakemake.output.labeled, done)
 write_json(snakemake.output.quarantine, quarantined)

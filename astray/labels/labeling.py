@@ -19,7 +19,7 @@ import numpy as np
 from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
-from astray.io import write_atomically
+from astray.io import read_chosen_frames, write_atomically
 from astray.labels.engines import Solution, get_engine
 from astray.labels.from_files import has_provided, labeled_from_file
 from astray.labels.levels import LabelFailure, LabelInputError, Level
@@ -264,6 +264,20 @@ def label_chunk(geometries, level: Level, progress_path, log=print, threads=None
         f"{from_files} labeled by their files"
     )
     return labeled, quarantined
+
+
+def label_pool_frames(pool_path, frames, rule_params, threads, log=print):
+    """A labeling job's work: the given frames of the pool labeled at its rule's level (`rule_params`: level,
+    progress, warm_start, forces). Returns what label_chunk returns."""
+    return label_chunk(
+        read_chosen_frames(pool_path, frames),
+        Level.from_config(rule_params.level),
+        rule_params.progress,
+        log=log,
+        threads=threads,
+        warm_start=rule_params.warm_start,
+        forces=rule_params.forces,
+    )
 
 
 def label_until_settled(missing, read, level: Level, progress_path, **options) -> tuple[dict, dict]:
