@@ -84,20 +84,23 @@ def test_killed_force_training_resumes_from_its_checkpoint(python, tmp_path):
     )
     job = subprocess.Popen([sys.executable, "-c", script, tmp_path / "args.pkl"], start_new_session=True)
     deadline = time.time() + 300
-    while not (list((workdir / "checkpoints").glob("*epoch-*.pt")) and len(_epochs(workdir)) >= 3):
+    # mace_run_train checkpoints an epoch only when its validation loss improves, and a resumed run retrains
+    # the checkpoint's epoch; a checkpoint past epoch 0 tells continuing from starting over.
+    while not (_latest_checkpoint(workdir) >= 1 and len(_epochs(workdir)) >= 3):
         assert job.poll() is None and time.time() < deadline, "training ended or stalled before it could be killed"
         time.sleep(0.2)
     os.killpg(job.pid, signal.SIGKILL)
     job.wait()
-    killed_at = len(_epochs(workdir))
+    killed_at, checkpoint = len(_epochs(workdir)), _latest_checkpoint(workdir)
     assert killed_at < settings["max_epochs"]
     messages = []
     mace.train(data, data[:4], ATOM_ENERGIES, SPEC, settings, 0, workdir, python, log=messages.append)
     assert any(m.startswith("resuming from the latest checkpoint") for m in messages)
     assert [e["epoch"] for e in mace.history(workdir)] == list(range(1, settings["max_epochs"] + 1))
-    # Continued, not started over: the first epoch was evaluated once, by the killed attempt.
-    (results,) = (workdir / "results").glob("*_train.txt")
-    assert results.read_text().count('"mode": "eval", "epoch": 0,') == 1
+    # Continued, not started over: the resumed attempt's first epoch is the checkpoint's (mace_run_train
+    # counts epochs from 0), and epoch 0 was evaluated once, by the killed attempt.
+    killed, resumed = _attempts(workdir)
+    assert resumed[0] == checkpoint and killed.count(0) == 1 and 0 not in resumed
     assert any("Loading checkpoint" in m for m in messages)  # mace_run_train's own word
     assert "--forces_weight=0.1" in json.loads((workdir / "command.json").read_text())
 
@@ -107,3 +110,24 @@ def _epochs(workdir) -> list:
         return mace.history(workdir)
     except (FileNotFoundError, ValueError):  # a line half written at the moment of reading
         return []
+
+
+def _latest_checkpoint(workdir) -> int:
+    """The epoch of the newest checkpoint (-1 if none); mace_run_train names them *_epoch-E.pt."""
+    epochs = [int(path.stem.rsplit("epoch-", 1)[1]) for path in (workdir / "checkpoints").glob("*_epoch-*.pt")]
+    return max(epochs, default=-1)
+
+
+def _attempts(workdir) -> list[list[int]]:
+    """The evaluated epochs of each start of mace_run_train; each start first logs an evaluation of epoch null."""
+    (results,) = (workdir / "results").glob("*_train.txt")
+    attempts = []
+    for line in results.read_text().splitlines():
+        entry = json.loads(line)
+        if entry.get("mode") != "eval":
+            continue
+        if entry["epoch"] is None:
+            attempts.append([])
+        else:
+            attempts[-1].append(entry["epoch"])
+    return attempts
