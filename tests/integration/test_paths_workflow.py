@@ -33,7 +33,7 @@ def force_campaign(tmp_path_factory):
     config["models"] = {name: config["models"][name] for name in trained} | {"tiny_nequip": nequip}
     config_path = workdir / "config.yaml"
     config_path.write_text(yaml.safe_dump(config))
-    result = snakemake(workdir, config_path)
+    result = snakemake(workdir, config_path, "results/cube.nc")  # the plots are the tiny campaign's test
     assert result.returncode == 0, result.stderr[-4000:]
     return workdir
 
@@ -62,10 +62,13 @@ def test_energy_and_force_training_gives_every_model_a_force_error(force_campaig
         assert "--forces_weight=0.1" in command, model
 
 
-def test_nequip_is_evaluated_through_its_compiled_model(force_campaign):
+def test_nequip_is_evaluated_through_its_compiled_model_which_predicts_what_the_packaged_one_does(force_campaign):
     run = force_campaign / "results/models/equilibrium/seed0/n6/tiny_nequip"
-    assert (run / "model.nequip.pt2").stat().st_size > 0
     assert (force_campaign / "results/logs/models/equilibrium/seed0/n6/tiny_nequip/model.nequip.pt2.log").exists()
+    compiled, packaged = (load_predictor(run / name, "nequip") for name in ("model.nequip.pt2", "model.nequip.zip"))
+    holdout = read_geometries(force_campaign / "results/datasets/test.extxyz")
+    assert np.allclose(compiled.energies(holdout), packaged.energies(holdout), atol=1e-4)
+    assert np.allclose(np.concatenate(compiled.forces(holdout)), np.concatenate(packaged.forces(holdout)), atol=1e-4)
 
 
 def test_the_probe_in_the_training_data_is_recorded(force_campaign):

@@ -1,4 +1,5 @@
-"""NequIP and Allegro through nequip's own tools: config, training, resume after kill -9, package, compile."""
+"""NequIP and Allegro through nequip's own tools: config, training, resume after kill -9, package (compiling is
+the force campaign's test, tests/integration/test_paths_workflow.py)."""
 
 import os
 import signal
@@ -57,9 +58,9 @@ def test_config_learns_atomization_energies_with_zero_shifts(tmp_path):
     assert energy_only["training_module"]["loss"]["_target_"] == "nequip.train.EnergyOnlyLoss"
 
 
-def test_killed_training_resumes_then_packages_and_compiles(tmp_path):
-    """kill -9 mid-training, restart: nequip continues from last.ckpt and finishes every epoch. The
-    compiled model then predicts what the packaged one does."""
+def test_killed_training_resumes_then_packages(tmp_path):
+    """kill -9 mid-training, restart: nequip continues from last.ckpt and finishes every epoch, and the
+    packaged model predicts. (Its compiled model is the force campaign's test, tests/integration.)"""
     data = molecules(6)
     settings = {**TRAINING, "max_epochs": 40}
     script = (
@@ -90,13 +91,9 @@ def test_killed_training_resumes_then_packages_and_compiles(tmp_path):
     assert epochs == list(range(1, settings["max_epochs"] + 1))
 
     nequip.package(best, tmp_path / "model.nequip.zip", log=lambda m: None)
-    nequip.compile_model(tmp_path / "model.nequip.zip", tmp_path / "model.nequip.pt2", log=lambda m: None)
     write_json(tmp_path / "summary.json", nequip.summary(tmp_path / "run", SPEC, len(data)))
     packaged = load_predictor(tmp_path / "model.nequip.zip", "nequip")
-    compiled = load_predictor(tmp_path / "model.nequip.pt2", "nequip")
-    probes = molecules(4)
-    assert np.allclose(compiled.energies(probes), packaged.energies(probes), atol=1e-4)
-    assert np.allclose(np.concatenate(compiled.forces(probes)), np.concatenate(packaged.forces(probes)), atol=1e-4)
+    assert np.isfinite(packaged.energies(molecules(4))).all()
     assert packaged.info["n_parameters"] > 0 and packaged.info["architecture"] == "nequip"
 
 
