@@ -19,15 +19,22 @@ import torch
 
 from astray.config_schema import training_settings
 from astray.conventions import atomization_energy
+from astray.models import default_dtype
 from astray.models.loop import fit, run_fingerprint, save_atomically, select_device, training_cost
 from astray.models.pretrained import PRETRAINED, CalculatorModel, PretrainedModelError
 
 
 def load_network(pretrained: str):
-    """SevenNet's network with its pretrained weights, from the checkpoint inside its wheel."""
+    """SevenNet's network with its pretrained weights, from the checkpoint inside its wheel.
+
+    Built in float32, its weights' dtype, whatever the process's default: SevenNet's patch of an old
+    checkpoint compares its float32 tensors with new ones made at the default dtype, and fails where a
+    NequIP model loaded earlier in the process left that at float64 (nequip's global state).
+    """
     import sevenn.util
 
-    return sevenn.util.load_checkpoint(sevenn.util.pretrained_name_to_path(pretrained)).build_model()
+    with default_dtype(torch.float32):
+        return sevenn.util.load_checkpoint(sevenn.util.pretrained_name_to_path(pretrained)).build_model()
 
 
 def graph(atoms, cutoff: float, energy: float, forces=None):

@@ -23,6 +23,7 @@ from ase import Atoms
 from astray.config_schema import model_spec
 from astray.io import read_json, write_json
 from astray.labels.states import ATOM_MULTIPLICITY, charge_and_multiplicity
+from astray.models import default_dtype
 
 # Potentials whose weights ship inside their PyPI wheels, so they run on offline cluster nodes. What each
 # was trained on is as its authors state it (SevenNet's documentation, "Pretrained models").
@@ -140,12 +141,19 @@ def load_factory(name: str, recipe: dict):
 
 def build_calculator(name: str, recipe: dict):
     """The ASE calculator, built with a network timeout: a factory that fetches weights on an offline node
-    fails with an error that says so instead of hanging."""
+    fails with an error that says so instead of hanging.
+
+    Built at torch's own default dtype (float32), as in a fresh process: a NequIP model loaded earlier in
+    the process leaves the default at float64, and SevenNet's checkpoint loading then fails on mixed dtypes.
+    """
+    import torch
+
     factory = load_factory(name, recipe)
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(NETWORK_TIMEOUT_S)
     try:
-        return factory(**recipe["kwargs"])
+        with default_dtype(torch.float32):
+            return factory(**recipe["kwargs"])
     except OSError as error:  # requests', urllib's and huggingface_hub's network errors are OSErrors
         raise PretrainedModelError(
             f"models.{name}: {recipe['factory']}(**{recipe['kwargs']}) could not load its weights ({error}). "

@@ -159,3 +159,22 @@ def test_a_resumed_fine_tuning_ends_where_an_uninterrupted_one_does(labeled, tmp
     # Killed as epoch 10 was logged, before its resume point: from the one every epoch leaves, the 9th.
     assert messages[0] == f"resuming from epoch 9 ({tmp_path / 'cut' / 'resume.pt'})"
     assert [h["val_mae_eV"] for h in resumed] == [h["val_mae_eV"] for h in whole]
+
+
+def test_sevennet_is_built_in_a_process_a_nequip_model_left_at_float64():
+    """nequip's global state sets torch's default dtype to float64 for the rest of the process; SevenNet-0,
+    loaded after it (to fine-tune, or as it ships), is still built in its own float32 and predicts."""
+    import torch
+
+    from astray.models import default_dtype
+    from astray.models.finetune import load_network
+    from astray.models.pretrained import PRETRAINED, CalculatorModel
+
+    with default_dtype(torch.float64):
+        network = load_network("7net-0")
+        model = CalculatorModel("sevennet", PRETRAINED["7net-0"])
+        water = molecule("H2O")
+        water.info.update(charge=0, multiplicity=1)
+        energy = model.total_energy(water)
+    assert next(network.parameters()).dtype == torch.float32
+    assert -20 < energy < -10  # SevenNet-0's PBE total energy of water, about -14 eV
