@@ -145,6 +145,8 @@ def build_calculator(name: str, recipe: dict):
 
     Built at torch's own default dtype (float32), as in a fresh process: a NequIP model loaded earlier in
     the process leaves the default at float64, and SevenNet's checkpoint loading then fails on mixed dtypes.
+    A default the factory sets itself (as some calculators do, for their inference) is kept, as it would be
+    in a fresh process.
     """
     import torch
 
@@ -153,7 +155,11 @@ def build_calculator(name: str, recipe: dict):
     socket.setdefaulttimeout(NETWORK_TIMEOUT_S)
     try:
         with default_dtype(torch.float32):
-            return factory(**recipe["kwargs"])
+            calculator = factory(**recipe["kwargs"])
+            chosen = torch.get_default_dtype()
+        if chosen != torch.float32:
+            torch.set_default_dtype(chosen)
+        return calculator
     except OSError as error:  # requests', urllib's and huggingface_hub's network errors are OSErrors
         raise PretrainedModelError(
             f"models.{name}: {recipe['factory']}(**{recipe['kwargs']}) could not load its weights ({error}). "

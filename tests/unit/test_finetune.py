@@ -178,3 +178,25 @@ def test_sevennet_is_built_in_a_process_a_nequip_model_left_at_float64():
         energy = model.total_energy(water)
     assert next(network.parameters()).dtype == torch.float32
     assert -20 < energy < -10  # SevenNet-0's PBE total energy of water, about -14 eV
+
+
+def calculator_that_sets_float64():
+    """A factory that, like some calculators, sets torch's default dtype for its own inference."""
+    import torch
+    from ase.calculators.lj import LennardJones
+
+    torch.set_default_dtype(torch.float64)
+    return LennardJones()
+
+
+def test_a_default_dtype_the_factory_sets_itself_is_kept():
+    import torch
+
+    from astray.models import default_dtype
+    from astray.models.pretrained import build_calculator
+
+    with default_dtype(torch.float32):
+        build_calculator("lj64", {"factory": "test_finetune:calculator_that_sets_float64", "kwargs": {}})
+        assert torch.get_default_dtype() == torch.float64
+        build_calculator("lj", {"factory": "ase.calculators.lj:LennardJones", "kwargs": {}})
+        assert torch.get_default_dtype() == torch.float64  # nothing set: the caller's default stands
